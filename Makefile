@@ -1,0 +1,48 @@
+# Aura: the two quick-start commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := npx --yes @bufbuild/buf@1.75.0
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run serve seed protos lint buf typecheck test bench clean
+
+$(INSTALLED): pyproject.toml clients/python/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e clients/python -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+# Serve on :50051 with the embedded store, seeding the demo catalog on first run.
+run: install
+	$(VENV)/bin/aura catalog seed-demo --if-empty
+	$(VENV)/bin/aura serve
+
+protos: install
+	$(PY) scripts/gen_protos.py
+
+# buf comes from npm; install Node.js from Debian's packages where it is missing.
+node:
+	@command -v npx >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+
+buf: node
+	$(BUF) lint
+	$(BUF) build -o /dev/null
+
+lint: install
+	$(VENV)/bin/ruff check server tests scripts
+	$(VENV)/bin/ruff format --check server tests scripts
+
+typecheck: install
+	$(VENV)/bin/mypy server
+
+test: install buf lint typecheck
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) scripts/bench_feed.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Aura client SDK: generated gRPC stubs live in aura.v1."""

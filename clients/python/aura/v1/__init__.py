@@ -1,0 +1,1 @@
+"""Generated from protos/aura/v1; regenerate with make protos."""

@@ -1,0 +1,62 @@
+import datetime
+
+from aura.v1 import types_pb2 as _types_pb2
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FeedRequest(_message.Message):
+    __slots__ = ("user_id", "lat", "lng", "radius_km", "limit", "now")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    LAT_FIELD_NUMBER: _ClassVar[int]
+    LNG_FIELD_NUMBER: _ClassVar[int]
+    RADIUS_KM_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    lat: float
+    lng: float
+    radius_km: float
+    limit: int
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ..., radius_km: _Optional[float] = ..., limit: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FeedResponse(_message.Message):
+    __slots__ = ("feed_id", "items", "cold_start", "model_version")
+    FEED_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    COLD_START_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    feed_id: str
+    items: _containers.RepeatedCompositeFieldContainer[_types_pb2.FeedItem]
+    cold_start: bool
+    model_version: str
+    def __init__(self, feed_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ...) -> None: ...
+
+class HighlightsRequest(_message.Message):
+    __slots__ = ("user_id", "lat", "lng", "limit", "now")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    LAT_FIELD_NUMBER: _ClassVar[int]
+    LNG_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    lat: float
+    lng: float
+    limit: int
+    now: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ..., limit: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class HighlightsResponse(_message.Message):
+    __slots__ = ("feed_id", "items")
+    FEED_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    feed_id: str
+    items: _containers.RepeatedCompositeFieldContainer[_types_pb2.FeedItem]
+    def __init__(self, feed_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,116 @@
+"""The `aura` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from aura_server import __version__
+from aura_server.app import Aura
+from aura_server.catalog_io import import_jsonl, seed_demo
+from aura_server.config import Settings
+from aura_server.grpc_api.server import GrpcServer
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    aura = Aura.from_settings(settings)
+    try:
+        server = GrpcServer(
+            aura,
+            host=args.host or settings.host,
+            port=settings.port if args.port is None else args.port,
+            max_workers=settings.grpc_threads,
+            health_interval=settings.health_interval_seconds,
+        )
+    except OSError as exc:
+        print(f"aura: {exc}", file=sys.stderr)
+        aura.close()
+        return 2
+    server.start()
+    print(
+        f"Aura {__version__} serving gRPC on port {server.port} "
+        f"(store: {aura.repo.backend}, {aura.repo.count_events()} events)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        server.stop(grace=5.0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    server.wait()
+    aura.close()
+    return 0
+
+
+def catalog_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    aura = Aura.from_settings(settings)
+    try:
+        existing = aura.repo.count_events()
+        if args.if_empty and existing:
+            print(f"catalog has {existing} events; not seeding", file=sys.stderr)
+            return 0
+        written = seed_demo(aura.repo, count=args.count, seed=args.seed)
+        print(f"seeded {written} demo events", file=sys.stderr)
+        return 0
+    finally:
+        aura.close()
+
+
+def catalog_import(args: argparse.Namespace, settings: Settings) -> int:
+    aura = Aura.from_settings(settings)
+    try:
+        _, errors = import_jsonl(aura.repo, Path(args.file))
+    finally:
+        aura.close()
+    if errors:
+        for error in errors:
+            print(error, file=sys.stderr)
+        print(f"{len(errors)} bad line(s); nothing was imported", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aura", description="Aura: real-time event recommendations over gRPC."
+    )
+    parser.add_argument("--version", action="version", version=f"aura {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="serve the gRPC API")
+    serve_cmd.add_argument("--host", default="", help="bind address (default 0.0.0.0)")
+    serve_cmd.add_argument("--port", type=int, default=None, help="port (default 50051)")
+    serve_cmd.set_defaults(run=serve)
+
+    catalog = commands.add_parser("catalog", help="manage the event catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    seed = catalog_commands.add_parser("seed-demo", help="write the demo catalog")
+    seed.add_argument("--count", type=int, default=5000, help="events to write (default 5000)")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    seed.add_argument("--if-empty", action="store_true", help="only when the catalog is empty")
+    seed.set_defaults(run=catalog_seed_demo)
+    importer = catalog_commands.add_parser(
+        "import", help="load events from JSON lines (aura.v1.Event in proto3 JSON)"
+    )
+    importer.add_argument("file", help="path to a .jsonl file")
+    importer.set_defaults(run=catalog_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return int(args.run(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

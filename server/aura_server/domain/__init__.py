@@ -1,0 +1,1 @@
+"""The transport-agnostic domain: catalog, profiles, ranking, learning."""

@@ -1,0 +1,178 @@
+"""The learning flow: behaviors and rewards are stored durably, then change the profile."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.models import Behavior, Event, UserProfile, utcnow
+from aura_server.domain.profiles import (
+    ACTION_REWARD,
+    ACTIONS,
+    ProfileService,
+    apply_reward,
+    count_behavior,
+)
+from aura_server.domain.recommend import ENGAGEMENT_WEIGHT
+from aura_server.domain.validation import require_id
+from aura_server.store.base import Repository
+
+MAX_QUERY_LENGTH = 500
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class LogResult:
+    behavior_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class RewardResult:
+    behavior_id: str
+    reward: float
+    applied: bool
+    duplicate: bool
+    profile: UserProfile
+
+
+class BehaviorService:
+    def __init__(self, repo: Repository, profiles: ProfileService, index: CatalogIndex) -> None:
+        self.repo = repo
+        self.profiles = profiles
+        self.index = index
+
+    def _event(self, event_id: str) -> Event:
+        event_id = require_id("event_id", event_id)
+        event = self.repo.get_event(event_id)
+        if event is None:
+            raise NotFound("event_id", f"no event {event_id!r}")
+        return event
+
+    def log(
+        self,
+        user_id: str,
+        action: str,
+        event_id: str = "",
+        query: str = "",
+        feed_id: str = "",
+        position: int | None = None,
+        behavior_id: str = "",
+        occurred_at: datetime | None = None,
+    ) -> LogResult:
+        user_id = require_id("user_id", user_id)
+        if action not in ACTIONS:
+            raise InvalidArgument("action", f"must be one of {', '.join(ACTIONS)}")
+        event: Event | None = None
+        if action == "search":
+            if not query.strip():
+                raise InvalidArgument("query", "is required for a search")
+            if len(query) > MAX_QUERY_LENGTH:
+                raise InvalidArgument("query", f"must be at most {MAX_QUERY_LENGTH} characters")
+            if event_id:
+                event = self._event(event_id)
+        else:
+            event = self._event(event_id)
+        if position is not None and position < 0:
+            raise InvalidArgument("position", "must not be negative")
+        now = utcnow()
+        if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
+            raise InvalidArgument("occurred_at", "must not be in the future")
+        behavior = Behavior(
+            behavior_id=require_id("behavior_id", behavior_id) if behavior_id else uuid.uuid4().hex,
+            user_id=user_id,
+            action=action,
+            occurred_at=occurred_at or now,
+            event_id=event.event_id if event else "",
+            query=query.strip(),
+            feed_id=feed_id.strip(),
+            position=position,
+            reward=ACTION_REWARD.get(action),
+        )
+        if not self.repo.insert_behavior(behavior):
+            return LogResult(behavior.behavior_id, duplicate=True)
+        self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
+        return LogResult(behavior.behavior_id, duplicate=False)
+
+    def reward(
+        self,
+        user_id: str,
+        event_id: str,
+        action: str,
+        reward: float | None = None,
+        feed_id: str = "",
+        behavior_id: str = "",
+    ) -> RewardResult:
+        """Record a reward on its behavior (creating one if none) exactly once.
+
+        The profile reflects each behavior's final reward once: when the behavior was
+        logged before (and its action's reward applied then), only the difference
+        between the two rewards is applied now."""
+        user_id = require_id("user_id", user_id)
+        if action not in ACTIONS or action == "search":
+            allowed = ", ".join(a for a in ACTIONS if a != "search")
+            raise InvalidArgument("action", f"must be one of {allowed}")
+        if reward is not None and (not math.isfinite(reward) or not -1.0 <= reward <= 1.0):
+            raise InvalidArgument("reward", "must be between -1 and 1")
+        value = ACTION_REWARD[action] if reward is None else reward
+        event = self._event(event_id)
+        feed_id = feed_id.strip()
+        stored = self._matching_behavior(user_id, event.event_id, action, feed_id, behavior_id)
+        if stored is None:
+            created = Behavior(
+                behavior_id=behavior_id.strip() or uuid.uuid4().hex,
+                user_id=user_id,
+                action=action,
+                occurred_at=utcnow(),
+                event_id=event.event_id,
+                feed_id=feed_id,
+                reward=value,
+                rewarded=True,
+            )
+            if self.repo.insert_behavior(created):
+                profile = self._learn(created, event, value, new_behavior=True)
+                return RewardResult(created.behavior_id, value, True, False, profile)
+            stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
+            assert stored is not None
+        if not self.repo.record_reward(stored.behavior_id, value):
+            recorded = self.repo.get_behavior(stored.behavior_id)
+            final = recorded.reward if recorded and recorded.reward is not None else value
+            return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
+        already_applied = stored.reward or 0.0
+        profile = self._learn(stored, event, value - already_applied, new_behavior=False)
+        return RewardResult(stored.behavior_id, value, True, False, profile)
+
+    def _matching_behavior(
+        self, user_id: str, event_id: str, action: str, feed_id: str, behavior_id: str
+    ) -> Behavior | None:
+        if behavior_id:
+            behavior_id = require_id("behavior_id", behavior_id)
+            stored = self.repo.get_behavior(behavior_id)
+            if stored is not None and (stored.user_id, stored.event_id) != (user_id, event_id):
+                raise InvalidArgument(
+                    "behavior_id", "belongs to another user or event than the one named"
+                )
+            return stored
+        return self.repo.latest_behavior(user_id, event_id, action, feed_id)
+
+    def _learn(
+        self, behavior: Behavior, event: Event | None, reward: float, new_behavior: bool
+    ) -> UserProfile:
+        """Apply a stored behavior's reward to the profile and the event's popularity."""
+
+        def change(profile: UserProfile) -> None:
+            if new_behavior:
+                count_behavior(profile, behavior.action)
+            if event is not None and reward:
+                apply_reward(profile, event, reward)
+
+        profile = self.profiles.update(behavior.user_id, change)
+        weight = ENGAGEMENT_WEIGHT.get(behavior.action, 0.0) if new_behavior else 0.0
+        if event is not None and weight:
+            self.repo.add_popularity(event.event_id, weight)
+            self.index.add_popularity(event.event_id, weight)
+        return profile

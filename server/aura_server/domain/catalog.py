@@ -1,0 +1,192 @@
+"""The catalog of events: validation, writes, paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.models import UNSET_TIME, Event, as_datetime
+from aura_server.domain.taxonomy import canonical_borough, canonical_category, find_neighborhood
+from aura_server.domain.validation import check_limit, require_id
+from aura_server.store.base import EventCursor, EventFilter, Repository
+
+MAX_BATCH = 1000
+MAX_TEXT = {"title": 300, "description": 5000, "venue": 300}
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class EventError:
+    index: int
+    event_id: str
+    field: str
+    message: str
+
+
+def normalise_event(event: Event) -> Event:
+    """Check an incoming event and return it in canonical form, or raise InvalidArgument
+    naming the field. NaN coordinates mean "not given": the neighborhood's are used."""
+    event.event_id = require_id("event_id", event.event_id)
+    event.title = event.title.strip()
+    if not event.title:
+        raise InvalidArgument("title", "is required")
+    for name, limit in MAX_TEXT.items():
+        if len(getattr(event, name)) > limit:
+            raise InvalidArgument(name, f"must be at most {limit} characters")
+    if not event.categories:
+        raise InvalidArgument("categories", "at least one category is required")
+    categories: list[str] = []
+    for index, name in enumerate(event.categories):
+        category = canonical_category(name)
+        if category is None:
+            raise InvalidArgument(f"categories[{index}]", f"unknown category {name!r}")
+        if category not in categories:
+            categories.append(category)
+    event.categories = categories
+    if len(event.tags) > MAX_TAGS:
+        raise InvalidArgument("tags", f"at most {MAX_TAGS} tags")
+    for index, tag in enumerate(event.tags):
+        if not tag.strip() or len(tag) > MAX_TAG_LENGTH:
+            raise InvalidArgument(f"tags[{index}]", f"must be 1..{MAX_TAG_LENGTH} characters")
+    event.tags = [tag.strip().lower() for tag in event.tags]
+    hood = find_neighborhood(event.neighborhood) if event.neighborhood else None
+    if event.neighborhood and hood is None:
+        raise InvalidArgument("neighborhood", f"unknown neighborhood {event.neighborhood!r}")
+    borough = canonical_borough(event.city) if event.city else None
+    if event.city and borough is None:
+        raise InvalidArgument("city", f"unknown borough {event.city!r}")
+    if hood is not None:
+        if borough is not None and borough != hood.city:
+            raise InvalidArgument("city", f"{hood.name} is in {hood.city}, not {event.city}")
+        event.city, event.neighborhood = hood.city, hood.name
+    elif borough is not None:
+        event.city = borough
+    else:
+        raise InvalidArgument("city", "a borough or a known neighborhood is required")
+    if math.isnan(event.lat) or math.isnan(event.lng):
+        if hood is None:
+            raise InvalidArgument("lat", "lat and lng are required without a neighborhood")
+        event.lat, event.lng = hood.lat, hood.lng
+    if not -90 <= event.lat <= 90:
+        raise InvalidArgument("lat", "must be between -90 and 90")
+    if not -180 <= event.lng <= 180:
+        raise InvalidArgument("lng", "must be between -180 and 180")
+    if event.starts_at == UNSET_TIME:
+        raise InvalidArgument("starts_at", "is required (a valid timestamp)")
+    if event.ends_at == UNSET_TIME:
+        raise InvalidArgument("ends_at", "is not a valid timestamp")
+    if event.ends_at is not None and event.ends_at < event.starts_at:
+        raise InvalidArgument("ends_at", "must not be before starts_at")
+    for name in ("price_min", "price_max"):
+        price = getattr(event, name)
+        if price is not None and (not math.isfinite(price) or price < 0):
+            raise InvalidArgument(name, "must be a non-negative amount in USD")
+    if event.price_min is None and event.price_max is not None:
+        event.price_min = event.price_max
+    if event.price_max is None and event.price_min is not None:
+        event.price_max = event.price_min
+    if (
+        event.price_min is not None
+        and event.price_max is not None
+        and (event.price_max < event.price_min)
+    ):
+        raise InvalidArgument("price_max", "must not be below price_min")
+    if event.status not in ("active", "cancelled"):
+        raise InvalidArgument("status", "must be active or cancelled")
+    return event
+
+
+def encode_page_token(event: Event) -> str:
+    raw = json.dumps([event.starts_at.isoformat(), event.event_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> EventCursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        starts_at, event_id = json.loads(raw)
+        return EventCursor(as_datetime(str(starts_at)), str(event_id))
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidArgument("page_token", "is not a token this service issued") from exc
+
+
+def _neighborhood_name(name: str) -> str | None:
+    hood = find_neighborhood(name)
+    return None if hood is None else hood.name
+
+
+class CatalogService:
+    def __init__(self, repo: Repository, index: CatalogIndex) -> None:
+        self.repo = repo
+        self.index = index
+
+    def upsert(self, events: Sequence[Event]) -> tuple[int, list[EventError]]:
+        if len(events) > MAX_BATCH:
+            raise InvalidArgument("events", f"at most {MAX_BATCH} events per call")
+        valid: dict[str, Event] = {}
+        errors: list[EventError] = []
+        for index, event in enumerate(events):
+            try:
+                normalised = normalise_event(event)
+            except InvalidArgument as exc:
+                errors.append(EventError(index, event.event_id, exc.field, exc.description))
+                continue
+            valid[normalised.event_id] = normalised  # the last copy of an id wins
+        self.repo.upsert_events(list(valid.values()))
+        self.index.mark_stale()
+        return len(valid), errors
+
+    def get(self, event_id: str) -> Event:
+        event_id = require_id("event_id", event_id)
+        event = self.repo.get_event(event_id)
+        if event is None:
+            raise NotFound("event_id", f"no event {event_id!r}")
+        return event
+
+    def list(
+        self,
+        page_size: int,
+        page_token: str = "",
+        city: str = "",
+        neighborhood: str = "",
+        category: str = "",
+        starts_after: datetime | None = None,
+        starts_before: datetime | None = None,
+    ) -> tuple[list[Event], str]:
+        page_size = check_limit(page_size, 100, 1, 1000, field="page_size")
+        where = EventFilter(
+            city=self._canonical("city", city, canonical_borough),
+            neighborhood=self._canonical("neighborhood", neighborhood, _neighborhood_name),
+            category=self._canonical("category", category, canonical_category),
+            starts_after=starts_after,
+            starts_before=starts_before,
+        )
+        after = decode_page_token(page_token) if page_token else None
+        events = self.repo.list_events(where, page_size + 1, after)
+        if len(events) > page_size:
+            return events[:page_size], encode_page_token(events[page_size - 1])
+        return events, ""
+
+    @staticmethod
+    def _canonical(field: str, value: str, lookup: Callable[[str], str | None]) -> str:
+        if not value:
+            return ""
+        canonical = lookup(value)
+        if canonical is None:
+            raise InvalidArgument(field, f"unknown {field} {value!r}")
+        return str(canonical)
+
+    def delete(self, event_id: str) -> str:
+        event_id = require_id("event_id", event_id)
+        if not self.repo.delete_event(event_id):
+            raise NotFound("event_id", f"no event {event_id!r}")
+        self.index.mark_stale()
+        return event_id

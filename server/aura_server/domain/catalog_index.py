@@ -1,0 +1,140 @@
+"""An in-memory, numpy-backed index of the active catalog for fast candidate selection.
+
+It is rebuilt from the store when the store's catalog version moves (a write in this
+process marks it stale at once; writes by other processes are seen within
+``refresh_interval`` seconds).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from aura_server.domain.models import Event
+from aura_server.domain.taxonomy import CATEGORY_CODES
+from aura_server.store.base import Repository
+
+EARTH_RADIUS_KM = 6371.0088
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def haversine_km(lat: float, lng: float, lats: FloatArray, lngs: FloatArray) -> FloatArray:
+    """Great-circle distance from one point to many, in km."""
+    phi1, phi2 = np.radians(lat), np.radians(lats)
+    dphi = phi2 - phi1
+    dlmb = np.radians(lngs - lng)
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+    distance: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return distance
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """Immutable column arrays of the active events, aligned by position."""
+
+    version: int
+    events: list[Event]
+    positions: dict[str, int]
+    lat: FloatArray
+    lng: FloatArray
+    starts_at: FloatArray  # epoch seconds
+    price_min: FloatArray  # NaN where unknown
+    category_mask: IntArray  # bit i set when the event has category code i
+    popularity: FloatArray
+
+    @classmethod
+    def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:
+        masks = np.zeros(len(events), dtype=np.int64)
+        for row, event in enumerate(events):
+            for category in event.categories:
+                masks[row] |= 1 << CATEGORY_CODES[category]
+        return cls(
+            version=version,
+            events=events,
+            positions={event.event_id: row for row, event in enumerate(events)},
+            lat=np.array([e.lat for e in events], dtype=np.float64),
+            lng=np.array([e.lng for e in events], dtype=np.float64),
+            starts_at=np.array([e.starts_at.timestamp() for e in events], dtype=np.float64),
+            price_min=np.array(
+                [np.nan if e.price_min is None else e.price_min for e in events], dtype=np.float64
+            ),
+            category_mask=masks,
+            popularity=np.array([e.popularity for e in events], dtype=np.float64),
+        )
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The rows of a snapshot that fit a request, with their distances."""
+
+    snapshot: CatalogSnapshot
+    rows: IntArray
+    distance_km: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def events(self) -> list[Event]:
+        return [self.snapshot.events[row] for row in self.rows]
+
+
+class CatalogIndex:
+    def __init__(self, repo: Repository, refresh_interval: float = 1.0) -> None:
+        self.repo = repo
+        self.refresh_interval = refresh_interval
+        self._snapshot = CatalogSnapshot.build(-1, [])
+        self._checked_at = 0.0
+        self._stale = True
+        self._lock = threading.Lock()
+
+    def mark_stale(self) -> None:
+        self._stale = True
+
+    def snapshot(self) -> CatalogSnapshot:
+        now = time.monotonic()
+        if self._stale or now - self._checked_at >= self.refresh_interval:
+            with self._lock:
+                if self._stale or now - self._checked_at >= self.refresh_interval:
+                    self._stale = False
+                    self._checked_at = now
+                    version = self.repo.catalog_version()
+                    if version != self._snapshot.version:
+                        events = list(self.repo.active_events())
+                        self._snapshot = CatalogSnapshot.build(version, events)
+        return self._snapshot
+
+    def add_popularity(self, event_id: str, delta: float) -> None:
+        """Keep the in-memory popularity in step with the store's counter."""
+        snapshot = self._snapshot
+        row = snapshot.positions.get(event_id)
+        if row is not None:
+            snapshot.popularity[row] += delta
+            snapshot.events[row].popularity += delta
+
+    def select(
+        self,
+        lat: float,
+        lng: float,
+        radius_km: float,
+        window_start: datetime,
+        window_end: datetime,
+        exclude: set[str],
+    ) -> Candidates:
+        """Active events within radius_km starting inside the window, minus exclude."""
+        snap = self.snapshot()
+        start, end = window_start.timestamp(), window_end.timestamp()
+        in_window = (snap.starts_at >= start) & (snap.starts_at <= end)
+        rows = np.flatnonzero(in_window)
+        distance = haversine_km(lat, lng, snap.lat[rows], snap.lng[rows])
+        near = distance <= radius_km
+        rows, distance = rows[near], distance[near]
+        if exclude:
+            keep = np.array([snap.events[row].event_id not in exclude for row in rows], dtype=bool)
+            rows, distance = rows[keep], distance[keep]
+        return Candidates(snap, rows.astype(np.int64), distance)

@@ -1,0 +1,247 @@
+"""Plain data types of the domain; they know nothing about gRPC or the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+COLD_START_BEHAVIORS = 3
+# Stands for a required time the caller did not give (or gave out of range).
+UNSET_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Event:
+    event_id: str
+    title: str
+    categories: list[str]
+    city: str
+    neighborhood: str
+    lat: float
+    lng: float
+    starts_at: datetime
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    venue: str = ""
+    ends_at: datetime | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    status: str = "active"  # active | cancelled
+    popularity: float = 0.0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass
+class PriceRange:
+    avg: float
+    sweet_spot_min: float
+    sweet_spot_max: float
+
+
+@dataclass
+class UserProfile:
+    user_id: str
+    intent: str = ""  # explore | create | freelance | "" (never onboarded)
+    age: int = 0
+    gender: str = ""
+    categories: dict[str, float] = field(default_factory=dict)
+    price_range: PriceRange | None = None
+    # (city, neighborhood) -> score; neighborhood may be "" for a whole borough.
+    locations: dict[tuple[str, str], float] = field(default_factory=dict)
+    total_events_attended: int = 0
+    behavior_count: int = 0
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    home_lat: float | None = None
+    home_lng: float | None = None
+    # What the user told us at onboarding; a reset returns the profile to it.
+    favorite_categories: list[str] = field(default_factory=list)
+    home_city: str = ""
+    home_neighborhood: str = ""
+    # Bumped on every write; the store refuses a write based on a stale copy.
+    version: int = 0
+
+    @property
+    def cold_start_completed(self) -> bool:
+        return self.behavior_count >= COLD_START_BEHAVIORS
+
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-ready document, the shape both stores keep."""
+        return {
+            "user_id": self.user_id,
+            "intent": self.intent,
+            "age": self.age,
+            "gender": self.gender,
+            "categories": dict(self.categories),
+            "price_range": None
+            if self.price_range is None
+            else {
+                "avg": self.price_range.avg,
+                "sweet_spot_min": self.price_range.sweet_spot_min,
+                "sweet_spot_max": self.price_range.sweet_spot_max,
+            },
+            "locations": [
+                {"city": city, "neighborhood": hood, "score": score}
+                for (city, hood), score in self.locations.items()
+            ],
+            "total_events_attended": self.total_events_attended,
+            "behavior_count": self.behavior_count,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "home_lat": self.home_lat,
+            "home_lng": self.home_lng,
+            "favorite_categories": list(self.favorite_categories),
+            "home_city": self.home_city,
+            "home_neighborhood": self.home_neighborhood,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> UserProfile:
+        price = doc.get("price_range")
+        return cls(
+            user_id=doc["user_id"],
+            intent=doc.get("intent", ""),
+            age=int(doc.get("age", 0)),
+            gender=doc.get("gender", ""),
+            categories={str(k): float(v) for k, v in doc.get("categories", {}).items()},
+            price_range=None if price is None else PriceRange(**price),
+            locations={
+                (loc["city"], loc["neighborhood"]): float(loc["score"])
+                for loc in doc.get("locations", [])
+            },
+            total_events_attended=int(doc.get("total_events_attended", 0)),
+            behavior_count=int(doc.get("behavior_count", 0)),
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            updated_at=datetime.fromisoformat(doc["updated_at"]),
+            home_lat=doc.get("home_lat"),
+            home_lng=doc.get("home_lng"),
+            favorite_categories=list(doc.get("favorite_categories", [])),
+            home_city=doc.get("home_city", ""),
+            home_neighborhood=doc.get("home_neighborhood", ""),
+            version=int(doc.get("version", 0)),
+        )
+
+
+@dataclass
+class Behavior:
+    behavior_id: str
+    user_id: str
+    action: str  # search | view | click | like | save | share | purchase | skip | hide
+    occurred_at: datetime
+    event_id: str = ""
+    query: str = ""
+    feed_id: str = ""
+    position: int | None = None
+    # The reward whose profile update has been applied (from the action table or a
+    # SubmitReward); None for actions that carry none (search).
+    reward: float | None = None
+    # True once SubmitReward recorded a reward on it: a second one is a duplicate.
+    rewarded: bool = False
+    # True for behaviors logged before the user's last ResetProfile.
+    before_reset: bool = False
+
+
+@dataclass
+class ImpressionItem:
+    event_id: str
+    position: int
+    score: float
+    reason: str
+    explored: bool
+    propensity: float
+
+
+@dataclass
+class Impression:
+    """What was shown to whom, logged under feed_id so rewards can be joined to it."""
+
+    feed_id: str
+    user_id: str
+    kind: str  # feed | highlights
+    created_at: datetime
+    context: dict[str, Any]
+    items: list[ImpressionItem]
+    model_version: str
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    """Read a stored time (a datetime, or ISO text) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def event_to_doc(event: Event) -> dict[str, Any]:
+    """The stored shape of an event (times stay datetimes; each store encodes them)."""
+    return {
+        "event_id": event.event_id,
+        "title": event.title,
+        "description": event.description,
+        "categories": list(event.categories),
+        "tags": list(event.tags),
+        "venue": event.venue,
+        "city": event.city,
+        "neighborhood": event.neighborhood,
+        "lat": event.lat,
+        "lng": event.lng,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "price_min": event.price_min,
+        "price_max": event.price_max,
+        "status": event.status,
+        "popularity": event.popularity,
+    }
+
+
+def event_from_doc(doc: dict[str, Any]) -> Event:
+    ends_at = doc.get("ends_at")
+    return Event(
+        event_id=doc["event_id"],
+        title=doc["title"],
+        description=doc.get("description", ""),
+        categories=list(doc.get("categories", [])),
+        tags=list(doc.get("tags", [])),
+        venue=doc.get("venue", ""),
+        city=doc["city"],
+        neighborhood=doc.get("neighborhood", ""),
+        lat=float(doc["lat"]),
+        lng=float(doc["lng"]),
+        starts_at=as_datetime(doc["starts_at"]),
+        ends_at=None if ends_at is None else as_datetime(ends_at),
+        price_min=doc.get("price_min"),
+        price_max=doc.get("price_max"),
+        status=doc.get("status", "active"),
+        popularity=float(doc.get("popularity", 0.0)),
+    )
+
+
+def impression_to_doc(impression: Impression) -> dict[str, Any]:
+    return {
+        "feed_id": impression.feed_id,
+        "user_id": impression.user_id,
+        "kind": impression.kind,
+        "created_at": impression.created_at,
+        "context": impression.context,
+        "items": [vars(item) for item in impression.items],
+        "model_version": impression.model_version,
+    }
+
+
+def impression_from_doc(doc: dict[str, Any]) -> Impression:
+    return Impression(
+        feed_id=doc["feed_id"],
+        user_id=doc["user_id"],
+        kind=doc["kind"],
+        created_at=as_datetime(doc["created_at"]),
+        context=dict(doc["context"]),
+        items=[ImpressionItem(**item) for item in doc["items"]],
+        model_version=doc["model_version"],
+    )

@@ -1,0 +1,96 @@
+"""The fixed vocabularies of the service: event categories, NYC places and intents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CATEGORIES: tuple[str, ...] = (
+    "Techno",
+    "House",
+    "Hip-Hop",
+    "R&B",
+    "Jazz",
+    "Indie Rock",
+    "Pop",
+    "Latin",
+    "Afrobeats",
+    "Classical",
+    "Comedy",
+    "Theater",
+    "Art",
+    "Film",
+    "Food & Drink",
+    "Workshop",
+    "Networking",
+    "Wellness",
+    "Sports",
+    "Community",
+)
+CATEGORY_CODES: dict[str, int] = {name: code for code, name in enumerate(CATEGORIES)}
+
+BOROUGHS: tuple[str, ...] = ("Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island")
+
+INTENTS: tuple[str, ...] = ("explore", "create", "freelance")
+GENDERS: tuple[str, ...] = ("male", "female", "non_binary")
+
+
+@dataclass(frozen=True)
+class Neighborhood:
+    name: str
+    city: str
+    lat: float
+    lng: float
+
+
+NEIGHBORHOODS: tuple[Neighborhood, ...] = (
+    Neighborhood("Lower East Side", "Manhattan", 40.7150, -73.9843),
+    Neighborhood("East Village", "Manhattan", 40.7265, -73.9815),
+    Neighborhood("West Village", "Manhattan", 40.7358, -74.0036),
+    Neighborhood("Greenwich Village", "Manhattan", 40.7336, -73.9990),
+    Neighborhood("SoHo", "Manhattan", 40.7233, -74.0030),
+    Neighborhood("Tribeca", "Manhattan", 40.7163, -74.0086),
+    Neighborhood("Chelsea", "Manhattan", 40.7465, -74.0014),
+    Neighborhood("Hell's Kitchen", "Manhattan", 40.7638, -73.9918),
+    Neighborhood("Midtown", "Manhattan", 40.7549, -73.9840),
+    Neighborhood("Upper West Side", "Manhattan", 40.7870, -73.9754),
+    Neighborhood("Upper East Side", "Manhattan", 40.7736, -73.9566),
+    Neighborhood("Harlem", "Manhattan", 40.8116, -73.9465),
+    Neighborhood("Washington Heights", "Manhattan", 40.8417, -73.9394),
+    Neighborhood("Williamsburg", "Brooklyn", 40.7081, -73.9571),
+    Neighborhood("Greenpoint", "Brooklyn", 40.7304, -73.9515),
+    Neighborhood("Bushwick", "Brooklyn", 40.6944, -73.9213),
+    Neighborhood("Bed-Stuy", "Brooklyn", 40.6872, -73.9418),
+    Neighborhood("Crown Heights", "Brooklyn", 40.6694, -73.9422),
+    Neighborhood("Prospect Heights", "Brooklyn", 40.6775, -73.9692),
+    Neighborhood("Park Slope", "Brooklyn", 40.6710, -73.9814),
+    Neighborhood("Fort Greene", "Brooklyn", 40.6892, -73.9742),
+    Neighborhood("DUMBO", "Brooklyn", 40.7033, -73.9881),
+    Neighborhood("Red Hook", "Brooklyn", 40.6734, -74.0080),
+    Neighborhood("Sunset Park", "Brooklyn", 40.6455, -74.0124),
+    Neighborhood("Astoria", "Queens", 40.7644, -73.9235),
+    Neighborhood("Long Island City", "Queens", 40.7447, -73.9485),
+    Neighborhood("Ridgewood", "Queens", 40.7043, -73.9018),
+    Neighborhood("Jackson Heights", "Queens", 40.7557, -73.8831),
+    Neighborhood("Flushing", "Queens", 40.7675, -73.8331),
+    Neighborhood("Mott Haven", "Bronx", 40.8091, -73.9229),
+    Neighborhood("Fordham", "Bronx", 40.8615, -73.8904),
+    Neighborhood("St. George", "Staten Island", 40.6437, -74.0736),
+)
+NEIGHBORHOODS_BY_NAME: dict[str, Neighborhood] = {n.name: n for n in NEIGHBORHOODS}
+
+# Lower-cased lookups so clients may send "bushwick" or "brooklyn".
+_CATEGORY_BY_LOWER = {name.lower(): name for name in CATEGORIES}
+_BOROUGH_BY_LOWER = {name.lower(): name for name in BOROUGHS}
+_NEIGHBORHOOD_BY_LOWER = {n.name.lower(): n for n in NEIGHBORHOODS}
+
+
+def canonical_category(name: str) -> str | None:
+    return _CATEGORY_BY_LOWER.get(name.strip().lower())
+
+
+def canonical_borough(name: str) -> str | None:
+    return _BOROUGH_BY_LOWER.get(name.strip().lower())
+
+
+def find_neighborhood(name: str) -> Neighborhood | None:
+    return _NEIGHBORHOOD_BY_LOWER.get(name.strip().lower())

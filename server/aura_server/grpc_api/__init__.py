@@ -1,0 +1,1 @@
+"""The gRPC door: server, thin servicers, converters, error mapping."""

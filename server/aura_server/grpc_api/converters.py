@@ -1,0 +1,164 @@
+"""Messages <-> domain types. The only place that knows both shapes."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from aura.v1 import types_pb2
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aura_server.domain.errors import InvalidArgument
+from aura_server.domain.models import UNSET_TIME, Event, UserProfile
+from aura_server.domain.ranking import RankedItem
+
+
+def enum_name(enum_type: str, value: int, field: str) -> str:
+    """INTENT_EXPLORE -> "explore"; the UNSPECIFIED zero -> "" (the domain decides
+    whether that is allowed); a number the enum does not define -> INVALID_ARGUMENT."""
+    descriptor = types_pb2.DESCRIPTOR.enum_types_by_name[enum_type]
+    if value not in descriptor.values_by_number:
+        raise InvalidArgument(field, f"unknown {enum_type} value {value}")
+    if value == 0:
+        return ""
+    prefix = descriptor.values[0].name.removesuffix("UNSPECIFIED")
+    return descriptor.values_by_number[value].name.removeprefix(prefix).lower()
+
+
+def enum_value(enum_type: str, name: str) -> int:
+    if not name:
+        return 0
+    descriptor = types_pb2.DESCRIPTOR.enum_types_by_name[enum_type]
+    prefix = descriptor.values[0].name.removesuffix("UNSPECIFIED")
+    return descriptor.values_by_name[prefix + name.upper()].number
+
+
+def optional_time(message: Message, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    stamp: Timestamp = getattr(message, field)
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument(field, "is not a valid timestamp") from exc
+
+
+def optional_float(message: Message, field: str) -> float | None:
+    return getattr(message, field) if message.HasField(field) else None
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _event_time(message: types_pb2.Event, field: str) -> datetime | None:
+    try:
+        return optional_time(message, field)
+    except InvalidArgument:
+        return UNSET_TIME  # reported per event by the catalog's validation
+
+
+def event_from_proto(message: types_pb2.Event) -> Event:
+    """Translate without judging: the catalog validates each event and reports errors
+    per event (unset coordinates become NaN, an unset start UNSET_TIME)."""
+    status_names = types_pb2.DESCRIPTOR.enum_types_by_name["EventStatus"].values_by_number
+    status = (
+        enum_name("EventStatus", message.status, "status") or "active"
+        if message.status in status_names
+        else f"unknown ({message.status})"
+    )
+    return Event(
+        event_id=message.event_id,
+        title=message.title,
+        description=message.description,
+        categories=list(message.categories),
+        tags=list(message.tags),
+        venue=message.venue,
+        city=message.city,
+        neighborhood=message.neighborhood,
+        lat=message.lat if message.HasField("lat") else math.nan,
+        lng=message.lng if message.HasField("lng") else math.nan,
+        starts_at=_event_time(message, "starts_at") or UNSET_TIME,
+        ends_at=_event_time(message, "ends_at"),
+        price_min=optional_float(message, "price_min"),
+        price_max=optional_float(message, "price_max"),
+        status=status,
+    )
+
+
+def event_to_proto(event: Event) -> types_pb2.Event:
+    message = types_pb2.Event(
+        event_id=event.event_id,
+        title=event.title,
+        description=event.description,
+        categories=event.categories,
+        tags=event.tags,
+        venue=event.venue,
+        city=event.city,
+        neighborhood=event.neighborhood,
+        lat=event.lat,
+        lng=event.lng,
+        starts_at=timestamp(event.starts_at),
+        status=enum_value("EventStatus", event.status),  # type: ignore[arg-type]
+        popularity=event.popularity,
+    )
+    if event.ends_at is not None:
+        message.ends_at.CopyFrom(timestamp(event.ends_at))
+    if event.price_min is not None:
+        message.price_min = event.price_min
+    if event.price_max is not None:
+        message.price_max = event.price_max
+    return message
+
+
+def profile_to_proto(profile: UserProfile) -> types_pb2.UserProfile:
+    message = types_pb2.UserProfile(
+        user_id=profile.user_id,
+        onboarding_intent=enum_value("Intent", profile.intent),  # type: ignore[arg-type]
+        age=profile.age,
+        gender=enum_value("Gender", profile.gender),  # type: ignore[arg-type]
+        preferred_categories=[
+            types_pb2.CategoryScore(name=name, score=score)
+            for name, score in sorted(profile.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        preferred_locations=[
+            types_pb2.LocationScore(city=city, neighborhood=hood, score=score)
+            for (city, hood), score in sorted(
+                profile.locations.items(), key=lambda kv: (-kv[1], kv[0])
+            )
+        ],
+        total_events_attended=profile.total_events_attended,
+        behavior_count=profile.behavior_count,
+        cold_start_completed=profile.cold_start_completed,
+        created_at=timestamp(profile.created_at),
+        updated_at=timestamp(profile.updated_at),
+    )
+    if profile.price_range is not None:
+        message.preferred_price_range.CopyFrom(
+            types_pb2.PriceRange(
+                avg=round(profile.price_range.avg, 2),
+                sweet_spot_min=round(profile.price_range.sweet_spot_min, 2),
+                sweet_spot_max=round(profile.price_range.sweet_spot_max, 2),
+            )
+        )
+    if profile.home_lat is not None and profile.home_lng is not None:
+        message.home_lat = profile.home_lat
+        message.home_lng = profile.home_lng
+    return message
+
+
+def items_to_proto(items: list[RankedItem]) -> list[types_pb2.FeedItem]:
+    return [
+        types_pb2.FeedItem(
+            event=event_to_proto(item.event),
+            score=item.score,
+            position=position,
+            reason=item.reason,
+            explored=item.explored,
+            propensity=item.propensity,
+        )
+        for position, item in enumerate(items)
+    ]

@@ -1,0 +1,81 @@
+"""One interceptor maps domain errors to gRPC status codes for every RPC."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from aura_server.domain.errors import DomainError, InvalidArgument, NotFound, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def _status(code: int, message: str, detail: Any | None = None) -> grpc.Status:
+    status = status_pb2.Status(code=code, message=message)
+    if detail is not None:
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        status.details.append(packed)
+    return rpc_status.to_status(status)
+
+
+def status_for(error: DomainError) -> grpc.Status:
+    """The status a domain error becomes, with google.rpc details that name the field."""
+    if isinstance(error, InvalidArgument):
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=error.field, description=error.description
+        )
+        return _status(
+            code_pb2.INVALID_ARGUMENT,
+            str(error),
+            error_details_pb2.BadRequest(field_violations=[violation]),
+        )
+    if isinstance(error, NotFound):
+        return _status(
+            code_pb2.NOT_FOUND,
+            str(error),
+            error_details_pb2.ResourceInfo(resource_name=error.field, description=str(error)),
+        )
+    if isinstance(error, StoreUnavailable):
+        return _status(code_pb2.UNAVAILABLE, f"store unavailable: {error}")
+    return _status(code_pb2.INTERNAL, str(error))
+
+
+def guard(method: str, handler: Handler) -> Handler:
+    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return handler(request, context)
+        except DomainError as error:
+            status = status_for(error)
+        except Exception:  # a bug: log it whole, tell the caller no more than needed
+            log.exception("unhandled error in %s", method)
+            status = _status(code_pb2.INTERNAL, f"internal error in {method}")
+        context.abort_with_status(status)
+
+    return guarded
+
+
+class DomainErrorInterceptor(grpc.ServerInterceptor):
+    """Wraps every unary handler so servicers never translate errors themselves."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            guard(handler_call_details.method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

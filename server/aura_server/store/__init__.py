@@ -1,0 +1,19 @@
+"""Storage behind one interface: the embedded SQLite store or MongoDB."""
+
+from __future__ import annotations
+
+from aura_server.store.base import Repository
+
+
+def open_repository(mongodb_url: str, mongodb_db: str, sqlite_path: str) -> Repository:
+    """MongoDB when a URL is configured, otherwise the embedded SQLite file."""
+    if mongodb_url:
+        from aura_server.store.mongo import MongoRepository
+
+        return MongoRepository.connect(mongodb_url, mongodb_db)
+    from aura_server.store.sqlite import SQLiteRepository
+
+    return SQLiteRepository(sqlite_path)
+
+
+__all__ = ["Repository", "open_repository"]

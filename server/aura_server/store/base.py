@@ -1,0 +1,122 @@
+"""The one storage interface; SQLite and MongoDB implement it."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aura_server.domain.models import Behavior, Event, Impression, UserProfile
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    city: str = ""
+    neighborhood: str = ""
+    category: str = ""
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """Keyset position in (starts_at, event_id) order."""
+
+    starts_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Engagement:
+    event_id: str
+    action: str
+    occurred_at: datetime
+
+
+class Repository(abc.ABC):
+    """Everything the domain persists. Each method is one durable operation."""
+
+    backend: str
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be reached."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # Users
+    @abc.abstractmethod
+    def get_user(self, user_id: str) -> UserProfile | None: ...
+
+    @abc.abstractmethod
+    def save_user(self, profile: UserProfile) -> bool:
+        """Write the profile if the stored copy still has version profile.version - 1
+        (or does not exist when profile.version == 1). False means someone else wrote
+        first; re-read and retry."""
+
+    # Behaviors
+    @abc.abstractmethod
+    def insert_behavior(self, behavior: Behavior) -> bool:
+        """Store durably; False (and no change) when behavior_id already exists."""
+
+    @abc.abstractmethod
+    def get_behavior(self, behavior_id: str) -> Behavior | None: ...
+
+    @abc.abstractmethod
+    def latest_behavior(
+        self, user_id: str, event_id: str, action: str, feed_id: str = ""
+    ) -> Behavior | None:
+        """The newest matching behavior (feed_id only narrows when non-empty)."""
+
+    @abc.abstractmethod
+    def record_reward(self, behavior_id: str, reward: float) -> bool:
+        """Set the behavior's reward and mark it rewarded, only if it is not rewarded
+        yet; False when it already was."""
+
+    @abc.abstractmethod
+    def mark_behaviors_before_reset(self, user_id: str) -> int: ...
+
+    @abc.abstractmethod
+    def excluded_event_ids(self, user_id: str) -> set[str]:
+        """Events the user hid or bought."""
+
+    @abc.abstractmethod
+    def engagement_since(self, since: datetime) -> list[Engagement]: ...
+
+    # Events
+    @abc.abstractmethod
+    def upsert_events(self, events: Sequence[Event]) -> None:
+        """Insert or replace by event_id, all or nothing; popularity is kept."""
+
+    @abc.abstractmethod
+    def get_event(self, event_id: str) -> Event | None: ...
+
+    @abc.abstractmethod
+    def list_events(
+        self, where: EventFilter, limit: int, after: EventCursor | None = None
+    ) -> list[Event]: ...
+
+    @abc.abstractmethod
+    def delete_event(self, event_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def active_events(self) -> Iterable[Event]: ...
+
+    @abc.abstractmethod
+    def count_events(self) -> int: ...
+
+    @abc.abstractmethod
+    def add_popularity(self, event_id: str, delta: float) -> None: ...
+
+    @abc.abstractmethod
+    def catalog_version(self) -> int:
+        """A number that changes whenever events are written or deleted."""
+
+    # Impressions
+    @abc.abstractmethod
+    def insert_impression(self, impression: Impression) -> None: ...
+
+    @abc.abstractmethod
+    def get_impression(self, feed_id: str) -> Impression | None: ...

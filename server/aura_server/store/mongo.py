@@ -1,0 +1,258 @@
+"""The production store: MongoDB through pymongo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import pymongo
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.models import (
+    Behavior,
+    Event,
+    Impression,
+    UserProfile,
+    as_datetime,
+    event_from_doc,
+    event_to_doc,
+    impression_from_doc,
+    impression_to_doc,
+)
+from aura_server.store.base import Engagement, EventCursor, EventFilter, Repository
+
+Doc = dict[str, Any]
+
+
+def _behavior_from_doc(doc: Doc) -> Behavior:
+    return Behavior(
+        behavior_id=doc["behavior_id"],
+        user_id=doc["user_id"],
+        action=doc["action"],
+        occurred_at=as_datetime(doc["occurred_at"]),
+        event_id=doc.get("event_id", ""),
+        query=doc.get("query", ""),
+        feed_id=doc.get("feed_id", ""),
+        position=doc.get("position"),
+        reward=doc.get("reward"),
+        rewarded=bool(doc.get("rewarded", False)),
+        before_reset=bool(doc.get("before_reset", False)),
+    )
+
+
+def _event_doc(event: Event) -> Doc:
+    doc = event_to_doc(event)
+    doc["location"] = {"type": "Point", "coordinates": [event.lng, event.lat]}
+    return doc
+
+
+class MongoRepository(Repository):
+    backend = "mongodb"
+
+    def __init__(self, client: pymongo.MongoClient[Doc], database: str = "aura") -> None:
+        self.client = client
+        db = client[database]
+        self.users: Collection[Doc] = db["users"]
+        self.behaviors: Collection[Doc] = db["behaviors"]
+        self.events: Collection[Doc] = db["events"]
+        self.impressions: Collection[Doc] = db["impressions"]
+        self.meta: Collection[Doc] = db["meta"]
+        self._ensure_indexes()
+
+    @classmethod
+    def connect(cls, url: str, database: str = "aura") -> MongoRepository:
+        client: pymongo.MongoClient[Doc] = pymongo.MongoClient(
+            url, tz_aware=True, serverSelectionTimeoutMS=3000
+        )
+        return cls(client, database)
+
+    def _ensure_indexes(self) -> None:
+        try:
+            self.users.create_index("user_id", unique=True)
+            self.behaviors.create_index("behavior_id", unique=True)
+            self.behaviors.create_index(
+                [
+                    ("user_id", ASCENDING),
+                    ("event_id", ASCENDING),
+                    ("action", ASCENDING),
+                    ("occurred_at", DESCENDING),
+                ]
+            )
+            self.behaviors.create_index("occurred_at")
+            self.events.create_index("event_id", unique=True)
+            self.events.create_index([("starts_at", ASCENDING), ("event_id", ASCENDING)])
+            self.events.create_index([("location", "2dsphere")])
+            self.impressions.create_index("feed_id", unique=True)
+            self.impressions.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"mongodb: {exc}") from exc
+
+    def ping(self) -> None:
+        try:
+            self.client.admin.command("ping")
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"mongodb: {exc}") from exc
+
+    def close(self) -> None:
+        self.client.close()
+
+    # Users
+    def get_user(self, user_id: str) -> UserProfile | None:
+        doc = self.users.find_one({"user_id": user_id}, {"_id": 0})
+        return None if doc is None else UserProfile.from_doc(doc)
+
+    def save_user(self, profile: UserProfile) -> bool:
+        doc = profile.to_doc()
+        if profile.version == 1:
+            try:
+                self.users.insert_one(doc)
+            except DuplicateKeyError:
+                return False
+            return True
+        result = self.users.replace_one(
+            {"user_id": profile.user_id, "version": profile.version - 1}, doc
+        )
+        return result.matched_count == 1
+
+    # Behaviors
+    def insert_behavior(self, behavior: Behavior) -> bool:
+        try:
+            self.behaviors.insert_one(dict(vars(behavior)))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get_behavior(self, behavior_id: str) -> Behavior | None:
+        doc = self.behaviors.find_one({"behavior_id": behavior_id})
+        return None if doc is None else _behavior_from_doc(doc)
+
+    def latest_behavior(
+        self, user_id: str, event_id: str, action: str, feed_id: str = ""
+    ) -> Behavior | None:
+        query: Doc = {"user_id": user_id, "event_id": event_id, "action": action}
+        if feed_id:
+            query["feed_id"] = feed_id
+        doc = self.behaviors.find_one(query, sort=[("occurred_at", DESCENDING)])
+        return None if doc is None else _behavior_from_doc(doc)
+
+    def record_reward(self, behavior_id: str, reward: float) -> bool:
+        result = self.behaviors.update_one(
+            {"behavior_id": behavior_id, "rewarded": False},
+            {"$set": {"reward": reward, "rewarded": True}},
+        )
+        return result.modified_count == 1
+
+    def mark_behaviors_before_reset(self, user_id: str) -> int:
+        result = self.behaviors.update_many(
+            {"user_id": user_id, "before_reset": False}, {"$set": {"before_reset": True}}
+        )
+        return result.modified_count
+
+    def excluded_event_ids(self, user_id: str) -> set[str]:
+        cursor = self.behaviors.find(
+            {"user_id": user_id, "action": {"$in": ["hide", "purchase"]}}, {"event_id": 1}
+        )
+        return {doc["event_id"] for doc in cursor}
+
+    def engagement_since(self, since: datetime) -> list[Engagement]:
+        cursor = self.behaviors.find(
+            {"occurred_at": {"$gte": since}, "event_id": {"$ne": ""}},
+            {"event_id": 1, "action": 1, "occurred_at": 1},
+        )
+        return [
+            Engagement(d["event_id"], d["action"], as_datetime(d["occurred_at"])) for d in cursor
+        ]
+
+    # Events
+    def upsert_events(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        operations = []
+        for event in events:
+            doc = _event_doc(event)
+            popularity = doc.pop("popularity")
+            operations.append(
+                UpdateOne(
+                    {"event_id": event.event_id},
+                    {"$set": doc, "$setOnInsert": {"popularity": popularity}},
+                    upsert=True,
+                )
+            )
+        try:
+            self.events.bulk_write(operations, ordered=True)
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"mongodb: {exc}") from exc
+        self._bump_catalog_version()
+
+    def _bump_catalog_version(self) -> None:
+        self.meta.find_one_and_update(
+            {"key": "catalog_version"},
+            {"$inc": {"value": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def get_event(self, event_id: str) -> Event | None:
+        doc = self.events.find_one({"event_id": event_id})
+        return None if doc is None else event_from_doc(doc)
+
+    def list_events(
+        self, where: EventFilter, limit: int, after: EventCursor | None = None
+    ) -> list[Event]:
+        query: Doc = {}
+        if where.city:
+            query["city"] = where.city
+        if where.neighborhood:
+            query["neighborhood"] = where.neighborhood
+        if where.category:
+            query["categories"] = where.category
+        window: Doc = {}
+        if where.starts_after is not None:
+            window["$gte"] = where.starts_after
+        if where.starts_before is not None:
+            window["$lt"] = where.starts_before
+        if window:
+            query["starts_at"] = window
+        if after is not None:
+            query["$or"] = [
+                {"starts_at": {"$gt": after.starts_at}},
+                {"starts_at": after.starts_at, "event_id": {"$gt": after.event_id}},
+            ]
+        cursor = (
+            self.events.find(query)
+            .sort([("starts_at", ASCENDING), ("event_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [event_from_doc(doc) for doc in cursor]
+
+    def delete_event(self, event_id: str) -> bool:
+        deleted = self.events.delete_one({"event_id": event_id}).deleted_count == 1
+        if deleted:
+            self._bump_catalog_version()
+        return deleted
+
+    def active_events(self) -> Iterator[Event]:
+        for doc in self.events.find({"status": "active"}).sort("event_id", ASCENDING):
+            yield event_from_doc(doc)
+
+    def count_events(self) -> int:
+        return self.events.count_documents({})
+
+    def add_popularity(self, event_id: str, delta: float) -> None:
+        self.events.update_one({"event_id": event_id}, {"$inc": {"popularity": delta}})
+
+    def catalog_version(self) -> int:
+        doc = self.meta.find_one({"key": "catalog_version"})
+        return 0 if doc is None else int(doc["value"])
+
+    # Impressions
+    def insert_impression(self, impression: Impression) -> None:
+        self.impressions.insert_one(impression_to_doc(impression))
+
+    def get_impression(self, feed_id: str) -> Impression | None:
+        doc = self.impressions.find_one({"feed_id": feed_id})
+        return None if doc is None else impression_from_doc(doc)

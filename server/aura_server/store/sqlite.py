@@ -1,0 +1,399 @@
+"""The embedded store: one SQLite file in WAL mode, created on first use."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.models import (
+    Behavior,
+    Event,
+    Impression,
+    UserProfile,
+    event_from_doc,
+    event_to_doc,
+    impression_from_doc,
+    impression_to_doc,
+)
+from aura_server.store.base import Engagement, EventCursor, EventFilter, Repository
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS behaviors (
+    behavior_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    feed_id TEXT NOT NULL,
+    position INTEGER,
+    occurred_at REAL NOT NULL,
+    reward REAL,
+    rewarded INTEGER NOT NULL DEFAULT 0,
+    before_reset INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS behaviors_by_user_event
+    ON behaviors (user_id, event_id, action, occurred_at);
+CREATE INDEX IF NOT EXISTS behaviors_by_time ON behaviors (occurred_at);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    city TEXT NOT NULL,
+    neighborhood TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    starts_at REAL NOT NULL,
+    popularity REAL NOT NULL DEFAULT 0,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_start ON events (starts_at, event_id);
+CREATE TABLE IF NOT EXISTS impressions (
+    feed_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS impressions_by_user ON impressions (user_id, created_at);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+BEHAVIOR_COLUMNS = (
+    "behavior_id, user_id, action, event_id, query, feed_id, position, occurred_at, "
+    "reward, rewarded, before_reset"
+)
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, default=_json_default, separators=(",", ":"))
+
+
+def _categories_key(categories: Sequence[str]) -> str:
+    # "|Techno|House|" lets one LIKE pattern find a whole category name.
+    return "|" + "|".join(categories) + "|"
+
+
+def _behavior_from_row(row: sqlite3.Row) -> Behavior:
+    return Behavior(
+        behavior_id=row["behavior_id"],
+        user_id=row["user_id"],
+        action=row["action"],
+        event_id=row["event_id"],
+        query=row["query"],
+        feed_id=row["feed_id"],
+        position=row["position"],
+        occurred_at=_dt(row["occurred_at"]),
+        reward=row["reward"],
+        rewarded=bool(row["rewarded"]),
+        before_reset=bool(row["before_reset"]),
+    )
+
+
+class SQLiteRepository(Repository):
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+
+    # One connection per thread: sqlite3 connections must not be shared across threads.
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across process crashes in WAL mode (only an OS crash can
+            # lose the last transactions); FULL costs an fsync per behavior.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def ping(self) -> None:
+        try:
+            self._conn().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # Users
+    def get_user(self, user_id: str) -> UserProfile | None:
+        row = self._conn().execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else UserProfile.from_doc(json.loads(row["doc"]))
+
+    def save_user(self, profile: UserProfile) -> bool:
+        doc = _dumps(profile.to_doc())
+        with self._write() as conn:
+            if profile.version == 1:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO users (user_id, version, doc) VALUES (?, ?, ?)",
+                    (profile.user_id, profile.version, doc),
+                )
+            else:
+                cur = conn.execute(
+                    "UPDATE users SET version = ?, doc = ? WHERE user_id = ? AND version = ?",
+                    (profile.version, doc, profile.user_id, profile.version - 1),
+                )
+            return cur.rowcount == 1
+
+    # Behaviors
+    def insert_behavior(self, behavior: Behavior) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                f"INSERT OR IGNORE INTO behaviors ({BEHAVIOR_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    behavior.behavior_id,
+                    behavior.user_id,
+                    behavior.action,
+                    behavior.event_id,
+                    behavior.query,
+                    behavior.feed_id,
+                    behavior.position,
+                    _ts(behavior.occurred_at),
+                    behavior.reward,
+                    int(behavior.rewarded),
+                    int(behavior.before_reset),
+                ),
+            )
+            return cur.rowcount == 1
+
+    def get_behavior(self, behavior_id: str) -> Behavior | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {BEHAVIOR_COLUMNS} FROM behaviors WHERE behavior_id = ?", (behavior_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else _behavior_from_row(row)
+
+    def latest_behavior(
+        self, user_id: str, event_id: str, action: str, feed_id: str = ""
+    ) -> Behavior | None:
+        sql = (
+            f"SELECT {BEHAVIOR_COLUMNS} FROM behaviors "
+            "WHERE user_id = ? AND event_id = ? AND action = ?"
+        )
+        params: list[Any] = [user_id, event_id, action]
+        if feed_id:
+            sql += " AND feed_id = ?"
+            params.append(feed_id)
+        row = self._conn().execute(sql + " ORDER BY occurred_at DESC LIMIT 1", params).fetchone()
+        return None if row is None else _behavior_from_row(row)
+
+    def record_reward(self, behavior_id: str, reward: float) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE behaviors SET reward = ?, rewarded = 1 "
+                "WHERE behavior_id = ? AND rewarded = 0",
+                (reward, behavior_id),
+            )
+            return cur.rowcount == 1
+
+    def mark_behaviors_before_reset(self, user_id: str) -> int:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE behaviors SET before_reset = 1 WHERE user_id = ? AND before_reset = 0",
+                (user_id,),
+            )
+            return cur.rowcount
+
+    def excluded_event_ids(self, user_id: str) -> set[str]:
+        rows = self._conn().execute(
+            "SELECT DISTINCT event_id FROM behaviors "
+            "WHERE user_id = ? AND action IN ('hide', 'purchase')",
+            (user_id,),
+        )
+        return {row["event_id"] for row in rows}
+
+    def engagement_since(self, since: datetime) -> list[Engagement]:
+        rows = self._conn().execute(
+            "SELECT event_id, action, occurred_at FROM behaviors "
+            "WHERE occurred_at >= ? AND event_id != ''",
+            (_ts(since),),
+        )
+        return [Engagement(r["event_id"], r["action"], _dt(r["occurred_at"])) for r in rows]
+
+    # Events
+    def upsert_events(self, events: Sequence[Event]) -> None:
+        with self._write() as conn:
+            for event in events:
+                row = conn.execute(
+                    "SELECT popularity FROM events WHERE event_id = ?", (event.event_id,)
+                ).fetchone()
+                popularity = event.popularity if row is None else row["popularity"]
+                doc = event_to_doc(event)
+                doc["popularity"] = popularity
+                conn.execute(
+                    "INSERT OR REPLACE INTO events (event_id, status, city, neighborhood, "
+                    "categories, starts_at, popularity, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        event.event_id,
+                        event.status,
+                        event.city,
+                        event.neighborhood,
+                        _categories_key(event.categories),
+                        _ts(event.starts_at),
+                        popularity,
+                        _dumps(doc),
+                    ),
+                )
+            self._bump_catalog_version(conn)
+
+    def _bump_catalog_version(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('catalog_version', 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+
+    def _event_from_row(self, row: sqlite3.Row) -> Event:
+        event = event_from_doc(json.loads(row["doc"]))
+        event.popularity = row["popularity"]
+        return event
+
+    def get_event(self, event_id: str) -> Event | None:
+        row = (
+            self._conn()
+            .execute("SELECT doc, popularity FROM events WHERE event_id = ?", (event_id,))
+            .fetchone()
+        )
+        return None if row is None else self._event_from_row(row)
+
+    def list_events(
+        self, where: EventFilter, limit: int, after: EventCursor | None = None
+    ) -> list[Event]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if where.city:
+            clauses.append("city = ?")
+            params.append(where.city)
+        if where.neighborhood:
+            clauses.append("neighborhood = ?")
+            params.append(where.neighborhood)
+        if where.category:
+            clauses.append("categories LIKE ?")
+            params.append(f"%|{where.category}|%")
+        if where.starts_after is not None:
+            clauses.append("starts_at >= ?")
+            params.append(_ts(where.starts_after))
+        if where.starts_before is not None:
+            clauses.append("starts_at < ?")
+            params.append(_ts(where.starts_before))
+        if after is not None:
+            clauses.append("(starts_at > ? OR (starts_at = ? AND event_id > ?))")
+            params += [_ts(after.starts_at), _ts(after.starts_at), after.event_id]
+        sql = "SELECT doc, popularity FROM events"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY starts_at, event_id LIMIT ?"
+        params.append(limit)
+        return [self._event_from_row(row) for row in self._conn().execute(sql, params)]
+
+    def delete_event(self, event_id: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+            if cur.rowcount:
+                self._bump_catalog_version(conn)
+            return cur.rowcount == 1
+
+    def active_events(self) -> Iterator[Event]:
+        rows = self._conn().execute(
+            "SELECT doc, popularity FROM events WHERE status = 'active' ORDER BY event_id"
+        )
+        for row in rows:
+            yield self._event_from_row(row)
+
+    def count_events(self) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def add_popularity(self, event_id: str, delta: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE events SET popularity = popularity + ? WHERE event_id = ?",
+                (delta, event_id),
+            )
+
+    def catalog_version(self) -> int:
+        row = (
+            self._conn().execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()
+        )
+        return 0 if row is None else int(row["value"])
+
+    # Impressions
+    def insert_impression(self, impression: Impression) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO impressions (feed_id, user_id, created_at, doc) VALUES (?, ?, ?, ?)",
+                (
+                    impression.feed_id,
+                    impression.user_id,
+                    _ts(impression.created_at),
+                    _dumps(impression_to_doc(impression)),
+                ),
+            )
+
+    def get_impression(self, feed_id: str) -> Impression | None:
+        row = (
+            self._conn()
+            .execute("SELECT doc FROM impressions WHERE feed_id = ?", (feed_id,))
+            .fetchone()
+        )
+        return None if row is None else impression_from_doc(json.loads(row["doc"]))

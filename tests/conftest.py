@@ -1,0 +1,93 @@
+"""Shared fixtures: every backend the repository contract runs against, and a live server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import mongomock
+import pytest
+
+from aura_server.app import Aura
+from aura_server.domain.models import Event
+from aura_server.grpc_api.server import GrpcServer
+from aura_server.store import Repository
+from aura_server.store.mongo import MongoRepository
+from aura_server.store.sqlite import SQLiteRepository
+
+BACKENDS = ["sqlite", "mongomock", "mongodb"]
+
+
+def _accept_newer_pymongo_bulk_options() -> None:
+    """pymongo 4.11+ passes `sort` to bulk updates; mongomock 4.3 predates it. The option
+    is unused here (None), so drop it before mongomock sees it."""
+    builder = mongomock.collection.BulkOperationBuilder
+    original = builder.add_update
+
+    def add_update(self: object, *args: object, sort: object = None, **kwargs: object) -> object:
+        return original(self, *args, **kwargs)
+
+    builder.add_update = add_update
+
+
+_accept_newer_pymongo_bulk_options()
+NOW = datetime(2026, 6, 5, 16, 0, tzinfo=UTC)  # a Friday noon in New York
+
+
+def make_repository(backend: str, tmp_path: Path) -> Repository:
+    if backend == "sqlite":
+        return SQLiteRepository(tmp_path / "aura.db")
+    if backend == "mongomock":
+        return MongoRepository(mongomock.MongoClient(tz_aware=True), "aura_test")
+    url = os.environ.get("AURA_TEST_MONGODB_URL")
+    if not url:
+        pytest.skip("AURA_TEST_MONGODB_URL is not set: no real MongoDB to test against")
+    repo = MongoRepository.connect(url, f"aura_test_{uuid.uuid4().hex[:8]}")
+    return repo
+
+
+@pytest.fixture(params=BACKENDS)
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repository]:
+    repository = make_repository(request.param, tmp_path)
+    yield repository
+    if request.param == "mongodb":
+        assert isinstance(repository, MongoRepository)
+        repository.client.drop_database(repository.users.database.name)
+    repository.close()
+
+
+@pytest.fixture
+def aura(repo: Repository) -> Aura:
+    return Aura.build(repo)
+
+
+def make_event(event_id: str, **overrides: object) -> Event:
+    fields: dict[str, object] = {
+        "event_id": event_id,
+        "title": f"Event {event_id}",
+        "categories": ["Techno"],
+        "city": "Brooklyn",
+        "neighborhood": "Bushwick",
+        "lat": 40.6944,
+        "lng": -73.9213,
+        "starts_at": NOW + timedelta(days=1),
+        "price_min": 20.0,
+        "price_max": 30.0,
+    }
+    fields.update(overrides)
+    return Event(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def live_server(aura: Aura) -> Iterator[grpc.Channel]:
+    """The real gRPC server on a free port over the parametrised store, and a channel."""
+    server = GrpcServer(aura, host="127.0.0.1", port=0, max_workers=8, health_interval=0.2)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield channel
+    channel.close()
+    server.stop(grace=0)

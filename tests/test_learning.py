@@ -1,0 +1,145 @@
+"""How behaviors and rewards change profiles (the README's learning table), on every store."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import make_event
+
+from aura_server.app import Aura
+from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.models import PriceRange, UserProfile
+from aura_server.domain.profiles import apply_reward
+from aura_server.store.sqlite import SQLiteRepository
+
+
+def test_purchase_and_skip_follow_the_original_design() -> None:
+    profile = UserProfile(user_id="u", categories={"Techno": 0.5})
+    event = make_event("e", categories=["Techno", "House"])
+    apply_reward(profile, event, 1.0)
+    assert profile.categories == {"Techno": 0.65, "House": 0.15}
+    apply_reward(profile, event, -1 / 3)
+    assert profile.categories["Techno"] == pytest.approx(0.60)
+    assert profile.categories["House"] == pytest.approx(0.10)
+
+
+def test_scores_stay_within_zero_and_one() -> None:
+    profile = UserProfile(user_id="u", categories={"Techno": 0.95})
+    event = make_event("e")
+    for _ in range(5):
+        apply_reward(profile, event, 1.0)
+    assert profile.categories["Techno"] == 1.0
+    for _ in range(30):
+        apply_reward(profile, event, -1.0)
+    assert profile.categories["Techno"] == 0.0
+    assert all(0 <= s <= 1 for s in profile.locations.values())
+
+
+def test_price_range_moves_toward_what_people_buy() -> None:
+    profile = UserProfile(user_id="u")
+    apply_reward(profile, make_event("a", price_min=20.0, price_max=40.0), 1.0)
+    assert profile.price_range == PriceRange(30.0, 20.0, 40.0)
+    apply_reward(profile, make_event("b", price_min=100.0, price_max=100.0), 1.0)
+    assert profile.price_range.avg == pytest.approx(30 + 0.2 * 70)
+    apply_reward(profile, make_event("c", price_min=500.0, price_max=500.0), -1.0)
+    assert profile.price_range.avg == pytest.approx(44.0), "negative rewards leave price alone"
+
+
+@pytest.fixture
+def catalog_aura(aura: Aura) -> Aura:
+    aura.repo.upsert_events([make_event("e1"), make_event("e2", categories=["Jazz"])])
+    aura.profiles.onboard("u1", "explore", 30, "male", favorite_categories=["jazz"])
+    return aura
+
+
+def test_reward_after_logged_purchase_is_not_counted_twice(catalog_aura: Aura) -> None:
+    aura = catalog_aura
+    logged = aura.behaviors.log("u1", "purchase", event_id="e1")
+    profile = aura.profiles.get("u1")
+    assert profile.categories["Techno"] == pytest.approx(0.15)
+    result = aura.behaviors.reward("u1", "e1", "purchase")
+    assert result.behavior_id == logged.behavior_id and result.applied
+    assert result.profile.categories["Techno"] == pytest.approx(0.15)
+    assert result.profile.behavior_count == 1 and result.profile.total_events_attended == 1
+    assert aura.behaviors.reward("u1", "e1", "purchase").duplicate
+
+
+def test_explicit_reward_replaces_the_action_reward(catalog_aura: Aura) -> None:
+    aura = catalog_aura
+    aura.behaviors.log("u1", "click", event_id="e2", behavior_id="b-click")
+    jazz_after_click = aura.profiles.get("u1").categories["Jazz"]
+    assert jazz_after_click == pytest.approx(0.6 + 0.045)
+    result = aura.behaviors.reward("u1", "e2", "click", reward=1.0, behavior_id="b-click")
+    assert result.profile.categories["Jazz"] == pytest.approx(0.6 + 0.15)
+    again = aura.behaviors.reward("u1", "e2", "click", reward=-1.0, behavior_id="b-click")
+    assert again.duplicate and again.reward == 1.0
+    assert again.profile.categories["Jazz"] == pytest.approx(0.75)
+
+
+def test_reward_without_behavior_creates_one(catalog_aura: Aura) -> None:
+    aura = catalog_aura
+    first = aura.behaviors.reward("u1", "e1", "like", feed_id="f1")
+    assert first.applied and first.profile.behavior_count == 1
+    stored = aura.repo.get_behavior(first.behavior_id)
+    assert stored is not None and stored.rewarded and stored.feed_id == "f1"
+    assert aura.behaviors.reward("u1", "e1", "like", feed_id="f1").duplicate
+
+
+def test_behavior_id_of_another_user_is_refused(catalog_aura: Aura) -> None:
+    aura = catalog_aura
+    aura.behaviors.log("u1", "click", event_id="e1", behavior_id="mine")
+    with pytest.raises(InvalidArgument) as caught:
+        aura.behaviors.reward("u2", "e1", "click", behavior_id="mine")
+    assert caught.value.field == "behavior_id"
+
+
+def test_reset_returns_to_the_onboarded_state(catalog_aura: Aura) -> None:
+    aura = catalog_aura
+    for action in ("purchase", "like", "skip"):
+        aura.behaviors.log("u1", action, event_id="e1")
+    assert aura.profiles.get("u1").cold_start_completed
+    profile = aura.profiles.reset("u1")
+    assert profile.categories == {"Jazz": 0.6}
+    assert profile.behavior_count == 0 and profile.price_range is None
+    assert not profile.cold_start_completed
+    history = aura.repo.latest_behavior("u1", "e1", "purchase")
+    assert history is not None and history.before_reset
+    with pytest.raises(NotFound):
+        aura.profiles.reset("nobody")
+
+
+def test_concurrent_behaviors_lose_no_update(catalog_aura: Aura) -> None:
+    aura = catalog_aura
+
+    def click(worker: int) -> None:
+        for i in range(10):
+            aura.behaviors.log("u1", "view", event_id="e1", behavior_id=f"w{worker}-{i}")
+
+    threads = [threading.Thread(target=click, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    profile = aura.profiles.get("u1")
+    assert profile.behavior_count == 40
+    assert profile.categories["Techno"] == pytest.approx(40 * 0.015)
+
+
+def test_two_processes_worth_of_writers_lose_no_update(tmp_path: Path) -> None:
+    """Two independent service stacks over one SQLite file (as two processes would be):
+    only the store's compare-and-set keeps their profile writes from overwriting."""
+    stacks = [Aura.build(SQLiteRepository(tmp_path / "shared.db")) for _ in range(2)]
+    stacks[0].repo.upsert_events([make_event("e1")])
+
+    def view(stack: Aura, name: str) -> None:
+        for i in range(15):
+            stack.behaviors.log("u1", "view", event_id="e1", behavior_id=f"{name}-{i}")
+
+    threads = [threading.Thread(target=view, args=(s, f"s{n}")) for n, s in enumerate(stacks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert stacks[1].profiles.get("u1").behavior_count == 30
