@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import grpc
@@ -25,6 +26,8 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from aura_server.app import Aura
+from aura_server.domain.errors import StoreUnavailable
 from aura_server.grpc_api.converters import timestamp
 
 BUSHWICK = (40.6944, -73.9213)
@@ -388,3 +391,25 @@ def test_unknown_user_feed_is_cold_start(api: Api) -> None:
         recommend_pb2.FeedRequest(user_id="stranger", lat=BUSHWICK[0], lng=BUSHWICK[1], now=now())
     )
     assert feed.cold_start and len(feed.items) == 30
+
+
+def test_health_turns_not_serving_while_the_store_is_down(
+    api: Api, aura: Aura, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable() -> None:
+        raise StoreUnavailable("connection refused")
+
+    def status() -> int:
+        request = health_pb2.HealthCheckRequest(service="aura.v1.RecommendService")
+        return int(api.health.Check(request).status)
+
+    monkeypatch.setattr(aura.repo, "ping", unreachable)
+    deadline = time.monotonic() + 5
+    while status() != health_pb2.HealthCheckResponse.NOT_SERVING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status() == health_pb2.HealthCheckResponse.NOT_SERVING
+    monkeypatch.undo()
+    deadline = time.monotonic() + 5
+    while status() != health_pb2.HealthCheckResponse.SERVING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status() == health_pb2.HealthCheckResponse.SERVING
