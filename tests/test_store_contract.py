@@ -8,7 +8,7 @@ from conftest import NOW, make_event
 
 from aura_server.domain.models import Behavior, Impression, ImpressionItem, UserProfile
 from aura_server.store import Repository
-from aura_server.store.base import EventCursor, EventFilter
+from aura_server.store.base import EventCursor, EventFilter, ModelSnapshot, PendingView
 
 
 def test_profile_round_trip_and_compare_and_set(repo: Repository) -> None:
@@ -53,8 +53,13 @@ def test_latest_behavior_and_exclusions(repo: Repository) -> None:
     assert repo.mark_behaviors_before_reset("u1") == 4
     marked = repo.get_behavior("b4")
     assert marked is not None and marked.before_reset
-    recent = repo.engagement_since(NOW - timedelta(seconds=1))
-    assert sorted(e.event_id for e in recent) == ["e1", "e1", "e2", "e3"]
+    counts = repo.engagement_counts(NOW - timedelta(seconds=1), NOW + timedelta(hours=1))
+    assert sorted((c.event_id, c.action, c.count) for c in counts) == [
+        ("e1", "purchase", 2),
+        ("e2", "hide", 1),
+        ("e3", "click", 1),
+    ]
+    assert repo.engagement_counts(NOW + timedelta(hours=1), NOW + timedelta(hours=2)) == []
 
 
 def test_events_upsert_keeps_popularity_and_bumps_version(repo: Repository) -> None:
@@ -129,3 +134,76 @@ def test_operator_lookalike_values_are_plain_data(repo: Repository) -> None:
     assert repo.save_user(profile)
     stored = repo.get_user("a.b$c")
     assert stored is not None and stored.user_id == "a.b$c"
+
+
+def test_engagement_counts_group_by_bracket_and_hour(repo: Repository) -> None:
+    for i, bracket in enumerate(["18-24", "18-24", "25-34"]):
+        repo.insert_behavior(
+            Behavior(f"b{i}", f"u{i}", "like", NOW, event_id="e1", age_bracket=bracket)
+        )
+    repo.insert_behavior(
+        Behavior("late", "u9", "like", NOW + timedelta(hours=2), event_id="e1", age_bracket="45+")
+    )
+    counts = repo.engagement_counts(NOW - timedelta(hours=1), NOW + timedelta(hours=3))
+    hour = int(NOW.timestamp() // 3600)
+    assert sorted((c.age_bracket, c.hour, c.count) for c in counts) == [
+        ("18-24", hour, 2),
+        ("25-34", hour, 1),
+        ("45+", hour + 2, 1),
+    ]
+
+
+def test_latest_impression_with_an_event(repo: Repository) -> None:
+    for n, minutes in enumerate([0, 5]):
+        repo.insert_impression(
+            Impression(
+                feed_id=f"f{n}",
+                user_id="u1",
+                kind="feed",
+                created_at=NOW + timedelta(minutes=minutes),
+                context={},
+                items=[ImpressionItem("e1", 0, 1.0, "personalized", False, 0.9, "|E x")],
+                model_version="m",
+                shared_features="shared |U y",
+            )
+        )
+    found = repo.latest_impression_with("u1", "e1", NOW - timedelta(hours=1))
+    assert found is not None and found.feed_id == "f1"
+    assert found.items[0].features == "|E x" and found.shared_features == "shared |U y"
+    assert repo.latest_impression_with("u1", "e1", NOW + timedelta(hours=1)) is None
+    assert repo.latest_impression_with("u2", "e1", NOW - timedelta(hours=1)) is None
+
+
+def test_claims_are_granted_once(repo: Repository) -> None:
+    assert repo.claim("reward:b1")
+    assert not repo.claim("reward:b1")
+    assert repo.claim("reward:b2")
+
+
+def test_pending_views_wait_until_due(repo: Repository) -> None:
+    repo.add_pending_view(PendingView("f1", "e1", "u1", NOW))
+    repo.add_pending_view(PendingView("f1", "e1", "u1", NOW + timedelta(hours=5)))
+    repo.add_pending_view(PendingView("f1", "e2", "u1", NOW + timedelta(minutes=10)))
+    due = repo.due_pending_views(NOW + timedelta(minutes=1), 10)
+    assert [(v.feed_id, v.event_id) for v in due] == [("f1", "e1")]
+    repo.remove_pending_view("f1", "e1")
+    assert repo.due_pending_views(NOW + timedelta(minutes=1), 10) == []
+    assert len(repo.due_pending_views(NOW + timedelta(hours=1), 10)) == 1
+
+
+def test_model_snapshots_newest_wins(repo: Repository) -> None:
+    assert repo.latest_model() is None
+    for n in range(5):
+        repo.save_model(
+            ModelSnapshot(f"v{n}", NOW + timedelta(minutes=n), n * 10, bytes([n]) * 100)
+        )
+    latest = repo.latest_model()
+    assert latest is not None
+    assert (latest.version, latest.learned, latest.blob) == ("v4", 40, bytes([4]) * 100)
+
+
+def test_counters(repo: Repository) -> None:
+    assert repo.counter("unjoined_rewards") == 0
+    repo.add_to_counter("unjoined_rewards")
+    repo.add_to_counter("unjoined_rewards", 2)
+    assert repo.counter("unjoined_rewards") == 3

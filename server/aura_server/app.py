@@ -2,38 +2,82 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aura_server.config import Settings
+from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog import CatalogService
 from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.learning import LearningLoop, LearningSettings, load_bandit
 from aura_server.domain.profiles import ProfileService
-from aura_server.domain.ranking import DocumentedScoreRanker
+from aura_server.domain.ranking import LearnedRanker, RankingSettings
 from aura_server.domain.recommend import Recommender
+from aura_server.domain.slate import SlatePolicy
+from aura_server.domain.trends import EngagementTrends
 from aura_server.store import Repository, open_repository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Aura:
     repo: Repository
+    settings: Settings
     index: CatalogIndex
+    trends: EngagementTrends
+    bandit: ContextualBandit
+    learning: LearningLoop
     profiles: ProfileService
     behaviors: BehaviorService
     recommender: Recommender
     catalog: CatalogService
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _background: threading.Thread | None = None
 
     @classmethod
     def build(cls, repo: Repository, settings: Settings | None = None) -> Aura:
         settings = settings or Settings()
         index = CatalogIndex(repo, refresh_interval=settings.catalog_refresh_seconds)
+        trends = EngagementTrends(repo, refresh_interval=settings.trends_refresh_seconds)
+        bandit = load_bandit(repo)
+        learning = LearningLoop(
+            repo,
+            bandit,
+            LearningSettings(
+                reward_window=timedelta(hours=settings.reward_window_hours),
+                reward_wait=timedelta(seconds=settings.reward_wait_seconds),
+                save_every=settings.model_save_every,
+                save_seconds=settings.model_save_seconds,
+            ),
+        )
+        ranker = LearnedRanker(
+            bandit,
+            trends,
+            RankingSettings(
+                cold_start_weights=settings.cold_start_weights,
+                candidate_pool=settings.candidate_pool,
+                slate=SlatePolicy(
+                    epsilon=settings.exploration,
+                    max_per_category=settings.diversity_max_per_category,
+                    window=settings.diversity_window,
+                ),
+            ),
+        )
         profiles = ProfileService(repo)
         return cls(
             repo=repo,
+            settings=settings,
             index=index,
+            trends=trends,
+            bandit=bandit,
+            learning=learning,
             profiles=profiles,
-            behaviors=BehaviorService(repo, profiles, index),
-            recommender=Recommender(repo, index, DocumentedScoreRanker()),
+            behaviors=BehaviorService(repo, profiles, index, trends, learning),
+            recommender=Recommender(repo, index, ranker, trends),
             catalog=CatalogService(repo, index),
         )
 
@@ -42,5 +86,26 @@ class Aura:
         repo = open_repository(settings.mongodb_url, settings.mongodb_db, settings.db_path)
         return cls.build(repo, settings)
 
+    def start(self) -> None:
+        """Run the learning chores (default rewards, model snapshots) in the background."""
+        self._background = threading.Thread(target=self._chores, name="aura-learning", daemon=True)
+        self._background.start()
+
+    def _chores(self) -> None:
+        while not self._stopping.wait(self.settings.learning_sweep_seconds):
+            try:
+                self.learning.learn_due_defaults()
+                self.learning.save_if_due()
+            except Exception:  # keep learning through a passing store outage
+                log.exception("learning chores failed; retrying")
+
     def close(self) -> None:
-        self.repo.close()
+        """Stop the chores, save the model, release the store."""
+        self._stopping.set()
+        if self._background is not None:
+            self._background.join(timeout=30)
+        try:
+            self.learning.save()
+        finally:
+            self.bandit.close()
+            self.repo.close()

@@ -14,6 +14,7 @@ from aura_server.app import Aura
 from aura_server.catalog_io import import_jsonl, seed_demo
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
+from aura_server.store import Repository, open_repository
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -31,6 +32,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         aura.close()
         return 2
     server.start()
+    aura.start()
     print(
         f"Aura {__version__} serving gRPC on port {server.port} "
         f"(store: {aura.repo.backend}, {aura.repo.count_events()} events)",
@@ -48,26 +50,30 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _open_store(settings: Settings) -> Repository:
+    return open_repository(settings.mongodb_url, settings.mongodb_db, settings.db_path)
+
+
 def catalog_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
-    aura = Aura.from_settings(settings)
+    repo = _open_store(settings)
     try:
-        existing = aura.repo.count_events()
+        existing = repo.count_events()
         if args.if_empty and existing:
             print(f"catalog has {existing} events; not seeding", file=sys.stderr)
             return 0
-        written = seed_demo(aura.repo, count=args.count, seed=args.seed)
+        written = seed_demo(repo, count=args.count, seed=args.seed)
         print(f"seeded {written} demo events", file=sys.stderr)
         return 0
     finally:
-        aura.close()
+        repo.close()
 
 
 def catalog_import(args: argparse.Namespace, settings: Settings) -> int:
-    aura = Aura.from_settings(settings)
+    repo = _open_store(settings)
     try:
-        _, errors = import_jsonl(aura.repo, Path(args.file))
+        _, errors = import_jsonl(repo, Path(args.file))
     finally:
-        aura.close()
+        repo.close()
     if errors:
         for error in errors:
             print(error, file=sys.stderr)

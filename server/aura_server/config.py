@@ -22,6 +22,18 @@ class Settings:
     # How often the health service pings the store.
     health_interval_seconds: float = 2.0
     log_level: str = "INFO"
+    # Ranking and learning.
+    exploration: float = 0.15
+    cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
+    candidate_pool: int = 300
+    diversity_max_per_category: int = 3
+    diversity_window: int = 10
+    reward_wait_seconds: float = 600.0
+    reward_window_hours: float = 24.0
+    model_save_every: int = 200
+    model_save_seconds: float = 60.0
+    trends_refresh_seconds: float = 30.0
+    learning_sweep_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, dotenv: bool = True) -> Settings:
@@ -42,4 +54,43 @@ class Settings:
                 env.get("AURA_HEALTH_INTERVAL_SECONDS", cls.health_interval_seconds)
             ),
             log_level=env.get("AURA_LOG_LEVEL", cls.log_level),
+            exploration=float(env.get("AURA_EXPLORATION", cls.exploration)),
+            cold_start_weights=_weights(env.get("AURA_COLD_START_WEIGHTS", "")),
+            candidate_pool=int(env.get("AURA_CANDIDATE_POOL", cls.candidate_pool)),
+            diversity_max_per_category=int(
+                env.get("AURA_DIVERSITY_MAX_PER_CATEGORY", cls.diversity_max_per_category)
+            ),
+            diversity_window=int(env.get("AURA_DIVERSITY_WINDOW", cls.diversity_window)),
+            reward_wait_seconds=float(env.get("AURA_REWARD_WAIT_SECONDS", cls.reward_wait_seconds)),
+            reward_window_hours=float(env.get("AURA_REWARD_WINDOW_HOURS", cls.reward_window_hours)),
+            model_save_every=int(env.get("AURA_MODEL_SAVE_EVERY", cls.model_save_every)),
+            model_save_seconds=float(env.get("AURA_MODEL_SAVE_SECONDS", cls.model_save_seconds)),
+            trends_refresh_seconds=float(
+                env.get("AURA_TRENDS_REFRESH_SECONDS", cls.trends_refresh_seconds)
+            ),
+            learning_sweep_seconds=float(
+                env.get("AURA_LEARNING_SWEEP_SECONDS", cls.learning_sweep_seconds)
+            ),
+        ).checked()
+
+    def checked(self) -> Settings:
+        """Refuse settings that cannot work, naming the variable."""
+        if not 0 <= self.exploration < 1:
+            raise ValueError("AURA_EXPLORATION must be in [0, 1)")
+        if self.candidate_pool < 1:
+            raise ValueError("AURA_CANDIDATE_POOL must be at least 1")
+        if self.diversity_max_per_category < 1 or self.diversity_window < 1:
+            raise ValueError("AURA_DIVERSITY_* must be at least 1")
+        return self
+
+
+def _weights(text: str) -> tuple[float, float, float, float]:
+    """AURA_COLD_START_WEIGHTS: popular_nearby,age_trending,intent_match,happening_soon."""
+    if not text.strip():
+        return Settings.cold_start_weights
+    parts = [float(part) for part in text.split(",")]
+    if len(parts) != 4 or any(p < 0 for p in parts) or sum(parts) <= 0:
+        raise ValueError(
+            "AURA_COLD_START_WEIGHTS needs four non-negative numbers, e.g. 0.4,0.25,0.2,0.15"
         )
+    return (parts[0], parts[1], parts[2], parts[3])

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.learning import LearningLoop
 from aura_server.domain.models import Behavior, Event, UserProfile, utcnow
 from aura_server.domain.profiles import (
     ACTION_REWARD,
@@ -17,7 +18,8 @@ from aura_server.domain.profiles import (
     apply_reward,
     count_behavior,
 )
-from aura_server.domain.recommend import ENGAGEMENT_WEIGHT
+from aura_server.domain.taxonomy import age_bracket
+from aura_server.domain.trends import ENGAGEMENT_WEIGHT, EngagementTrends
 from aura_server.domain.validation import require_id
 from aura_server.store.base import Repository
 
@@ -41,10 +43,26 @@ class RewardResult:
 
 
 class BehaviorService:
-    def __init__(self, repo: Repository, profiles: ProfileService, index: CatalogIndex) -> None:
+    """Stores behaviors and rewards, then updates everything that learns from them: the
+    profile, the event's popularity, the trends and the bandit, before answering."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        profiles: ProfileService,
+        index: CatalogIndex,
+        trends: EngagementTrends,
+        learning: LearningLoop,
+    ) -> None:
         self.repo = repo
         self.profiles = profiles
         self.index = index
+        self.trends = trends
+        self.learning = learning
+
+    def _bracket(self, user_id: str) -> str:
+        profile = self.repo.get_user(user_id)
+        return age_bracket(profile.age) if profile is not None else ""
 
     def _event(self, event_id: str) -> Event:
         event_id = require_id("event_id", event_id)
@@ -92,10 +110,21 @@ class BehaviorService:
             feed_id=feed_id.strip(),
             position=position,
             reward=ACTION_REWARD.get(action),
+            age_bracket=self._bracket(user_id),
         )
         if not self.repo.insert_behavior(behavior):
             return LogResult(behavior.behavior_id, duplicate=True)
         self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
+        if event is not None:
+            self.learning.observe(
+                f"reward:{behavior.behavior_id}",
+                user_id,
+                event.event_id,
+                action,
+                behavior.feed_id,
+                behavior.reward or 0.0,
+                behavior.occurred_at,
+            )
         return LogResult(behavior.behavior_id, duplicate=False)
 
     def reward(
@@ -132,9 +161,19 @@ class BehaviorService:
                 feed_id=feed_id,
                 reward=value,
                 rewarded=True,
+                age_bracket=self._bracket(user_id),
             )
             if self.repo.insert_behavior(created):
                 profile = self._learn(created, event, value, new_behavior=True)
+                self.learning.observe(
+                    f"reward:{created.behavior_id}",
+                    user_id,
+                    event.event_id,
+                    action,
+                    feed_id,
+                    value,
+                    created.occurred_at,
+                )
                 return RewardResult(created.behavior_id, value, True, False, profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
             assert stored is not None
@@ -144,6 +183,15 @@ class BehaviorService:
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
         already_applied = stored.reward or 0.0
         profile = self._learn(stored, event, value - already_applied, new_behavior=False)
+        self.learning.observe(
+            f"reward:{stored.behavior_id}:submitted",
+            user_id,
+            event.event_id,
+            action,
+            stored.feed_id or feed_id,
+            value,
+            utcnow(),
+        )
         return RewardResult(stored.behavior_id, value, True, False, profile)
 
     def _matching_behavior(
@@ -162,7 +210,8 @@ class BehaviorService:
     def _learn(
         self, behavior: Behavior, event: Event | None, reward: float, new_behavior: bool
     ) -> UserProfile:
-        """Apply a stored behavior's reward to the profile and the event's popularity."""
+        """Apply a stored behavior's reward to the profile, the event's popularity and the
+        trends."""
 
         def change(profile: UserProfile) -> None:
             if new_behavior:
@@ -175,4 +224,7 @@ class BehaviorService:
         if event is not None and weight:
             self.repo.add_popularity(event.event_id, weight)
             self.index.add_popularity(event.event_id, weight)
+            self.trends.record(
+                event.event_id, behavior.age_bracket, behavior.action, behavior.occurred_at
+            )
         return profile

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from aura_server.domain.models import Event
-from aura_server.domain.taxonomy import CATEGORY_CODES
+from aura_server.domain.taxonomy import CATEGORY_CODES, INTENT_MAP, IntentMatch
 from aura_server.store.base import Repository
 
 EARTH_RADIUS_KM = 6371.0088
+NEW_YORK = ZoneInfo("America/New_York")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -32,6 +35,18 @@ def haversine_km(lat: float, lng: float, lats: FloatArray, lngs: FloatArray) -> 
     a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
     distance: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return distance
+
+
+def hour_of_week(moment: datetime) -> int:
+    """0 = Monday 00:00 in New York."""
+    local = moment.astimezone(NEW_YORK)
+    return local.weekday() * 24 + local.hour
+
+
+def _intent_match(match: IntentMatch, event: Event) -> float:
+    if match.categories.intersection(event.categories):
+        return 1.0
+    return 0.5 if match.tags.intersection(event.tags) else 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,16 @@ class CatalogSnapshot:
     price_min: FloatArray  # NaN where unknown
     category_mask: IntArray  # bit i set when the event has category code i
     popularity: FloatArray
+    start_hour_of_week: IntArray  # 0 = Monday 00:00 in New York
+    intent_match: dict[str, FloatArray]  # per intent: 1 category match, 0.5 tag match
+    # Request-independent learner features per row, computed on first use.
+    _traits: dict[int, str] = field(default_factory=dict)
+
+    def traits(self, row: int, build: Callable[[Event], str]) -> str:
+        cached = self._traits.get(row)
+        if cached is None:
+            cached = self._traits[row] = build(self.events[row])
+        return cached
 
     @classmethod
     def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:
@@ -66,6 +91,13 @@ class CatalogSnapshot:
             ),
             category_mask=masks,
             popularity=np.array([e.popularity for e in events], dtype=np.float64),
+            start_hour_of_week=np.array(
+                [hour_of_week(e.starts_at) for e in events], dtype=np.int64
+            ),
+            intent_match={
+                intent: np.array([_intent_match(match, e) for e in events], dtype=np.float64)
+                for intent, match in INTENT_MAP.items()
+            },
         )
 
 
@@ -125,12 +157,23 @@ class CatalogIndex:
         window_start: datetime,
         window_end: datetime,
         exclude: set[str],
+        categories: Sequence[str] = (),
+        price_max: float | None = None,
     ) -> Candidates:
-        """Active events within radius_km starting inside the window, minus exclude."""
+        """Active events within radius_km starting inside the window, minus exclude, with
+        any of `categories` (all when empty) and a price_min of at most price_max."""
         snap = self.snapshot()
         start, end = window_start.timestamp(), window_end.timestamp()
-        in_window = (snap.starts_at >= start) & (snap.starts_at <= end)
-        rows = np.flatnonzero(in_window)
+        keep = (snap.starts_at >= start) & (snap.starts_at <= end)
+        if categories:
+            wanted = 0
+            for category in categories:
+                wanted |= 1 << CATEGORY_CODES[category]
+            keep &= (snap.category_mask & wanted) != 0
+        if price_max is not None:
+            # Events with no known price stay: a filter should not hide what it cannot judge.
+            keep &= np.isnan(snap.price_min) | (snap.price_min <= price_max)
+        rows = np.flatnonzero(keep)
         distance = haversine_km(lat, lng, snap.lat[rows], snap.lng[rows])
         near = distance <= radius_km
         rows, distance = rows[near], distance[near]

@@ -148,6 +148,8 @@ class Behavior:
     rewarded: bool = False
     # True for behaviors logged before the user's last ResetProfile.
     before_reset: bool = False
+    # The user's age bracket when it happened, for the brackets' trends.
+    age_bracket: str = ""
 
 
 @dataclass
@@ -158,6 +160,8 @@ class ImpressionItem:
     reason: str
     explored: bool
     propensity: float
+    # The learner's action features for this item at decision time ("" when none).
+    features: str = ""
 
 
 @dataclass
@@ -171,6 +175,8 @@ class Impression:
     context: dict[str, Any]
     items: list[ImpressionItem]
     model_version: str
+    # The learner's shared (user and context) features at decision time.
+    shared_features: str = ""
 
 
 def as_datetime(value: datetime | str) -> datetime:
@@ -232,6 +238,7 @@ def impression_to_doc(impression: Impression) -> dict[str, Any]:
         "context": impression.context,
         "items": [vars(item) for item in impression.items],
         "model_version": impression.model_version,
+        "shared_features": impression.shared_features,
     }
 
 
@@ -244,4 +251,5 @@ def impression_from_doc(doc: dict[str, Any]) -> Impression:
         context=dict(doc["context"]),
         items=[ImpressionItem(**item) for item in doc["items"]],
         model_version=doc["model_version"],
+        shared_features=doc.get("shared_features", ""),
     )

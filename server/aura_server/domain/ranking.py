@@ -1,31 +1,42 @@
-"""Ranking: the interface every ranker implements, and the documented score.
+"""Ranking: the interface, the cold-start blend and the learned ranker behind it.
 
-The documented score (the foundation's ranker; the learned ranker replaces it behind the
-same interface) is a weighted sum of four signals, each in [0, 1]:
+Users with fewer than 3 behaviors get the cold-start blend of four signals, each scaled to
+[0, 1] over the candidates (weights configurable; defaults from the original design):
 
-    score = 0.40 category + 0.20 price_fit + 0.20 proximity + 0.20 popularity
+- popular_nearby (0.40): time-decayed engagement of the event (plus a little of its
+  all-time popularity), weighted by distance (halved about every 3.5 km);
+- age_trending (0.25): time-decayed engagement from users of the same age bracket;
+- intent_match (0.20): the intent's categories (1) or tags (0.5) from taxonomy.INTENT_MAP,
+  or the user's stated favourite categories, whichever is higher;
+- happening_soon (0.15): half how soon it starts (halved about every 33 h), half how much
+  the bracket engages with events at that hour of the week.
 
-- category: the user's highest preferred_categories score among the event's categories;
-- price_fit: 1 inside the user's sweet spot, decaying with the distance in dollars from it
-  relative to the average price paid (0.5 for users with no price history, or unknown prices);
-- proximity: 1 - distance / radius;
-- popularity: log(1 + popularity) / log(1 + the highest popularity among the candidates).
+Everyone else gets the learned ranking: a cheap preference prior (below) keeps the best
+`candidate_pool` candidates, and the contextual bandit's reward estimate is added to it.
 
-Each item's reason names the signal that contributed most: category_match, price_fit,
-nearby or popular.
+    prior = 0.40 category + 0.20 price_fit + 0.20 proximity + 0.20 popularity
+
+category is the profile's best score among the event's categories; price_fit is 1 inside the
+sweet spot and decays with the dollar gap relative to the average price paid (0.5 without
+price history); proximity is 1 - distance/radius; popularity is log-scaled against the
+candidates' highest. The slate is then filled slot by slot with exploration (slate.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 import numpy as np
 
-from aura_server.domain.catalog_index import Candidates, FloatArray
-from aura_server.domain.models import Event, UserProfile
-from aura_server.domain.taxonomy import CATEGORY_CODES
+from aura_server.domain.bandit import ContextualBandit
+from aura_server.domain.catalog_index import Candidates, FloatArray, IntArray
+from aura_server.domain.features import action_features, event_traits, shared_features
+from aura_server.domain.models import COLD_START_BEHAVIORS, Event, UserProfile
+from aura_server.domain.slate import SlatePolicy, fill_slate
+from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES, age_bracket
+from aura_server.domain.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
 
 
 @dataclass(frozen=True)
@@ -45,20 +56,45 @@ class RankedItem:
     reason: str
     explored: bool = False
     propensity: float = 1.0
+    features: str = ""  # the learner's action features, logged with the impression
+
+
+@dataclass(frozen=True)
+class Ranking:
+    items: list[RankedItem]
+    cold_start: bool
+    model_version: str
+    shared_features: str = ""
 
 
 class Ranker(Protocol):
-    model_version: str
-
-    def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> list[RankedItem]:
-        """The best `limit` candidates for the context, best first."""
+    def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> Ranking:
+        """The `limit` items to show for the context, in order."""
         ...
 
 
-WEIGHTS = {"category_match": 0.40, "price_fit": 0.20, "nearby": 0.20, "popular": 0.20}
+COLD_START_SIGNALS = ("popular_nearby", "age_trending", "intent_match", "happening_soon")
+PRIOR_WEIGHTS = {"category": 0.40, "price_fit": 0.20, "proximity": 0.20, "popularity": 0.20}
+# How much of an event's all-time popularity counts as recent engagement.
+POPULARITY_PRIOR = 0.1
+NEARBY_KM = 5.0
+SOON_HOURS = 48.0
 
 
-def category_affinity(profile: UserProfile | None, masks: np.ndarray) -> FloatArray:
+@dataclass(frozen=True)
+class RankingSettings:
+    cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
+    candidate_pool: int = 300
+    slate: SlatePolicy = field(default_factory=SlatePolicy)
+
+
+def scaled(values: FloatArray) -> FloatArray:
+    """Divide by the largest value, so the top candidate scores 1 (all zeros stay zeros)."""
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def category_affinity(profile: UserProfile | None, masks: IntArray) -> FloatArray:
     """Per candidate, the best profile score among its categories."""
     affinity = np.zeros(len(masks), dtype=np.float64)
     if profile is None:
@@ -81,41 +117,124 @@ def price_fit(profile: UserProfile | None, prices: FloatArray) -> FloatArray:
     return np.where(np.isnan(prices), 0.5, fit)
 
 
-def popularity_signal(popularity: FloatArray) -> FloatArray:
-    if len(popularity) == 0:
-        return popularity
-    logged = np.log1p(np.maximum(popularity, 0))
-    top = logged.max()
-    return logged / top if top > 0 else np.zeros_like(logged)
+def preference_prior(context: RankingContext, candidates: Candidates) -> FloatArray:
+    snap, rows = candidates.snapshot, candidates.rows
+    return (
+        PRIOR_WEIGHTS["category"] * category_affinity(context.profile, snap.category_mask[rows])
+        + PRIOR_WEIGHTS["price_fit"] * price_fit(context.profile, snap.price_min[rows])
+        + PRIOR_WEIGHTS["proximity"] * np.clip(1 - candidates.distance_km / context.radius_km, 0, 1)
+        + PRIOR_WEIGHTS["popularity"] * scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
+    )
 
 
-class DocumentedScoreRanker:
-    model_version = "documented-score-v1"
+def cold_start_signals(
+    context: RankingContext, candidates: Candidates, trends: TrendView
+) -> FloatArray:
+    """The four blend signals, one row each (in COLD_START_SIGNALS order)."""
+    snap, rows = candidates.snapshot, candidates.rows
+    profile = context.profile
+    bracket = age_bracket(profile.age) if profile is not None else ""
+    engagement = trends.overall[rows] + POPULARITY_PRIOR * np.maximum(snap.popularity[rows], 0)
+    nearness = np.exp(-candidates.distance_km / NEARBY_KM)
+    popular_nearby = scaled(scaled(np.log1p(engagement)) * nearness)
+    if bracket:
+        age_trending = scaled(np.log1p(trends.by_bracket[bracket][rows]))
+        hours = trends.bracket_hours[bracket]
+        # Smooth over neighbouring hours: a 22:00 crowd likes 21:00 and 23:00 too.
+        smoothed = hours + 0.5 * (np.roll(hours, 1) + np.roll(hours, -1))
+        pattern = scaled(smoothed)[snap.start_hour_of_week[rows] % HOURS_OF_WEEK]
+    else:
+        age_trending = np.zeros(len(rows))
+        pattern = np.zeros(len(rows))
+    intent = (
+        snap.intent_match[profile.intent][rows]
+        if profile is not None and profile.intent in snap.intent_match
+        else np.zeros(len(rows))
+    )
+    intent = np.maximum(intent, category_affinity(profile, snap.category_mask[rows]))
+    hours_until = np.maximum((snap.starts_at[rows] - context.now.timestamp()) / 3600, 0)
+    soon = np.exp(-hours_until / SOON_HOURS)
+    happening_soon = 0.5 * soon + 0.5 * pattern if pattern.any() else soon
+    return np.stack([popular_nearby, age_trending, intent, happening_soon])
 
-    def signals(self, context: RankingContext, candidates: Candidates) -> dict[str, FloatArray]:
-        snap, rows = candidates.snapshot, candidates.rows
-        return {
-            "category_match": category_affinity(context.profile, snap.category_mask[rows]),
-            "price_fit": price_fit(context.profile, snap.price_min[rows]),
-            "nearby": np.clip(1 - candidates.distance_km / context.radius_km, 0, 1),
-            "popular": popularity_signal(snap.popularity[rows]),
-        }
 
-    def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> list[RankedItem]:
+def category_caps(profile: UserProfile | None, policy: SlatePolicy) -> IntArray:
+    """Per category, how many of any `window` consecutive slots it may fill: the policy's
+    limit, raised for the categories a user has shown they love (a score of 0.8 allows 8
+    of 10), so variety never buries someone's taste."""
+    caps = np.full(len(CATEGORIES), policy.max_per_category, dtype=np.int64)
+    if profile is not None:
+        for category, score in profile.categories.items():
+            code = CATEGORY_CODES.get(category)
+            if code is not None:
+                caps[code] = max(caps[code], int(policy.window * score))
+    return caps
+
+
+class LearnedRanker:
+    def __init__(
+        self, bandit: ContextualBandit, trends: EngagementTrends, settings: RankingSettings
+    ) -> None:
+        self.bandit = bandit
+        self.trends = trends
+        self.settings = settings
+        self._weights = np.array(settings.cold_start_weights, dtype=np.float64)[:, None]
+
+    def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> Ranking:
+        profile = context.profile
+        cold = profile is None or profile.behavior_count < COLD_START_BEHAVIORS
+        shared = shared_features(profile, context.now)
         if len(candidates) == 0:
-            return []
-        signals = self.signals(context, candidates)
-        names = list(WEIGHTS)
-        contributions = np.stack([WEIGHTS[name] * signals[name] for name in names])
-        scores = contributions.sum(axis=0)
-        # Ties (common for cold users) go to the sooner event, then the id, so order is stable.
-        snap, rows = candidates.snapshot, candidates.rows
-        order = np.lexsort((rows, snap.starts_at[rows], -np.round(scores, 9)))[:limit]
-        return [
-            RankedItem(
-                event=snap.events[rows[i]],
-                score=round(float(scores[i]), 6),
-                reason=names[int(np.argmax(contributions[:, i]))],
+            return Ranking([], cold, self.bandit.version, shared)
+        if cold:
+            trend_view = self.trends.view(candidates.snapshot, context.now)
+            contributions = self._weights * cold_start_signals(context, candidates, trend_view)
+            scores = contributions.sum(axis=0)
+        else:
+            scores = preference_prior(context, candidates)
+        pool = np.argsort(-scores, kind="stable")[: self.settings.candidate_pool]
+        actions = self._action_features(context, candidates, pool)
+        if not cold:
+            scores = scores.copy()
+            scores[pool] += self.bandit.predict_rewards(shared, actions)
+        choices = fill_slate(
+            scores[pool],
+            candidates.snapshot.category_mask[candidates.rows[pool]],
+            limit,
+            self.settings.slate,
+            seed=context.feed_id,
+            caps=category_caps(profile, self.settings.slate),
+        )
+        items = []
+        for choice in choices:
+            i = int(pool[choice.index])
+            if cold:
+                reason = COLD_START_SIGNALS[int(np.argmax(contributions[:, i]))]
+            else:
+                reason = "exploration" if choice.explored else "personalized"
+            items.append(
+                RankedItem(
+                    event=candidates.snapshot.events[candidates.rows[i]],
+                    score=round(float(scores[i]), 6),
+                    reason=reason,
+                    explored=choice.explored,
+                    propensity=round(choice.propensity, 6),
+                    features=actions[choice.index],
+                )
             )
-            for i in order
+        return Ranking(items, cold, self.bandit.version, shared)
+
+    def _action_features(
+        self, context: RankingContext, candidates: Candidates, pool: IntArray
+    ) -> list[str]:
+        snap = candidates.snapshot
+        now = context.now.timestamp()
+        return [
+            action_features(
+                snap.traits(int(candidates.rows[i]), event_traits),
+                float(candidates.distance_km[i]),
+                (snap.starts_at[candidates.rows[i]] - now) / 3600,
+                float(snap.popularity[candidates.rows[i]]),
+            )
+            for i in pool
         ]

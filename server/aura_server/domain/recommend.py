@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,26 +13,21 @@ import numpy as np
 from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.errors import InvalidArgument
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
-from aura_server.domain.ranking import RankedItem, Ranker, RankingContext
+from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
+from aura_server.domain.taxonomy import age_bracket, canonical_category
+from aura_server.domain.trends import EngagementTrends
 from aura_server.domain.validation import check_coordinates, check_limit, require_id
 from aura_server.store.base import Repository
 
 FEED_WINDOW = timedelta(days=14)
 DEFAULT_RADIUS_KM = 30.0
 MAX_RADIUS_KM = 500.0
+MAX_EXCLUDED = 1000
 HIGHLIGHTS_RADIUS_KM = 30.0
-HIGHLIGHTS_LOOKBACK = timedelta(hours=72)
-HIGHLIGHTS_HALF_LIFE_HOURS = 24.0
 HIGHLIGHTS_PER_CATEGORY = 2
-# How much each action says "people want this"; used for popularity and trending.
-ENGAGEMENT_WEIGHT: dict[str, float] = {
-    "view": 0.5,
-    "click": 1.0,
-    "like": 2.0,
-    "save": 2.0,
-    "share": 3.0,
-    "purchase": 5.0,
-}
+# For cold users, how much of the highlights trend comes from their own age bracket.
+HIGHLIGHTS_BRACKET_SHARE = 0.4
+HIGHLIGHTS_VERSION = "highlights-v2"
 
 
 @dataclass(frozen=True)
@@ -40,6 +36,13 @@ class FeedResult:
     items: list[RankedItem]
     cold_start: bool
     model_version: str
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    exclude_event_ids: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    price_max: float | None = None
 
 
 def _where(
@@ -54,11 +57,29 @@ def _where(
     raise InvalidArgument("lat", "lat and lng are required: the user has no home location")
 
 
+def _check_filters(filters: FeedFilters) -> FeedFilters:
+    if len(filters.exclude_event_ids) > MAX_EXCLUDED:
+        raise InvalidArgument("exclude_event_ids", f"at most {MAX_EXCLUDED} ids")
+    categories = []
+    for index, name in enumerate(filters.categories):
+        category = canonical_category(name)
+        if category is None:
+            raise InvalidArgument(f"categories[{index}]", f"unknown category {name!r}")
+        categories.append(category)
+    price_max = filters.price_max
+    if price_max is not None and (not math.isfinite(price_max) or price_max < 0):
+        raise InvalidArgument("price_max", "must be a non-negative amount in USD")
+    return FeedFilters(tuple(filters.exclude_event_ids), tuple(categories), price_max)
+
+
 class Recommender:
-    def __init__(self, repo: Repository, index: CatalogIndex, ranker: Ranker) -> None:
+    def __init__(
+        self, repo: Repository, index: CatalogIndex, ranker: Ranker, trends: EngagementTrends
+    ) -> None:
         self.repo = repo
         self.index = index
         self.ranker = ranker
+        self.trends = trends
 
     def feed(
         self,
@@ -68,24 +89,60 @@ class Recommender:
         radius_km: float | None = None,
         limit: int = 0,
         now: datetime | None = None,
+        filters: FeedFilters | None = None,
+        feed_id: str = "",
     ) -> FeedResult:
         user_id = require_id("user_id", user_id)
         limit = check_limit(limit, 30, 1, 100)
         radius = DEFAULT_RADIUS_KM if radius_km is None else radius_km
         if not math.isfinite(radius) or not 0 < radius <= MAX_RADIUS_KM:
             raise InvalidArgument("radius_km", f"must be above 0 and at most {MAX_RADIUS_KM:g}")
+        filters = _check_filters(filters or FeedFilters())
+        if feed_id:
+            feed_id = require_id("feed_id", feed_id)
+            logged = self.repo.get_impression(feed_id)
+            if logged is not None:
+                return self._replay(logged, user_id)
         profile = self.repo.get_user(user_id)
         lat, lng = _where(profile, lat, lng)
         now = now or utcnow()
+        excluded = self.repo.excluded_event_ids(user_id) | set(filters.exclude_event_ids)
         candidates = self.index.select(
-            lat, lng, radius, now, now + FEED_WINDOW, self.repo.excluded_event_ids(user_id)
+            lat,
+            lng,
+            radius,
+            now,
+            now + FEED_WINDOW,
+            excluded,
+            filters.categories,
+            filters.price_max,
         )
-        feed_id = uuid.uuid4().hex
+        feed_id = feed_id or uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, radius, now, feed_id)
-        items = self.ranker.rank(context, candidates, limit)
-        cold_start = profile is None or not profile.cold_start_completed
-        self._log(feed_id, user_id, "feed", context, limit, items, self.ranker.model_version)
-        return FeedResult(feed_id, items, cold_start, self.ranker.model_version)
+        ranking = self.ranker.rank(context, candidates, limit)
+        self._log(feed_id, user_id, "feed", context, limit, ranking)
+        return FeedResult(feed_id, ranking.items, ranking.cold_start, ranking.model_version)
+
+    def _replay(self, impression: Impression, user_id: str) -> FeedResult:
+        """A feed asked for again under its feed_id (a retry): the slate as it was served."""
+        if impression.user_id != user_id or impression.kind != "feed":
+            raise InvalidArgument("feed_id", "names a feed of another user; leave it empty")
+        items = []
+        for logged in impression.items:
+            event = self.repo.get_event(logged.event_id)
+            if event is not None:
+                items.append(
+                    RankedItem(
+                        event,
+                        logged.score,
+                        logged.reason,
+                        logged.explored,
+                        logged.propensity,
+                        logged.features,
+                    )
+                )
+        cold = bool(impression.context.get("cold_start", False))
+        return FeedResult(impression.feed_id, items, cold, impression.model_version)
 
     def highlights(
         self,
@@ -95,8 +152,9 @@ class Recommender:
         limit: int = 0,
         now: datetime | None = None,
     ) -> FeedResult:
-        """Upcoming nearby events with the most recent engagement, at most two per
-        category; events with none are ordered by their overall popularity."""
+        """Upcoming nearby events trending now (engagement over the last 72 hours, halved
+        every 24), blended for cold users with their age bracket's trend, at most two per
+        category; events nobody engaged with are ordered by all-time popularity."""
         user_id = require_id("user_id", user_id)
         limit = check_limit(limit, 8, 5, 10)
         profile = self.repo.get_user(user_id)
@@ -110,45 +168,35 @@ class Recommender:
             now + FEED_WINDOW,
             self.repo.excluded_event_ids(user_id),
         )
-        events = candidates.events()
-        trend = self._recent_engagement(now)
-        popularity = np.log1p(np.array([max(e.popularity, 0.0) for e in events]))
-        top = popularity.max() if len(events) and popularity.max() > 0 else 1.0
+        snap, rows = candidates.snapshot, candidates.rows
+        view = self.trends.view(snap, now)
+        trend = scaled(np.log1p(view.overall[rows]))
+        cold = profile is None or not profile.cold_start_completed
+        bracket = age_bracket(profile.age) if profile is not None else ""
+        if cold and bracket:
+            mine = scaled(np.log1p(view.by_bracket[bracket][rows]))
+            trend = (1 - HIGHLIGHTS_BRACKET_SHARE) * trend + HIGHLIGHTS_BRACKET_SHARE * mine
+        popularity = scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
         # Engagement decides; popularity (scaled under 0.01) only breaks ties.
-        scores = [
-            trend.get(e.event_id, 0.0) + 0.01 * p / top
-            for e, p in zip(events, popularity, strict=True)
-        ]
-        order = sorted(range(len(events)), key=lambda i: (-scores[i], events[i].starts_at))
+        scores = trend + 0.01 * popularity
+        order = np.lexsort((snap.starts_at[rows], -scores))
         per_category: dict[str, int] = {}
         items: list[RankedItem] = []
         for i in order:
-            event = events[i]
+            event = snap.events[rows[i]]
             if any(per_category.get(c, 0) >= HIGHLIGHTS_PER_CATEGORY for c in event.categories):
                 continue
             for category in event.categories:
                 per_category[category] = per_category.get(category, 0) + 1
-            reason = "trending" if trend.get(event.event_id, 0.0) > 0 else "popular"
-            items.append(RankedItem(event, round(scores[i], 6), reason))
+            reason = "trending" if trend[i] > 0 else "popular"
+            items.append(RankedItem(event, round(float(scores[i]), 6), reason))
             if len(items) == limit:
                 break
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, HIGHLIGHTS_RADIUS_KM, now, feed_id)
-        self._log(feed_id, user_id, "highlights", context, limit, items, "highlights-v1")
-        return FeedResult(
-            feed_id, items, profile is None or not profile.cold_start_completed, "highlights-v1"
-        )
-
-    def _recent_engagement(self, now: datetime) -> dict[str, float]:
-        """Engagement per event over the lookback, halved every HIGHLIGHTS_HALF_LIFE_HOURS."""
-        scores: dict[str, float] = {}
-        for row in self.repo.engagement_since(now - HIGHLIGHTS_LOOKBACK):
-            weight = ENGAGEMENT_WEIGHT.get(row.action, 0.0)
-            age_hours = max((now - row.occurred_at).total_seconds() / 3600, 0.0)
-            if weight and row.occurred_at <= now:
-                decayed = weight * 0.5 ** (age_hours / HIGHLIGHTS_HALF_LIFE_HOURS)
-                scores[row.event_id] = scores.get(row.event_id, 0.0) + decayed
-        return scores
+        ranking = Ranking(items, cold, HIGHLIGHTS_VERSION)
+        self._log(feed_id, user_id, "highlights", context, limit, ranking)
+        return FeedResult(feed_id, items, cold, HIGHLIGHTS_VERSION)
 
     def _log(
         self,
@@ -157,9 +205,9 @@ class Recommender:
         kind: str,
         context: RankingContext,
         limit: int,
-        items: list[RankedItem],
-        model_version: str,
+        ranking: Ranking,
     ) -> None:
+        """Record what was shown, with the learner's features, so rewards can join it."""
         self.repo.insert_impression(
             Impression(
                 feed_id=feed_id,
@@ -172,6 +220,7 @@ class Recommender:
                     "radius_km": context.radius_km,
                     "now": context.now.isoformat(),
                     "limit": limit,
+                    "cold_start": ranking.cold_start,
                 },
                 items=[
                     ImpressionItem(
@@ -181,9 +230,11 @@ class Recommender:
                         reason=item.reason,
                         explored=item.explored,
                         propensity=item.propensity,
+                        features=item.features,
                     )
-                    for position, item in enumerate(items)
+                    for position, item in enumerate(ranking.items)
                 ],
-                model_version=model_version,
+                model_version=ranking.model_version,
+                shared_features=ranking.shared_features,
             )
         )

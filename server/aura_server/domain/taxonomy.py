@@ -94,3 +94,93 @@ def canonical_borough(name: str) -> str | None:
 
 def find_neighborhood(name: str) -> Neighborhood | None:
     return _NEIGHBORHOOD_BY_LOWER.get(name.strip().lower())
+
+
+AGE_BRACKETS: tuple[str, ...] = ("18-24", "25-34", "35-44", "45+")
+
+
+def age_bracket(age: int) -> str:
+    """The bracket whose trends a user shares; teens count with 18-24, unknown ages ("")
+    with nobody."""
+    if age <= 0:
+        return ""
+    if age < 25:
+        return "18-24"
+    if age < 35:
+        return "25-34"
+    if age < 45:
+        return "35-44"
+    return "45+"
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    categories: frozenset[str]  # a full match
+    tags: frozenset[str]  # a half match, for events outside those categories
+
+
+# What each onboarding intent is looking for (the cold-start blend's intent signal).
+INTENT_MAP: dict[str, IntentMatch] = {
+    "explore": IntentMatch(
+        frozenset(
+            {
+                "Techno",
+                "House",
+                "Hip-Hop",
+                "R&B",
+                "Jazz",
+                "Indie Rock",
+                "Pop",
+                "Latin",
+                "Afrobeats",
+                "Comedy",
+                "Film",
+                "Food & Drink",
+            }
+        ),
+        frozenset(
+            {
+                "live music",
+                "dj",
+                "rooftop",
+                "late night",
+                "dance",
+                "cocktails",
+                "screening",
+                "festival",
+            }
+        ),
+    ),
+    "create": IntentMatch(
+        frozenset({"Workshop", "Art", "Film", "Theater"}),
+        frozenset(
+            {
+                "workshop",
+                "pottery",
+                "ceramics",
+                "diy",
+                "hands-on",
+                "class",
+                "gallery",
+                "exhibition",
+                "open mic",
+                "zine",
+            }
+        ),
+    ),
+    "freelance": IntentMatch(
+        frozenset({"Networking", "Workshop", "Community"}),
+        frozenset(
+            {
+                "networking",
+                "startup",
+                "meetup",
+                "tech",
+                "freelance",
+                "career",
+                "happy hour",
+                "coworking",
+            }
+        ),
+    ),
+}

@@ -19,6 +19,7 @@ from aura.v1 import (
 )
 
 from aura_server.app import Aura
+from aura_server.domain.recommend import FeedFilters
 from aura_server.grpc_api.converters import (
     enum_name,
     event_from_proto,
@@ -125,6 +126,12 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             radius_km=optional_float(request, "radius_km"),
             limit=request.limit,
             now=optional_time(request, "now"),
+            filters=FeedFilters(
+                exclude_event_ids=list(request.exclude_event_ids),
+                categories=list(request.categories),
+                price_max=optional_float(request, "price_max"),
+            ),
+            feed_id=request.feed_id,
         )
         return recommend_pb2.FeedResponse(
             feed_id=result.feed_id,

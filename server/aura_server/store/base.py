@@ -28,10 +28,32 @@ class EventCursor:
 
 
 @dataclass(frozen=True)
-class Engagement:
+class EngagementCount:
+    """How many times users of an age bracket did an action on an event in one hour."""
+
     event_id: str
+    age_bracket: str
     action: str
-    occurred_at: datetime
+    hour: int  # hours since the epoch, UTC
+    count: int
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """A viewed item of an impression, waiting for a reward until due_at."""
+
+    feed_id: str
+    event_id: str
+    user_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    version: str
+    created_at: datetime
+    learned: int
+    blob: bytes
 
 
 class Repository(abc.ABC):
@@ -83,7 +105,8 @@ class Repository(abc.ABC):
         """Events the user hid or bought."""
 
     @abc.abstractmethod
-    def engagement_since(self, since: datetime) -> list[Engagement]: ...
+    def engagement_counts(self, since: datetime, until: datetime) -> list[EngagementCount]:
+        """Behaviors on events in [since, until), counted per event, bracket, action, hour."""
 
     # Events
     @abc.abstractmethod
@@ -120,3 +143,36 @@ class Repository(abc.ABC):
 
     @abc.abstractmethod
     def get_impression(self, feed_id: str) -> Impression | None: ...
+
+    @abc.abstractmethod
+    def latest_impression_with(
+        self, user_id: str, event_id: str, since: datetime
+    ) -> Impression | None:
+        """The newest impression since `since` that showed the event to the user."""
+
+    # Learning
+    @abc.abstractmethod
+    def claim(self, key: str) -> bool:
+        """True the first time a key is claimed, False ever after: learn exactly once."""
+
+    @abc.abstractmethod
+    def add_pending_view(self, view: PendingView) -> None:
+        """Remember a viewed item (once per feed and event; a repeat keeps the first)."""
+
+    @abc.abstractmethod
+    def remove_pending_view(self, feed_id: str, event_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def due_pending_views(self, now: datetime, limit: int) -> list[PendingView]: ...
+
+    @abc.abstractmethod
+    def save_model(self, snapshot: ModelSnapshot) -> None: ...
+
+    @abc.abstractmethod
+    def latest_model(self) -> ModelSnapshot | None: ...
+
+    @abc.abstractmethod
+    def add_to_counter(self, name: str, amount: int = 1) -> None: ...
+
+    @abc.abstractmethod
+    def counter(self, name: str) -> int: ...

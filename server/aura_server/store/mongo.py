@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
+from bson import Binary
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -23,9 +24,17 @@ from aura_server.domain.models import (
     impression_from_doc,
     impression_to_doc,
 )
-from aura_server.store.base import Engagement, EventCursor, EventFilter, Repository
+from aura_server.store.base import (
+    EngagementCount,
+    EventCursor,
+    EventFilter,
+    ModelSnapshot,
+    PendingView,
+    Repository,
+)
 
 Doc = dict[str, Any]
+MODELS_KEPT = 3
 
 
 def _behavior_from_doc(doc: Doc) -> Behavior:
@@ -41,6 +50,7 @@ def _behavior_from_doc(doc: Doc) -> Behavior:
         reward=doc.get("reward"),
         rewarded=bool(doc.get("rewarded", False)),
         before_reset=bool(doc.get("before_reset", False)),
+        age_bracket=doc.get("age_bracket", ""),
     )
 
 
@@ -61,6 +71,9 @@ class MongoRepository(Repository):
         self.events: Collection[Doc] = db["events"]
         self.impressions: Collection[Doc] = db["impressions"]
         self.meta: Collection[Doc] = db["meta"]
+        self.claims: Collection[Doc] = db["learning_claims"]
+        self.pending_views: Collection[Doc] = db["pending_views"]
+        self.models: Collection[Doc] = db["models"]
         self._ensure_indexes()
 
     @classmethod
@@ -88,6 +101,16 @@ class MongoRepository(Repository):
             self.events.create_index([("location", "2dsphere")])
             self.impressions.create_index("feed_id", unique=True)
             self.impressions.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+            self.impressions.create_index(
+                [("user_id", ASCENDING), ("items.event_id", ASCENDING), ("created_at", DESCENDING)]
+            )
+            self.behaviors.create_index("occurred_hour")
+            self.claims.create_index("key", unique=True)
+            self.pending_views.create_index(
+                [("feed_id", ASCENDING), ("event_id", ASCENDING)], unique=True
+            )
+            self.pending_views.create_index("due_at")
+            self.models.create_index([("created_at", DESCENDING)])
         except PyMongoError as exc:
             raise StoreUnavailable(f"mongodb: {exc}") from exc
 
@@ -120,8 +143,10 @@ class MongoRepository(Repository):
 
     # Behaviors
     def insert_behavior(self, behavior: Behavior) -> bool:
+        doc = dict(vars(behavior))
+        doc["occurred_hour"] = int(behavior.occurred_at.timestamp() // 3600)
         try:
-            self.behaviors.insert_one(dict(vars(behavior)))
+            self.behaviors.insert_one(doc)
         except DuplicateKeyError:
             return False
         return True
@@ -158,13 +183,30 @@ class MongoRepository(Repository):
         )
         return {doc["event_id"] for doc in cursor}
 
-    def engagement_since(self, since: datetime) -> list[Engagement]:
-        cursor = self.behaviors.find(
-            {"occurred_at": {"$gte": since}, "event_id": {"$ne": ""}},
-            {"event_id": 1, "action": 1, "occurred_at": 1},
-        )
+    def engagement_counts(self, since: datetime, until: datetime) -> list[EngagementCount]:
+        pipeline: list[Doc] = [
+            {"$match": {"occurred_at": {"$gte": since, "$lt": until}, "event_id": {"$ne": ""}}},
+            {
+                "$group": {
+                    "_id": {
+                        "event_id": "$event_id",
+                        "age_bracket": "$age_bracket",
+                        "action": "$action",
+                        "hour": "$occurred_hour",
+                    },
+                    "count": {"$sum": 1},
+                }
+            },
+        ]
         return [
-            Engagement(d["event_id"], d["action"], as_datetime(d["occurred_at"])) for d in cursor
+            EngagementCount(
+                row["_id"]["event_id"],
+                row["_id"].get("age_bracket") or "",
+                row["_id"]["action"],
+                int(row["_id"]["hour"]),
+                int(row["count"]),
+            )
+            for row in self.behaviors.aggregate(pipeline)
         ]
 
     # Events
@@ -256,3 +298,73 @@ class MongoRepository(Repository):
     def get_impression(self, feed_id: str) -> Impression | None:
         doc = self.impressions.find_one({"feed_id": feed_id})
         return None if doc is None else impression_from_doc(doc)
+
+    def latest_impression_with(
+        self, user_id: str, event_id: str, since: datetime
+    ) -> Impression | None:
+        doc = self.impressions.find_one(
+            {"user_id": user_id, "items.event_id": event_id, "created_at": {"$gte": since}},
+            sort=[("created_at", DESCENDING)],
+        )
+        return None if doc is None else impression_from_doc(doc)
+
+    # Learning
+    def claim(self, key: str) -> bool:
+        try:
+            self.claims.insert_one({"key": key, "claimed_at": datetime.now(UTC)})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def add_pending_view(self, view: PendingView) -> None:
+        self.pending_views.update_one(
+            {"feed_id": view.feed_id, "event_id": view.event_id},
+            {"$setOnInsert": {"user_id": view.user_id, "due_at": view.due_at}},
+            upsert=True,
+        )
+
+    def remove_pending_view(self, feed_id: str, event_id: str) -> None:
+        self.pending_views.delete_one({"feed_id": feed_id, "event_id": event_id})
+
+    def due_pending_views(self, now: datetime, limit: int) -> list[PendingView]:
+        cursor = (
+            self.pending_views.find({"due_at": {"$lte": now}})
+            .sort("due_at", ASCENDING)
+            .limit(limit)
+        )
+        return [
+            PendingView(d["feed_id"], d["event_id"], d["user_id"], as_datetime(d["due_at"]))
+            for d in cursor
+        ]
+
+    def save_model(self, snapshot: ModelSnapshot) -> None:
+        self.models.replace_one(
+            {"version": snapshot.version},
+            {
+                "version": snapshot.version,
+                "created_at": snapshot.created_at,
+                "learned": snapshot.learned,
+                "blob": Binary(snapshot.blob),
+            },
+            upsert=True,
+        )
+        stale = [d["_id"] for d in self.models.find({}, {"_id": 1}).sort("created_at", -1)][
+            MODELS_KEPT:
+        ]
+        if stale:
+            self.models.delete_many({"_id": {"$in": stale}})
+
+    def latest_model(self) -> ModelSnapshot | None:
+        doc = self.models.find_one(sort=[("created_at", DESCENDING)])
+        if doc is None:
+            return None
+        return ModelSnapshot(
+            doc["version"], as_datetime(doc["created_at"]), int(doc["learned"]), bytes(doc["blob"])
+        )
+
+    def add_to_counter(self, name: str, amount: int = 1) -> None:
+        self.meta.update_one({"key": f"counter:{name}"}, {"$inc": {"value": amount}}, upsert=True)
+
+    def counter(self, name: str) -> int:
+        doc = self.meta.find_one({"key": f"counter:{name}"})
+        return 0 if doc is None else int(doc["value"])

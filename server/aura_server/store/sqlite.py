@@ -23,7 +23,14 @@ from aura_server.domain.models import (
     impression_from_doc,
     impression_to_doc,
 )
-from aura_server.store.base import Engagement, EventCursor, EventFilter, Repository
+from aura_server.store.base import (
+    EngagementCount,
+    EventCursor,
+    EventFilter,
+    ModelSnapshot,
+    PendingView,
+    Repository,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -42,11 +49,14 @@ CREATE TABLE IF NOT EXISTS behaviors (
     occurred_at REAL NOT NULL,
     reward REAL,
     rewarded INTEGER NOT NULL DEFAULT 0,
-    before_reset INTEGER NOT NULL DEFAULT 0
+    before_reset INTEGER NOT NULL DEFAULT 0,
+    age_bracket TEXT NOT NULL DEFAULT '',
+    occurred_hour INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS behaviors_by_user_event
     ON behaviors (user_id, event_id, action, occurred_at);
 CREATE INDEX IF NOT EXISTS behaviors_by_time ON behaviors (occurred_at);
+CREATE INDEX IF NOT EXISTS behaviors_by_hour ON behaviors (occurred_hour);
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY,
     status TEXT NOT NULL,
@@ -65,6 +75,32 @@ CREATE TABLE IF NOT EXISTS impressions (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS impressions_by_user ON impressions (user_id, created_at);
+CREATE TABLE IF NOT EXISTS impression_events (
+    feed_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS impression_events_by_user_event
+    ON impression_events (user_id, event_id, created_at);
+CREATE TABLE IF NOT EXISTS learning_claims (
+    key TEXT PRIMARY KEY,
+    claimed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_views (
+    feed_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    PRIMARY KEY (feed_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS pending_views_by_due ON pending_views (due_at);
+CREATE TABLE IF NOT EXISTS models (
+    version TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    learned INTEGER NOT NULL,
+    blob BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -73,8 +109,11 @@ CREATE TABLE IF NOT EXISTS meta (
 
 BEHAVIOR_COLUMNS = (
     "behavior_id, user_id, action, event_id, query, feed_id, position, occurred_at, "
-    "reward, rewarded, before_reset"
+    "reward, rewarded, before_reset, age_bracket, occurred_hour"
 )
+
+
+MODELS_KEPT = 3
 
 
 def _ts(moment: datetime) -> float:
@@ -113,6 +152,7 @@ def _behavior_from_row(row: sqlite3.Row) -> Behavior:
         reward=row["reward"],
         rewarded=bool(row["rewarded"]),
         before_reset=bool(row["before_reset"]),
+        age_bracket=row["age_bracket"],
     )
 
 
@@ -126,7 +166,23 @@ class SQLiteRepository(Repository):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._add_missing_columns()
         self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+
+    def _add_missing_columns(self) -> None:
+        """Bring a file written by an older release up to the current behaviors table."""
+        conn = self._conn()
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(behaviors)")}
+        if not columns:
+            return  # a new file: SCHEMA creates everything
+        for name, ddl in (
+            ("age_bracket", "TEXT NOT NULL DEFAULT ''"),
+            ("occurred_hour", "INTEGER NOT NULL DEFAULT 0"),
+        ):
+            if name not in columns:
+                conn.execute(f"ALTER TABLE behaviors ADD COLUMN {name} {ddl}")
+        if "occurred_hour" not in columns:
+            conn.execute("UPDATE behaviors SET occurred_hour = CAST(occurred_at / 3600 AS INTEGER)")
 
     # One connection per thread: sqlite3 connections must not be shared across threads.
     def _conn(self) -> sqlite3.Connection:
@@ -198,7 +254,7 @@ class SQLiteRepository(Repository):
         with self._write() as conn:
             cur = conn.execute(
                 f"INSERT OR IGNORE INTO behaviors ({BEHAVIOR_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     behavior.behavior_id,
                     behavior.user_id,
@@ -211,6 +267,8 @@ class SQLiteRepository(Repository):
                     behavior.reward,
                     int(behavior.rewarded),
                     int(behavior.before_reset),
+                    behavior.age_bracket,
+                    int(_ts(behavior.occurred_at) // 3600),
                 ),
             )
             return cur.rowcount == 1
@@ -264,13 +322,19 @@ class SQLiteRepository(Repository):
         )
         return {row["event_id"] for row in rows}
 
-    def engagement_since(self, since: datetime) -> list[Engagement]:
+    def engagement_counts(self, since: datetime, until: datetime) -> list[EngagementCount]:
         rows = self._conn().execute(
-            "SELECT event_id, action, occurred_at FROM behaviors "
-            "WHERE occurred_at >= ? AND event_id != ''",
-            (_ts(since),),
+            "SELECT event_id, age_bracket, action, occurred_hour, COUNT(*) AS n FROM behaviors "
+            "WHERE occurred_at >= ? AND occurred_at < ? AND event_id != '' "
+            "GROUP BY event_id, age_bracket, action, occurred_hour",
+            (_ts(since), _ts(until)),
         )
-        return [Engagement(r["event_id"], r["action"], _dt(r["occurred_at"])) for r in rows]
+        return [
+            EngagementCount(
+                r["event_id"], r["age_bracket"], r["action"], r["occurred_hour"], r["n"]
+            )
+            for r in rows
+        ]
 
     # Events
     def upsert_events(self, events: Sequence[Event]) -> None:
@@ -379,15 +443,24 @@ class SQLiteRepository(Repository):
 
     # Impressions
     def insert_impression(self, impression: Impression) -> None:
+        created = _ts(impression.created_at)
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO impressions (feed_id, user_id, created_at, doc) VALUES (?, ?, ?, ?)",
                 (
                     impression.feed_id,
                     impression.user_id,
-                    _ts(impression.created_at),
+                    created,
                     _dumps(impression_to_doc(impression)),
                 ),
+            )
+            conn.executemany(
+                "INSERT INTO impression_events (feed_id, user_id, event_id, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (impression.feed_id, impression.user_id, item.event_id, created)
+                    for item in impression.items
+                ],
             )
 
     def get_impression(self, feed_id: str) -> Impression | None:
@@ -397,3 +470,96 @@ class SQLiteRepository(Repository):
             .fetchone()
         )
         return None if row is None else impression_from_doc(json.loads(row["doc"]))
+
+    def latest_impression_with(
+        self, user_id: str, event_id: str, since: datetime
+    ) -> Impression | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT feed_id FROM impression_events "
+                "WHERE user_id = ? AND event_id = ? AND created_at >= ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (user_id, event_id, _ts(since)),
+            )
+            .fetchone()
+        )
+        return None if row is None else self.get_impression(row["feed_id"])
+
+    # Learning
+    def claim(self, key: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO learning_claims (key, claimed_at) VALUES (?, ?)",
+                (key, _ts(datetime.now(UTC))),
+            )
+            return cur.rowcount == 1
+
+    def add_pending_view(self, view: PendingView) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO pending_views (feed_id, event_id, user_id, due_at) "
+                "VALUES (?, ?, ?, ?)",
+                (view.feed_id, view.event_id, view.user_id, _ts(view.due_at)),
+            )
+
+    def remove_pending_view(self, feed_id: str, event_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM pending_views WHERE feed_id = ? AND event_id = ?", (feed_id, event_id)
+            )
+
+    def due_pending_views(self, now: datetime, limit: int) -> list[PendingView]:
+        rows = self._conn().execute(
+            "SELECT feed_id, event_id, user_id, due_at FROM pending_views "
+            "WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [
+            PendingView(r["feed_id"], r["event_id"], r["user_id"], _dt(r["due_at"])) for r in rows
+        ]
+
+    def save_model(self, snapshot: ModelSnapshot) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO models (version, created_at, learned, blob) "
+                "VALUES (?, ?, ?, ?)",
+                (snapshot.version, _ts(snapshot.created_at), snapshot.learned, snapshot.blob),
+            )
+            # Keep the newest few: enough to fall back on, not a growing table.
+            conn.execute(
+                "DELETE FROM models WHERE version NOT IN "
+                "(SELECT version FROM models ORDER BY created_at DESC LIMIT ?)",
+                (MODELS_KEPT,),
+            )
+
+    def latest_model(self) -> ModelSnapshot | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT version, created_at, learned, blob FROM models "
+                "ORDER BY created_at DESC LIMIT 1"
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return ModelSnapshot(
+            row["version"], _dt(row["created_at"]), row["learned"], bytes(row["blob"])
+        )
+
+    def add_to_counter(self, name: str, amount: int = 1) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+                (f"counter:{name}", amount),
+            )
+
+    def counter(self, name: str) -> int:
+        row = (
+            self._conn()
+            .execute("SELECT value FROM meta WHERE key = ?", (f"counter:{name}",))
+            .fetchone()
+        )
+        return 0 if row is None else int(row["value"])

@@ -27,7 +27,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ura/v1/recommend.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x01\n\x0b\x46\x65\x65\x64Request\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tradius_km\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_radius_km\"l\n\x0c\x46\x65\x65\x64Response\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x03 \x01(\x08\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x90\x01\n\x11HighlightsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"G\n\x12HighlightsResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem2\xd2\x01\n\x10RecommendService\x12R\n\x04\x46\x65\x65\x64\x12\x14.aura.v1.FeedRequest\x1a\x15.aura.v1.FeedResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/recommend/feed:\x01*\x12j\n\nHighlights\x12\x1a.aura.v1.HighlightsRequest\x1a\x1b.aura.v1.HighlightsResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/recommend/highlights:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ura/v1/recommend.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x02\n\x0b\x46\x65\x65\x64Request\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tradius_km\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x65xclude_event_ids\x18\x07 \x03(\t\x12\x12\n\ncategories\x18\x08 \x03(\t\x12\x16\n\tprice_max\x18\t \x01(\x01H\x03\x88\x01\x01\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\n \x01(\tB\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_radius_kmB\x0c\n\n_price_max\"l\n\x0c\x46\x65\x65\x64Response\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x03 \x01(\x08\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x90\x01\n\x11HighlightsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"G\n\x12HighlightsResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem2\xd2\x01\n\x10RecommendService\x12R\n\x04\x46\x65\x65\x64\x12\x14.aura.v1.FeedRequest\x1a\x15.aura.v1.FeedResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/recommend/feed:\x01*\x12j\n\nHighlights\x12\x1a.aura.v1.HighlightsRequest\x1a\x1b.aura.v1.HighlightsResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/recommend/highlights:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,13 +39,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECOMMENDSERVICE'].methods_by_name['Highlights']._loaded_options = None
   _globals['_RECOMMENDSERVICE'].methods_by_name['Highlights']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/recommend/highlights:\001*'
   _globals['_FEEDREQUEST']._serialized_start=121
-  _globals['_FEEDREQUEST']._serialized_end=297
-  _globals['_FEEDRESPONSE']._serialized_start=299
-  _globals['_FEEDRESPONSE']._serialized_end=407
-  _globals['_HIGHLIGHTSREQUEST']._serialized_start=410
-  _globals['_HIGHLIGHTSREQUEST']._serialized_end=554
-  _globals['_HIGHLIGHTSRESPONSE']._serialized_start=556
-  _globals['_HIGHLIGHTSRESPONSE']._serialized_end=627
-  _globals['_RECOMMENDSERVICE']._serialized_start=630
-  _globals['_RECOMMENDSERVICE']._serialized_end=840
+  _globals['_FEEDREQUEST']._serialized_end=399
+  _globals['_FEEDRESPONSE']._serialized_start=401
+  _globals['_FEEDRESPONSE']._serialized_end=509
+  _globals['_HIGHLIGHTSREQUEST']._serialized_start=512
+  _globals['_HIGHLIGHTSREQUEST']._serialized_end=656
+  _globals['_HIGHLIGHTSRESPONSE']._serialized_start=658
+  _globals['_HIGHLIGHTSRESPONSE']._serialized_end=729
+  _globals['_RECOMMENDSERVICE']._serialized_start=732
+  _globals['_RECOMMENDSERVICE']._serialized_end=942
 # @@protoc_insertion_point(module_scope)

@@ -12,20 +12,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FeedRequest(_message.Message):
-    __slots__ = ("user_id", "lat", "lng", "radius_km", "limit", "now")
+    __slots__ = ("user_id", "lat", "lng", "radius_km", "limit", "now", "exclude_event_ids", "categories", "price_max", "feed_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     LAT_FIELD_NUMBER: _ClassVar[int]
     LNG_FIELD_NUMBER: _ClassVar[int]
     RADIUS_KM_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     NOW_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MAX_FIELD_NUMBER: _ClassVar[int]
+    FEED_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     lat: float
     lng: float
     radius_km: float
     limit: int
     now: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ..., radius_km: _Optional[float] = ..., limit: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    exclude_event_ids: _containers.RepeatedScalarFieldContainer[str]
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    price_max: float
+    feed_id: str
+    def __init__(self, user_id: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ..., radius_km: _Optional[float] = ..., limit: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exclude_event_ids: _Optional[_Iterable[str]] = ..., categories: _Optional[_Iterable[str]] = ..., price_max: _Optional[float] = ..., feed_id: _Optional[str] = ...) -> None: ...
 
 class FeedResponse(_message.Message):
     __slots__ = ("feed_id", "items", "cold_start", "model_version")

@@ -1,0 +1,92 @@
+"""The learner's view of a decision, as Vowpal Wabbit text.
+
+Shared line (namespace U: the user; T: the moment):
+    shared |U c3:0.75 l12:0.5 price_30 intent_explore age_25-34 |T hour_21 day_4 weekend_0
+Action line per event (namespace E):
+    |E c3 c1 t_warehouse t_dj price_30 hood_15 boro_1 km_3 soon_24 pop_4 start_21 sday_4
+
+Interactions -q UE and -q TE let the model learn how a user's tastes and the moment meet an
+event's traits. Numbers are bucketed so the model generalises across events.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aura_server.domain.models import Event, UserProfile
+from aura_server.domain.taxonomy import (
+    BOROUGHS,
+    CATEGORY_CODES,
+    NEIGHBORHOODS,
+    age_bracket,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+_HOOD_CODES = {hood.name: code for code, hood in enumerate(NEIGHBORHOODS)}
+_BOROUGH_CODES = {name: code for code, name in enumerate(BOROUGHS)}
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+PRICE_EDGES = (0.0, 15.0, 30.0, 50.0, 80.0, 120.0)
+KM_EDGES = (1.0, 3.0, 7.0, 15.0)
+HOURS_EDGES = (3.0, 12.0, 24.0, 72.0, 168.0)
+
+
+def _bucket(value: float, edges: tuple[float, ...]) -> str:
+    """The first edge the value does not exceed, or the last one with a '+'."""
+    for edge in edges:
+        if value <= edge:
+            return f"{edge:g}"
+    return f"{edges[-1]:g}+"
+
+
+def _token(text: str) -> str:
+    return _UNSAFE.sub("_", text.lower()).strip("_")
+
+
+def shared_features(profile: UserProfile | None, now: datetime) -> str:
+    user: list[str] = []
+    if profile is not None:
+        for category, score in profile.categories.items():
+            if score > 0 and category in CATEGORY_CODES:
+                user.append(f"c{CATEGORY_CODES[category]}:{score:.4f}")
+        for (_, hood), score in profile.locations.items():
+            if score > 0 and hood in _HOOD_CODES:
+                user.append(f"l{_HOOD_CODES[hood]}:{score:.4f}")
+        if profile.price_range is not None:
+            user.append("price_" + _bucket(profile.price_range.avg, PRICE_EDGES))
+        if profile.intent:
+            user.append(f"intent_{profile.intent}")
+        bracket = age_bracket(profile.age)
+        if bracket:
+            user.append(f"age_{bracket}")
+    if not user:
+        user.append("anonymous")
+    local = now.astimezone(NEW_YORK)
+    moment = f"hour_{local.hour} day_{local.weekday()} weekend_{int(local.weekday() >= 4)}"
+    return f"shared |U {' '.join(user)} |T {moment}"
+
+
+def event_traits(event: Event) -> str:
+    """The part of an event's features that does not depend on the request."""
+    local = event.starts_at.astimezone(NEW_YORK)
+    traits = [f"c{CATEGORY_CODES[c]}" for c in event.categories if c in CATEGORY_CODES]
+    traits += [f"t_{_token(tag)}" for tag in event.tags if _token(tag)]
+    if event.price_min is not None:
+        traits.append("price_" + _bucket(event.price_min, PRICE_EDGES))
+    if event.neighborhood in _HOOD_CODES:
+        traits.append(f"hood_{_HOOD_CODES[event.neighborhood]}")
+    if event.city in _BOROUGH_CODES:
+        traits.append(f"boro_{_BOROUGH_CODES[event.city]}")
+    traits.append(f"start_{local.hour}")
+    traits.append(f"sday_{local.weekday()}")
+    return " ".join(traits)
+
+
+def action_features(traits: str, distance_km: float, hours_until: float, popularity: float) -> str:
+    pop = int(math.log2(1 + max(popularity, 0.0)))
+    return (
+        f"|E {traits} km_{_bucket(distance_km, KM_EDGES)} "
+        f"soon_{_bucket(max(hours_until, 0.0), HOURS_EDGES)} pop_{pop}"
+    )

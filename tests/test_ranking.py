@@ -1,0 +1,338 @@
+"""The learned ranker through the real gRPC server: cold start, exploration, learning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+from aura.v1 import (
+    behavior_pb2,
+    behavior_pb2_grpc,
+    feedback_pb2,
+    feedback_pb2_grpc,
+    onboarding_pb2,
+    onboarding_pb2_grpc,
+    recommend_pb2,
+    recommend_pb2_grpc,
+    types_pb2,
+)
+from conftest import NOW
+
+from aura_server.app import Aura
+from aura_server.catalog_io import write_events
+from aura_server.config import Settings
+from aura_server.domain.catalog import normalise_event
+from aura_server.domain.demo_catalog import demo_events
+from aura_server.grpc_api.converters import timestamp
+from aura_server.grpc_api.server import GrpcServer
+from aura_server.store.sqlite import SQLiteRepository
+
+WILLIAMSBURG = (40.7081, -73.9571)
+COLD_REASONS = {"popular_nearby", "age_trending", "intent_match", "happening_soon"}
+
+
+class Client:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.onboarding = onboarding_pb2_grpc.OnboardingServiceStub(channel)
+        self.behavior = behavior_pb2_grpc.BehaviorServiceStub(channel)
+        self.feedback = feedback_pb2_grpc.FeedbackServiceStub(channel)
+        self.recommend = recommend_pb2_grpc.RecommendServiceStub(channel)
+
+    def feed(self, user_id: str, limit: int = 10, **fields: object) -> recommend_pb2.FeedResponse:
+        request = recommend_pb2.FeedRequest(
+            user_id=user_id,
+            lat=WILLIAMSBURG[0],
+            lng=WILLIAMSBURG[1],
+            limit=limit,
+            now=timestamp(NOW),
+            **fields,  # type: ignore[arg-type]
+        )
+        return self.recommend.Feed(request)
+
+    def onboard(self, user_id: str, age: int = 27, intent: int = types_pb2.INTENT_EXPLORE) -> None:
+        self.onboarding.Onboard(
+            onboarding_pb2.OnboardRequest(
+                user_id=user_id,
+                intent=intent,
+                age=age,  # type: ignore[arg-type]
+                neighborhood="Williamsburg",
+            )
+        )
+
+    def reward(self, user_id: str, event_id: str, action: int, feed_id: str) -> None:
+        self.feedback.SubmitReward(
+            feedback_pb2.SubmitRewardRequest(
+                user_id=user_id,
+                event_id=event_id,
+                action=action,
+                feed_id=feed_id,  # type: ignore[arg-type]
+            )
+        )
+
+
+def make_catalog(path: Path, count: int = 5000) -> SQLiteRepository:
+    repo = SQLiteRepository(path)
+    events = [normalise_event(e) for e in demo_events(count, seed=3, start=NOW.date())]
+    write_events(repo, events)
+    return repo
+
+
+class Served:
+    """An Aura stack over a SQLite file, served on a free port."""
+
+    def __init__(self, path: Path, settings: Settings | None = None) -> None:
+        self.aura = Aura.build(SQLiteRepository(path), settings or Settings())
+        self.server = GrpcServer(self.aura, host="127.0.0.1", port=0, health_interval=5)
+        self.server.start()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}")
+        self.client = Client(self.channel)
+
+    def close(self) -> None:
+        self.channel.close()
+        self.server.stop(grace=0)
+        self.aura.close()
+
+
+@pytest.fixture(scope="module")
+def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    make_catalog(path).close()
+    return path
+
+
+@pytest.fixture
+def served(catalog_file: Path, tmp_path: Path) -> Iterator[Served]:
+    path = tmp_path / "aura.db"
+    path.write_bytes(catalog_file.read_bytes())
+    stack = Served(path)
+    yield stack
+    stack.close()
+
+
+def techno_share(feed: recommend_pb2.FeedResponse) -> float:
+    return sum("Techno" in item.event.categories for item in feed.items) / len(feed.items)
+
+
+def test_a_techno_buyer_gets_techno_and_others_keep_their_tastes(served: Served) -> None:
+    client = served.client
+    client.onboard("techno-fan")
+    client.onboard("jazz-fan", age=41)
+    first_share = techno_share(client.feed("techno-fan"))
+    shares = []
+    for _ in range(20):
+        for user, loved in (("techno-fan", "Techno"), ("jazz-fan", "Jazz")):
+            feed = client.feed(user)
+            if user == "techno-fan":
+                shares.append(techno_share(feed))
+            for item in feed.items:
+                liked = loved in item.event.categories
+                action = types_pb2.ACTION_PURCHASE if liked else types_pb2.ACTION_SKIP
+                client.reward(user, item.event.event_id, action, feed.feed_id)
+    assert first_share < 0.4
+    assert sum(shares[-5:]) / 5 >= 0.6, shares
+    jazz_feed = client.feed("jazz-fan")
+    greedy = [item for item in jazz_feed.items if not item.explored]
+    assert "Jazz" in greedy[0].event.categories
+    jazz_share = sum("Jazz" in item.event.categories for item in jazz_feed.items) / 10
+    assert jazz_share >= 0.5
+    assert served.aura.bandit.learned >= 400, "every reward taught the model"
+
+
+def test_exploration_rate_and_propensities(served: Served) -> None:
+    client = served.client
+    for user in ("p1", "p2", "p3"):
+        client.onboard(user)
+        for _ in range(3):  # leave the cold start: learned feeds explore with reason
+            feed = client.feed(user, limit=3)
+            client.reward(user, feed.items[0].event.event_id, types_pb2.ACTION_CLICK, feed.feed_id)
+    explored = slots = 0
+    greedy_props, explored_props = [], []
+    for n in range(500):
+        feed = client.feed(f"p{n % 3 + 1}", limit=30)
+        for item in feed.items:
+            slots += 1
+            assert 0 < item.propensity <= 1
+            if item.explored:
+                explored += 1
+                explored_props.append(item.propensity)
+                assert item.reason == "exploration"
+            else:
+                greedy_props.append(item.propensity)
+                assert item.reason == "personalized"
+    assert abs(explored / slots - 0.15) <= 0.03, explored / slots
+    assert max(explored_props) < min(greedy_props)
+
+
+def test_same_feed_id_reproduces_the_same_slate(catalog_file: Path, tmp_path: Path) -> None:
+    slates = []
+    for copy in ("a", "b"):
+        path = tmp_path / f"{copy}.db"
+        path.write_bytes(catalog_file.read_bytes())
+        stack = Served(path)
+        try:
+            stack.client.onboard("replayer")
+            feed = stack.client.feed("replayer", limit=30, feed_id="replay-42")
+            again = stack.client.feed("replayer", limit=30, feed_id="replay-42")
+        finally:
+            stack.close()
+        slate = [(i.event.event_id, i.explored, i.propensity) for i in feed.items]
+        assert [(i.event.event_id, i.explored, i.propensity) for i in again.items] == slate
+        slates.append(slate)
+    assert slates[0] == slates[1]
+    assert any(explored for _, explored, _ in slates[0])
+
+
+def test_rewards_are_learned_once_and_defaults_once(served: Served) -> None:
+    client, aura = served.client, served.aura
+    client.onboard("once")
+    feed = client.feed("once")
+    before = aura.bandit.learned
+    for _ in range(3):
+        client.reward("once", feed.items[0].event.event_id, types_pb2.ACTION_PURCHASE, feed.feed_id)
+    assert aura.bandit.learned == before + 1
+    for _ in range(2):
+        client.behavior.LogBehavior(
+            behavior_pb2.LogBehaviorRequest(
+                user_id="once",
+                action=types_pb2.ACTION_LIKE,
+                event_id=feed.items[1].event.event_id,
+                feed_id=feed.feed_id,
+                behavior_id="like-1",
+            )
+        )
+    assert aura.bandit.learned == before + 2
+    for item in feed.items[2:5]:  # viewed, never rewarded
+        for _ in range(2):
+            client.behavior.LogBehavior(
+                behavior_pb2.LogBehaviorRequest(
+                    user_id="once",
+                    action=types_pb2.ACTION_VIEW,
+                    event_id=item.event.event_id,
+                    feed_id=feed.feed_id,
+                )
+            )
+    client.behavior.LogBehavior(  # viewed, then rewarded: no default for it
+        behavior_pb2.LogBehaviorRequest(
+            user_id="once",
+            action=types_pb2.ACTION_VIEW,
+            event_id=feed.items[5].event.event_id,
+            feed_id=feed.feed_id,
+        )
+    )
+    client.reward("once", feed.items[5].event.event_id, types_pb2.ACTION_SKIP, feed.feed_id)
+    assert aura.bandit.learned == before + 3
+    assert aura.learning.learn_due_defaults() == 0, "the reward wait has not run out"
+    later = NOW.replace(year=2099)
+    assert aura.learning.learn_due_defaults(later) == 3
+    assert aura.learning.learn_due_defaults(later) == 0
+    assert aura.bandit.learned == before + 6
+
+
+def test_rewards_without_an_impression_are_counted_not_learned(served: Served) -> None:
+    client, aura = served.client, served.aura
+    client.onboard("stray")
+    event_id = client.feed("stray").items[0].event.event_id
+    before = aura.bandit.learned
+    client.reward("someone-else", event_id, types_pb2.ACTION_PURCHASE, "")
+    assert aura.bandit.learned == before
+    assert aura.repo.counter("unjoined_rewards") == 1
+    client.reward("stray", event_id, types_pb2.ACTION_LIKE, "")  # joins the newest impression
+    assert aura.bandit.learned == before + 1
+
+
+def test_restart_keeps_model_version_and_greedy_order(catalog_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "aura.db"
+    path.write_bytes(catalog_file.read_bytes())
+    greedy = Settings(exploration=0.0)
+    stack = Served(path, greedy)
+    try:
+        client = stack.client
+        client.onboard("steady")
+        for _ in range(4):
+            feed = client.feed("steady")
+            client.reward(
+                "steady", feed.items[0].event.event_id, types_pb2.ACTION_LIKE, feed.feed_id
+            )
+        before = client.feed("steady", limit=20)
+    finally:
+        stack.close()
+    stack = Served(path, greedy)
+    try:
+        after = stack.client.feed("steady", limit=20)
+    finally:
+        stack.close()
+    assert before.model_version == after.model_version != "cb-0"
+    assert [i.event.event_id for i in before.items] == [i.event.event_id for i in after.items]
+
+
+def test_unreadable_snapshot_starts_a_fresh_model(catalog_file: Path, tmp_path: Path) -> None:
+    from aura_server.domain.models import utcnow
+    from aura_server.store.base import ModelSnapshot
+
+    path = tmp_path / "aura.db"
+    path.write_bytes(catalog_file.read_bytes())
+    SQLiteRepository(path).save_model(ModelSnapshot("cb-9", utcnow(), 9, b"not a model"))
+    stack = Served(path)
+    try:
+        stack.client.onboard("fresh")
+        assert stack.client.feed("fresh").model_version == "cb-0"
+    finally:
+        stack.close()
+
+
+def test_cold_start_blend_then_personalized(served: Served) -> None:
+    client = served.client
+    client.onboard("newbie", intent=types_pb2.INTENT_CREATE)
+    feed = client.feed("newbie", limit=20)
+    assert feed.cold_start
+    assert {item.reason for item in feed.items} <= COLD_REASONS
+    assert "intent_match" in {item.reason for item in feed.items}
+    creative = {"Workshop", "Art", "Film", "Theater"}
+    greedy = [i for i in feed.items if not i.explored]
+    assert sum(bool(creative & set(i.event.categories)) for i in greedy) >= len(greedy) / 2
+    for item in feed.items[:3]:
+        client.reward("newbie", item.event.event_id, types_pb2.ACTION_CLICK, feed.feed_id)
+    learned = client.feed("newbie", limit=20)
+    assert not learned.cold_start
+    assert {item.reason for item in learned.items} <= {"personalized", "exploration"}
+    assert "personalized" in {item.reason for item in learned.items}
+
+
+def test_age_bracket_trends_reach_a_cold_peer(served: Served) -> None:
+    client = served.client
+    target = client.feed("scout", limit=100).items[-1].event.event_id
+    for i in range(6):
+        client.onboard(f"peer{i}", age=19)
+        client.behavior.LogBehavior(
+            behavior_pb2.LogBehaviorRequest(
+                user_id=f"peer{i}",
+                action=types_pb2.ACTION_PURCHASE,
+                event_id=target,
+                occurred_at=timestamp(NOW - timedelta(hours=1)),
+            )
+        )
+    client.onboard("teen", age=20)
+    feed = client.feed("teen", limit=30)
+    reasons = {item.event.event_id: item.reason for item in feed.items}
+    assert target in reasons
+    assert reasons[target] in {"age_trending", "popular_nearby"}
+
+
+def test_feed_filters(served: Served) -> None:
+    client = served.client
+    first = client.feed("filter", limit=5)
+    excluded = [item.event.event_id for item in first.items]
+    feed = client.feed(
+        "filter", limit=30, exclude_event_ids=excluded, categories=["jazz", "Comedy"], price_max=20
+    )
+    assert len(feed.items) == 30
+    for item in feed.items:
+        assert item.event.event_id not in excluded
+        assert {"Jazz", "Comedy"} & set(item.event.categories)
+        assert item.event.price_min <= 20
+    with pytest.raises(grpc.RpcError) as caught:
+        client.feed("filter", categories=["Polka"])
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
