@@ -1,0 +1,393 @@
+"""Simulated users with hidden tastes use Aura over gRPC; does it learn them?
+
+Each user has a hidden taste: two favourite categories, a budget, a home neighborhood and
+the hours they like to go out. Their true utility for an event is
+
+    u = 0.55 category (1 favourite, 0.7 second favourite) + 0.20 price (1 within budget,
+        decaying above it) + 0.15 nearness (halved every ~2.8 km) + 0.10 time of day
+
+Each session a user asks for a feed of 10, looks down it with position bias (slot k is
+seen with probability 1 / (1 + 0.3 k)), buys a seen event with probability
+1.6 x max(0, u - 0.45), clicks others they like (u > 0.5) and skips the rest; every action
+goes back to Aura as a behavior or reward. The same users also meet a non-learning
+popularity ranking (the catalog's top 10 by popularity within 30 km) with the same
+behaviour model. Per session it prints, for both, the purchase rate and the mean true
+utility of the top 10 relative to the best possible top 10 from the same candidates, and it
+writes a PNG learning curve.
+
+    python scripts/simulate.py [--users 40] [--sessions 20] [--target HOST:PORT]
+
+Without --target it starts Aura in this process on a fresh store with the demo catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import grpc
+from aura.v1 import (
+    behavior_pb2,
+    behavior_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    feedback_pb2,
+    feedback_pb2_grpc,
+    onboarding_pb2,
+    onboarding_pb2_grpc,
+    recommend_pb2,
+    recommend_pb2_grpc,
+    types_pb2,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+CATEGORIES = (
+    "Techno",
+    "House",
+    "Hip-Hop",
+    "R&B",
+    "Jazz",
+    "Indie Rock",
+    "Pop",
+    "Latin",
+    "Afrobeats",
+    "Classical",
+    "Comedy",
+    "Theater",
+    "Art",
+    "Film",
+    "Food & Drink",
+    "Workshop",
+    "Networking",
+    "Wellness",
+    "Sports",
+    "Community",
+)
+HOODS = {
+    "Lower East Side": (40.7150, -73.9843),
+    "East Village": (40.7265, -73.9815),
+    "Chelsea": (40.7465, -74.0014),
+    "Harlem": (40.8116, -73.9465),
+    "Williamsburg": (40.7081, -73.9571),
+    "Bushwick": (40.6944, -73.9213),
+    "Park Slope": (40.6710, -73.9814),
+    "Astoria": (40.7644, -73.9235),
+    "Long Island City": (40.7447, -73.9485),
+    "Upper West Side": (40.7870, -73.9754),
+}
+TIME_TASTES = {"daytime": range(7, 17), "evening": range(17, 22), "late": (22, 23, 0, 1, 2, 3)}
+RADIUS_KM = 30.0
+SLOTS = 10
+
+
+@dataclass
+class Event:
+    event_id: str
+    categories: list[str]
+    lat: float
+    lng: float
+    starts_at: datetime
+    price: float
+    popularity: float
+
+
+@dataclass
+class SimUser:
+    user_id: str
+    favourites: tuple[str, str]
+    budget: float
+    home: str
+    time_taste: str
+    age: int
+    owned: set[str] = field(default_factory=set)  # bought or hidden: never shown again
+
+    def utility(self, event: Event) -> float:
+        first, second = self.favourites
+        category = max(
+            1.0 if first in event.categories else 0.0,
+            0.7 if second in event.categories else 0.0,
+        )
+        price = 1.0 if event.price <= self.budget else math.exp(-(event.price - self.budget) / 25)
+        lat, lng = HOODS[self.home]
+        near = math.exp(-km(lat, lng, event.lat, event.lng) / 4.0)
+        hour = event.starts_at.astimezone(NEW_YORK).hour
+        timing = 1.0 if hour in TIME_TASTES[self.time_taste] else 0.0
+        return 0.55 * category + 0.20 * price + 0.15 * near + 0.10 * timing
+
+
+def km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    dlat, dlng = math.radians(lat2 - lat1), math.radians(lng2 - lng1)
+    a = (
+        math.sin(dlat / 2) ** 2
+        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(dlng / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def buy_probability(utility: float) -> float:
+    return min(1.0, 1.6 * max(0.0, utility - 0.45))
+
+
+@dataclass
+class SessionOutcome:
+    purchases: int
+    shown: int
+    utility_ratio: float
+
+
+def eligible(user: SimUser, catalog: list[Event], now: datetime) -> list[Event]:
+    lat, lng = HOODS[user.home]
+    return [
+        e
+        for e in catalog
+        if e.event_id not in user.owned
+        and now <= e.starts_at <= now + timedelta(days=14)
+        and km(lat, lng, e.lat, e.lng) <= RADIUS_KM
+    ]
+
+
+def react(user: SimUser, shown: list[Event], rng: random.Random) -> list[tuple[Event, str]]:
+    """What the user does with a list: (event, action) for each slot they look at."""
+    actions = []
+    for position, event in enumerate(shown):
+        if rng.random() > 1 / (1 + 0.3 * position):
+            continue
+        utility = user.utility(event)
+        if rng.random() < buy_probability(utility):
+            actions.append((event, "purchase"))
+        elif utility > 0.5:
+            actions.append((event, "click"))
+        else:
+            actions.append((event, "skip"))
+    return actions
+
+
+def outcome(user: SimUser, shown: list[Event], pool: list[Event], purchases: int) -> SessionOutcome:
+    best = sorted((user.utility(e) for e in pool), reverse=True)[:SLOTS]
+    got = [user.utility(e) for e in shown]
+    ratio = statistics.fmean(got) / statistics.fmean(best) if got and best else 0.0
+    return SessionOutcome(purchases, len(shown), ratio)
+
+
+class AuraClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.onboarding = onboarding_pb2_grpc.OnboardingServiceStub(channel)
+        self.behavior = behavior_pb2_grpc.BehaviorServiceStub(channel)
+        self.feedback = feedback_pb2_grpc.FeedbackServiceStub(channel)
+        self.recommend = recommend_pb2_grpc.RecommendServiceStub(channel)
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+
+    def load_catalog(self) -> list[Event]:
+        events, token = [], ""
+        while True:
+            page = self.catalog.ListEvents(
+                catalog_pb2.ListEventsRequest(page_size=1000, page_token=token)
+            )
+            for e in page.events:
+                if e.status == types_pb2.EVENT_STATUS_CANCELLED:
+                    continue
+                events.append(
+                    Event(
+                        e.event_id,
+                        list(e.categories),
+                        e.lat,
+                        e.lng,
+                        e.starts_at.ToDatetime(tzinfo=UTC),
+                        e.price_min,
+                        e.popularity,
+                    )
+                )
+            token = page.next_page_token
+            if not token:
+                return events
+
+    def onboard(self, user: SimUser, rng: random.Random) -> None:
+        stated = [user.favourites[0]] if rng.random() < 0.5 else []
+        self.onboarding.Onboard(
+            onboarding_pb2.OnboardRequest(
+                user_id=user.user_id,
+                intent=types_pb2.INTENT_EXPLORE,
+                age=user.age,
+                neighborhood=user.home,
+                favorite_categories=stated,
+            )
+        )
+
+    def feed(self, user: SimUser) -> tuple[str, list[str]]:
+        lat, lng = HOODS[user.home]
+        reply = self.recommend.Feed(
+            recommend_pb2.FeedRequest(user_id=user.user_id, lat=lat, lng=lng, limit=SLOTS)
+        )
+        return reply.feed_id, [item.event.event_id for item in reply.items]
+
+    def send(self, user: SimUser, feed_id: str, event: Event, action: str) -> None:
+        if action == "purchase":
+            self.feedback.SubmitReward(
+                feedback_pb2.SubmitRewardRequest(
+                    user_id=user.user_id,
+                    event_id=event.event_id,
+                    action=types_pb2.ACTION_PURCHASE,
+                    feed_id=feed_id,
+                )
+            )
+            return
+        for name in ("view", action):
+            self.behavior.LogBehavior(
+                behavior_pb2.LogBehaviorRequest(
+                    user_id=user.user_id,
+                    event_id=event.event_id,
+                    feed_id=feed_id,
+                    action=types_pb2.Action.Value(f"ACTION_{name.upper()}"),
+                )
+            )
+
+
+def make_users(count: int, rng: random.Random) -> list[SimUser]:
+    run = uuid.uuid4().hex[:6]
+    users = []
+    for number in range(count):
+        first, second = rng.sample(CATEGORIES, 2)
+        users.append(
+            SimUser(
+                user_id=f"sim-{run}-{number}",
+                favourites=(first, second),
+                budget=rng.choice((15, 25, 40, 60, 100)),
+                home=rng.choice(list(HOODS)),
+                time_taste=rng.choice(list(TIME_TASTES)),
+                age=rng.randint(19, 60),
+            )
+        )
+    return users
+
+
+def plot(
+    aura: list[list[SessionOutcome]], baseline: list[list[SessionOutcome]], path: Path
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sessions = range(1, len(aura) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, runs, style in (("Aura", aura, "-o"), ("popularity", baseline, "--s")):
+        left.plot(
+            sessions,
+            [statistics.fmean(o.utility_ratio for o in s) for s in runs],
+            style,
+            label=label,
+        )
+        right.plot(
+            sessions,
+            [sum(o.purchases for o in s) / sum(o.shown for o in s) for s in runs],
+            style,
+            label=label,
+        )
+    left.axhline(0.7, color="grey", linewidth=0.8, linestyle=":")
+    left.set_title("top-10 utility / best possible top-10")
+    right.set_title("purchases per item shown")
+    for ax in (left, right):
+        ax.set_xlabel("session")
+        ax.legend()
+    fig.suptitle("Aura learning simulated users' hidden tastes")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--target", default="", help="a running server (HOST:PORT)")
+    parser.add_argument("--plot", type=Path, default=Path("var/simulate.png"))
+    args = parser.parse_args()
+
+    server = aura_app = None
+    if args.target:
+        target = args.target
+    else:
+        from aura_server.app import Aura
+        from aura_server.catalog_io import seed_demo
+        from aura_server.grpc_api.server import GrpcServer
+        from aura_server.store.sqlite import SQLiteRepository
+
+        repo = SQLiteRepository(Path(tempfile.mkdtemp(prefix="aura-sim-")) / "aura.db")
+        seed_demo(repo)
+        aura_app = Aura.build(repo)
+        server = GrpcServer(aura_app, host="127.0.0.1", port=0)
+        server.start()
+        target = f"127.0.0.1:{server.port}"
+
+    channel = grpc.insecure_channel(target)
+    client = AuraClient(channel)
+    catalog = client.load_catalog()
+    by_id = {e.event_id: e for e in catalog}
+    rng = random.Random(args.seed)
+    users = make_users(args.users, rng)
+    shadows = {u.user_id: SimUser(**{**vars(u), "owned": set()}) for u in users}
+    for user in users:
+        client.onboard(user, rng)
+
+    aura_runs: list[list[SessionOutcome]] = []
+    base_runs: list[list[SessionOutcome]] = []
+    print(
+        f"{'session':>7} | {'Aura buy rate':>13} {'utility':>7} | {'popular buy rate':>16} "
+        f"{'utility':>7}"
+    )
+    for session in range(1, args.sessions + 1):
+        now = datetime.now(UTC)
+        aura_session, base_session = [], []
+        for user in users:
+            pool = eligible(user, catalog, now)
+            feed_id, ids = client.feed(user)
+            shown = [by_id[i] for i in ids if i in by_id]
+            bought = 0
+            for event, action in react(user, shown, rng):
+                client.send(user, feed_id, event, action)
+                if action == "purchase":
+                    bought += 1
+                    user.owned.add(event.event_id)
+            aura_session.append(outcome(user, shown, pool, bought))
+
+            shadow = shadows[user.user_id]
+            base_pool = eligible(shadow, catalog, now)
+            base_shown = sorted(base_pool, key=lambda e: -e.popularity)[:SLOTS]
+            base_bought = 0
+            for event, action in react(shadow, base_shown, rng):
+                if action == "purchase":
+                    base_bought += 1
+                    shadow.owned.add(event.event_id)
+            base_session.append(outcome(shadow, base_shown, base_pool, base_bought))
+        aura_runs.append(aura_session)
+        base_runs.append(base_session)
+        a_rate = sum(o.purchases for o in aura_session) / sum(o.shown for o in aura_session)
+        b_rate = sum(o.purchases for o in base_session) / sum(o.shown for o in base_session)
+        a_utility = statistics.fmean(o.utility_ratio for o in aura_session)
+        b_utility = statistics.fmean(o.utility_ratio for o in base_session)
+        print(
+            f"{session:>7} | {a_rate:>13.3f} {a_utility:>7.3f} | {b_rate:>16.3f} {b_utility:>7.3f}",
+            flush=True,
+        )
+    plot(aura_runs, base_runs, args.plot)
+    print(f"plot: {args.plot}", file=sys.stderr)
+    channel.close()
+    if server is not None and aura_app is not None:
+        server.stop(grace=0)
+        aura_app.close()
+
+
+if __name__ == "__main__":
+    main()
