@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos lint buf typecheck test bench clean
+.PHONY: install run serve seed protos lint buf typecheck test bench bench-rank simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test: install buf lint typecheck
 
 bench: install
 	$(PY) scripts/bench_feed.py
+
+bench-rank: install
+	$(PY) scripts/bench_rank.py
+
+simulate: install
+	$(PY) scripts/simulate.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
