@@ -1,7 +1,11 @@
 """The contextual bandit: a Vowpal Wabbit model of the reward of showing an event.
 
 VW runs as `--cb_adf` with `--cb_type mtr` (multi-task regression: a direct cost estimate
-per action, learned with importance weights from the logged propensity), with -q UE -q TE.
+per action, learned with importance weights from the logged propensity), with -q UE -q TE
+and `--ignore_linear E`: an event's appeal is learned only as it meets a user (tastes, the
+user's own id) or a moment, never as one global "this event is good" weight, which let one
+prolific user's favourite category creep into everyone's feed. Global popularity is the
+prior's job.
 `--cb_explore_adf` would add VW's own exploration, which picks one action per decision; a
 feed is a slate with a diversity rule, so exploration is done slot by slot in slate.py with
 exact propensities, and VW supplies the per-action estimates that drive it.
@@ -19,7 +23,7 @@ import vowpalwabbit
 
 from aura_server.domain.catalog_index import FloatArray
 
-VW_ARGS = "--cb_adf --cb_type mtr -q UE -q TE --bit_precision 18 --quiet"
+VW_ARGS = "--cb_adf --cb_type mtr -q UE -q TE --ignore_linear E --bit_precision 20 --quiet"
 
 
 class ContextualBandit:
@@ -46,12 +50,13 @@ class ContextualBandit:
         return f"cb-{self.learned}"
 
     def predict_rewards(self, shared: str, actions: Sequence[str]) -> FloatArray:
-        """The expected reward of each action (VW estimates costs; reward = -cost)."""
+        """The expected reward of each action (VW estimates costs; reward = -cost), kept
+        within the reward range: a young regression can overshoot it."""
         if not actions:
             return np.zeros(0)
         with self._lock:
             costs = self._workspace.predict([shared, *actions])
-        return -np.asarray(costs, dtype=np.float64)
+        return np.clip(-np.asarray(costs, dtype=np.float64), -1.0, 1.0)
 
     def learn(
         self, shared: str, actions: Sequence[str], chosen: int, reward: float, propensity: float

@@ -1,7 +1,7 @@
 """The learner's view of a decision, as Vowpal Wabbit text.
 
 Shared line (namespace U: the user; T: the moment):
-    shared |U c3:0.75 l12:0.5 price_30 intent_explore age_25-34 |T hour_21 day_4 weekend_0
+    shared |U u_ana c3:0.75 l12:0.5 price_30 intent_explore age_25-34 |T hour_21 day_4 weekend_0
 Action line per event (namespace E):
     |E c3 c1 t_warehouse t_dj price_30 hood_15 boro_1 km_3 soon_24 pop_4 start_21 sday_4
 
@@ -48,6 +48,8 @@ def _token(text: str) -> str:
 def shared_features(profile: UserProfile | None, now: datetime) -> str:
     user: list[str] = []
     if profile is not None:
+        # The user's own id lets the model learn tastes the profile does not spell out.
+        user.append(f"u_{_token(profile.user_id)}")
         for category, score in profile.categories.items():
             if score > 0 and category in CATEGORY_CODES:
                 user.append(f"c{CATEGORY_CODES[category]}:{score:.4f}")
