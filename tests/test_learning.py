@@ -143,3 +143,16 @@ def test_two_processes_worth_of_writers_lose_no_update(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert stacks[1].profiles.get("u1").behavior_count == 30
+
+
+def test_skips_below_zero_become_aversion_and_likes_give_it_back() -> None:
+    profile = UserProfile(user_id="u", categories={"Techno": 0.02})
+    event = make_event("e")
+    apply_reward(profile, event, -1 / 3)  # -0.05: 0.02 from the score, 0.03 to aversion
+    assert profile.categories["Techno"] == 0.0
+    assert profile.category_aversion["Techno"] == pytest.approx(0.03)
+    apply_reward(profile, event, -1 / 3)
+    assert profile.category_preferences()["Techno"] == pytest.approx(-0.08)
+    apply_reward(profile, event, 1.0)  # +0.15 to the score, and the aversion forgiven
+    assert profile.categories["Techno"] == pytest.approx(0.15)
+    assert profile.category_aversion["Techno"] == 0.0

@@ -11,11 +11,13 @@ event's traits. Numbers are bucketed so the model generalises across events.
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
+from aura_server.domain.catalog_index import FloatArray
 from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import (
     BOROUGHS,
@@ -50,9 +52,9 @@ def shared_features(profile: UserProfile | None, now: datetime) -> str:
     if profile is not None:
         # The user's own id lets the model learn tastes the profile does not spell out.
         user.append(f"u_{_token(profile.user_id)}")
-        for category, score in profile.categories.items():
-            if score > 0 and category in CATEGORY_CODES:
-                user.append(f"c{CATEGORY_CODES[category]}:{score:.4f}")
+        for category, preference in profile.category_preferences().items():
+            if preference and category in CATEGORY_CODES:
+                user.append(f"c{CATEGORY_CODES[category]}:{preference:.4f}")
         for (_, hood), score in profile.locations.items():
             if score > 0 and hood in _HOOD_CODES:
                 user.append(f"l{_HOOD_CODES[hood]}:{score:.4f}")
@@ -86,9 +88,19 @@ def event_traits(event: Event) -> str:
     return " ".join(traits)
 
 
-def action_features(traits: str, distance_km: float, hours_until: float, popularity: float) -> str:
-    pop = int(math.log2(1 + max(popularity, 0.0)))
-    return (
-        f"|E {traits} km_{_bucket(distance_km, KM_EDGES)} "
-        f"soon_{_bucket(max(hours_until, 0.0), HOURS_EDGES)} pop_{pop}"
-    )
+def _bucket_labels(values: FloatArray, edges: tuple[float, ...]) -> list[str]:
+    """_bucket for many values at once."""
+    labels = np.array([f"{edge:g}" for edge in edges] + [f"{edges[-1]:g}+"])
+    return list(labels[np.searchsorted(np.array(edges), values, side="left")])
+
+
+def action_features(
+    traits: list[str], distance_km: FloatArray, hours_until: FloatArray, popularity: FloatArray
+) -> list[str]:
+    """One action line per event: its traits plus how far, how soon and how popular."""
+    km = _bucket_labels(distance_km, KM_EDGES)
+    soon = _bucket_labels(np.maximum(hours_until, 0.0), HOURS_EDGES)
+    pop = np.log2(1 + np.maximum(popularity, 0.0)).astype(int)
+    return [
+        f"|E {t} km_{k} soon_{h} pop_{p}" for t, k, h, p in zip(traits, km, soon, pop, strict=True)
+    ]

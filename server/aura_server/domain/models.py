@@ -53,6 +53,9 @@ class UserProfile:
     age: int = 0
     gender: str = ""
     categories: dict[str, float] = field(default_factory=dict)
+    # Dislike the scores cannot show (they stop at 0): what negative rewards would have
+    # taken below zero, given back by positive ones. Ranking uses score - aversion.
+    category_aversion: dict[str, float] = field(default_factory=dict)
     price_range: PriceRange | None = None
     # (city, neighborhood) -> score; neighborhood may be "" for a whole borough.
     locations: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -73,6 +76,14 @@ class UserProfile:
     def cold_start_completed(self) -> bool:
         return self.behavior_count >= COLD_START_BEHAVIORS
 
+    def category_preferences(self) -> dict[str, float]:
+        """Net preference per category in [-1, 1]: score minus aversion."""
+        names = self.categories.keys() | self.category_aversion.keys()
+        return {
+            name: self.categories.get(name, 0.0) - self.category_aversion.get(name, 0.0)
+            for name in names
+        }
+
     def to_doc(self) -> dict[str, Any]:
         """A JSON-ready document, the shape both stores keep."""
         return {
@@ -81,6 +92,7 @@ class UserProfile:
             "age": self.age,
             "gender": self.gender,
             "categories": dict(self.categories),
+            "category_aversion": dict(self.category_aversion),
             "price_range": None
             if self.price_range is None
             else {
@@ -113,6 +125,9 @@ class UserProfile:
             age=int(doc.get("age", 0)),
             gender=doc.get("gender", ""),
             categories={str(k): float(v) for k, v in doc.get("categories", {}).items()},
+            category_aversion={
+                str(k): float(v) for k, v in doc.get("category_aversion", {}).items()
+            },
             price_range=None if price is None else PriceRange(**price),
             locations={
                 (loc["city"], loc["neighborhood"]): float(loc["score"])

@@ -15,7 +15,9 @@ The learning table (see the README):
 | search   | none   | none           | none           |
 
 Category deltas are 0.15 x reward and location deltas 0.10 x reward, so a purchase adds
-0.15 and a skip takes 0.05 (the original design). Scores stay in [0, 1]. A positive
+0.15 and a skip takes 0.05 (the original design). Scores stay in [0, 1]; what a negative
+delta would take below 0 is kept as the category's aversion (in [0, 1], reduced by positive
+deltas), so ranking can tell "skipped ten times" from "never seen". A positive
 reward also pulls the price range toward the event's prices by 0.2 x reward (the first
 one sets it). Every behavior counts toward behavior_count; purchases also count toward
 total_events_attended.
@@ -75,8 +77,17 @@ def _clamp(score: float) -> float:
 def apply_reward(profile: UserProfile, event: Event, reward: float) -> None:
     """Move the profile toward (reward > 0) or away from (reward < 0) the event."""
     for category in event.categories:
+        delta = CATEGORY_STEP * reward
         current = profile.categories.get(category, 0.0)
-        profile.categories[category] = round(_clamp(current + CATEGORY_STEP * reward), 6)
+        profile.categories[category] = round(_clamp(current + delta), 6)
+        # What the clamp at 0 swallows becomes aversion; liking gives it back.
+        aversion = profile.category_aversion.get(category, 0.0)
+        if delta < 0:
+            aversion += max(-(current + delta), 0.0) - max(-current, 0.0)
+        else:
+            aversion -= delta
+        if aversion > 0 or category in profile.category_aversion:
+            profile.category_aversion[category] = round(_clamp(aversion), 6)
     place = (event.city, event.neighborhood)
     current = profile.locations.get(place, 0.0)
     profile.locations[place] = round(_clamp(current + LOCATION_STEP * reward), 6)
@@ -206,6 +217,7 @@ class ProfileService:
 
         def change(profile: UserProfile) -> None:
             profile.categories.clear()
+            profile.category_aversion.clear()
             profile.locations.clear()
             profile.price_range = None
             profile.behavior_count = 0

@@ -16,7 +16,8 @@ Everyone else gets the learned ranking: a cheap preference prior (below) keeps t
 
     prior = 0.40 category + 0.20 price_fit + 0.20 proximity + 0.20 popularity
 
-category is the profile's best score among the event's categories; price_fit is 1 inside the
+category is the profile's best net preference (score - aversion) among the event's
+categories; price_fit is 1 inside the
 sweet spot and decays with the dollar gap relative to the average price paid (0.5 without
 price history); proximity is 1 - distance/radius; popularity is log-scaled against the
 candidates' highest. The slate is then filled slot by slot with exploration (slate.py).
@@ -85,6 +86,7 @@ SOON_HOURS = 48.0
 class RankingSettings:
     cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
     candidate_pool: int = 300
+    pool_per_category: int = 5
     slate: SlatePolicy = field(default_factory=SlatePolicy)
 
 
@@ -95,17 +97,18 @@ def scaled(values: FloatArray) -> FloatArray:
 
 
 def category_affinity(profile: UserProfile | None, masks: IntArray) -> FloatArray:
-    """Per candidate, the best profile score among its categories."""
-    affinity = np.zeros(len(masks), dtype=np.float64)
+    """Per candidate, the user's best net preference (score - aversion, in [-1, 1]) among
+    its categories; 0 for categories the user has no history with."""
     if profile is None:
-        return affinity
-    for category, score in profile.categories.items():
-        code = CATEGORY_CODES.get(category)
-        if code is None or score <= 0:
-            continue
+        return np.zeros(len(masks), dtype=np.float64)
+    preferences = profile.category_preferences()
+    if not any(preferences.values()):
+        return np.zeros(len(masks), dtype=np.float64)
+    affinity = np.full(len(masks), -np.inf)
+    for category, code in CATEGORY_CODES.items():
         has = (masks & (1 << code)) != 0
-        affinity = np.where(has, np.maximum(affinity, score), affinity)
-    return affinity
+        affinity = np.where(has, np.maximum(affinity, preferences.get(category, 0.0)), affinity)
+    return np.where(np.isfinite(affinity), affinity, 0.0)
 
 
 def price_fit(profile: UserProfile | None, prices: FloatArray) -> FloatArray:
@@ -171,6 +174,20 @@ def category_caps(profile: UserProfile | None, policy: SlatePolicy) -> IntArray:
     return caps
 
 
+def candidate_pool(scores: FloatArray, masks: IntArray, settings: RankingSettings) -> IntArray:
+    """The candidates the learner scores, best first: the best `candidate_pool` by score,
+    and at least the best `pool_per_category` of every category, so exploration can reach
+    tastes the score has not learned yet."""
+    order = np.argsort(-scores, kind="stable")
+    keep = np.zeros(len(scores), dtype=bool)
+    keep[order[: settings.candidate_pool]] = True
+    ordered_masks = masks[order]
+    for code in range(len(CATEGORIES)):
+        in_category = np.flatnonzero(ordered_masks & (1 << code))[: settings.pool_per_category]
+        keep[order[in_category]] = True
+    return order[keep[order]]
+
+
 class LearnedRanker:
     def __init__(
         self, bandit: ContextualBandit, trends: EngagementTrends, settings: RankingSettings
@@ -192,9 +209,12 @@ class LearnedRanker:
             scores = contributions.sum(axis=0)
         else:
             scores = preference_prior(context, candidates)
-        pool = np.argsort(-scores, kind="stable")[: self.settings.candidate_pool]
-        actions = self._action_features(context, candidates, pool)
+        pool = candidate_pool(
+            scores, candidates.snapshot.category_mask[candidates.rows], self.settings
+        )
+        actions: list[str] = []
         if not cold:
+            actions = self._action_features(context, candidates, pool)
             scores = scores.copy()
             scores[pool] += self.bandit.predict_rewards(shared, actions)
         choices = fill_slate(
@@ -205,6 +225,11 @@ class LearnedRanker:
             seed=context.feed_id,
             caps=category_caps(profile, self.settings.slate),
         )
+        if cold:  # only what is shown is logged for learning
+            shown = self._action_features(context, candidates, pool[[c.index for c in choices]])
+            actions = [""] * len(pool)
+            for choice, line in zip(choices, shown, strict=True):
+                actions[choice.index] = line
         items = []
         for choice in choices:
             i = int(pool[choice.index])
@@ -225,16 +250,13 @@ class LearnedRanker:
         return Ranking(items, cold, self.bandit.version, shared)
 
     def _action_features(
-        self, context: RankingContext, candidates: Candidates, pool: IntArray
+        self, context: RankingContext, candidates: Candidates, which: IntArray
     ) -> list[str]:
         snap = candidates.snapshot
-        now = context.now.timestamp()
-        return [
-            action_features(
-                snap.traits(int(candidates.rows[i]), event_traits),
-                float(candidates.distance_km[i]),
-                (snap.starts_at[candidates.rows[i]] - now) / 3600,
-                float(snap.popularity[candidates.rows[i]]),
-            )
-            for i in pool
-        ]
+        rows = candidates.rows[which]
+        return action_features(
+            [snap.traits(int(row), event_traits) for row in rows],
+            candidates.distance_km[which],
+            (snap.starts_at[rows] - context.now.timestamp()) / 3600,
+            snap.popularity[rows],
+        )
