@@ -123,3 +123,9 @@ def test_cli_import_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     good.write_text(good_line("z") + "\n")
     assert main(["catalog", "import", str(good)]) == 0
     assert SQLiteRepository(tmp_path / "cli.db").count_events() == 1
+
+
+def test_cli_import_of_a_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AURA_DB_PATH", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("MONGODB_URL", raising=False)
+    assert main(["catalog", "import", str(tmp_path / "nope.jsonl")]) == 1

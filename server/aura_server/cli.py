@@ -69,6 +69,9 @@ def catalog_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def catalog_import(args: argparse.Namespace, settings: Settings) -> int:
+    if not Path(args.file).is_file():
+        print(f"aura: no such file: {args.file}", file=sys.stderr)
+        return 1
     repo = _open_store(settings)
     try:
         _, errors = import_jsonl(repo, Path(args.file))
