@@ -27,12 +27,16 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def haversine_km(lat: float, lng: float, lats: FloatArray, lngs: FloatArray) -> FloatArray:
-    """Great-circle distance from one point to many, in km."""
-    phi1, phi2 = np.radians(lat), np.radians(lats)
-    dphi = phi2 - phi1
-    dlmb = np.radians(lngs - lng)
-    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+def haversine_km(
+    lat: float, lng: float, lats_rad: FloatArray, lngs_rad: FloatArray, cos_lats: FloatArray
+) -> FloatArray:
+    """Great-circle distance from one point to many (given in radians, with the cosines
+    of their latitudes precomputed), in km."""
+    phi1 = np.radians(lat)
+    a = (
+        np.sin((lats_rad - phi1) / 2) ** 2
+        + np.cos(phi1) * cos_lats * np.sin((lngs_rad - np.radians(lng)) / 2) ** 2
+    )
     distance: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return distance
 
@@ -61,6 +65,10 @@ class CatalogSnapshot:
     starts_at: FloatArray  # epoch seconds
     price_min: FloatArray  # NaN where unknown
     category_mask: IntArray  # bit i set when the event has category code i
+    category_matrix: npt.NDArray[np.bool_]  # [row, code]: the event has category code
+    lat_rad: FloatArray
+    lng_rad: FloatArray
+    cos_lat: FloatArray
     popularity: FloatArray
     start_hour_of_week: IntArray  # 0 = Monday 00:00 in New York
     intent_match: dict[str, FloatArray]  # per intent: 1 category match, 0.5 tag match
@@ -76,6 +84,7 @@ class CatalogSnapshot:
     @classmethod
     def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:
         masks = np.zeros(len(events), dtype=np.int64)
+        lats = np.array([e.lat for e in events], dtype=np.float64)
         for row, event in enumerate(events):
             for category in event.categories:
                 masks[row] |= 1 << CATEGORY_CODES[category]
@@ -83,13 +92,17 @@ class CatalogSnapshot:
             version=version,
             events=events,
             positions={event.event_id: row for row, event in enumerate(events)},
-            lat=np.array([e.lat for e in events], dtype=np.float64),
+            lat=lats,
             lng=np.array([e.lng for e in events], dtype=np.float64),
             starts_at=np.array([e.starts_at.timestamp() for e in events], dtype=np.float64),
             price_min=np.array(
                 [np.nan if e.price_min is None else e.price_min for e in events], dtype=np.float64
             ),
             category_mask=masks,
+            category_matrix=((masks[:, None] >> np.arange(len(CATEGORY_CODES))) & 1).astype(bool),
+            lat_rad=np.radians(lats),
+            lng_rad=np.radians([e.lng for e in events]),
+            cos_lat=np.cos(np.radians(lats)),
             popularity=np.array([e.popularity for e in events], dtype=np.float64),
             start_hour_of_week=np.array(
                 [hour_of_week(e.starts_at) for e in events], dtype=np.int64
@@ -174,7 +187,9 @@ class CatalogIndex:
             # Events with no known price stay: a filter should not hide what it cannot judge.
             keep &= np.isnan(snap.price_min) | (snap.price_min <= price_max)
         rows = np.flatnonzero(keep)
-        distance = haversine_km(lat, lng, snap.lat[rows], snap.lng[rows])
+        distance = haversine_km(
+            lat, lng, snap.lat_rad[rows], snap.lng_rad[rows], snap.cos_lat[rows]
+        )
         near = distance <= radius_km
         rows, distance = rows[near], distance[near]
         if exclude:

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.catalog_index import Candidates, FloatArray, IntArray
@@ -79,6 +80,7 @@ PRIOR_WEIGHTS = {"category": 0.40, "price_fit": 0.20, "proximity": 0.20, "popula
 # How much of an event's all-time popularity counts as recent engagement.
 POPULARITY_PRIOR = 0.1
 NEARBY_KM = 5.0
+POOL_SEARCH_FACTOR = 20
 SOON_HOURS = 48.0
 
 
@@ -96,19 +98,19 @@ def scaled(values: FloatArray) -> FloatArray:
     return values / top if top > 0 else np.zeros_like(values)
 
 
-def category_affinity(profile: UserProfile | None, masks: IntArray) -> FloatArray:
-    """Per candidate, the user's best net preference (score - aversion, in [-1, 1]) among
-    its categories; 0 for categories the user has no history with."""
-    if profile is None:
-        return np.zeros(len(masks), dtype=np.float64)
-    preferences = profile.category_preferences()
+def category_affinity(profile: UserProfile | None, matrix: npt.NDArray[np.bool_]) -> FloatArray:
+    """Per candidate (rows of a category matrix), the user's best net preference (score -
+    aversion, in [-1, 1]) among its categories; 0 for categories with no history."""
+    preferences = profile.category_preferences() if profile is not None else {}
     if not any(preferences.values()):
-        return np.zeros(len(masks), dtype=np.float64)
-    affinity = np.full(len(masks), -np.inf)
-    for category, code in CATEGORY_CODES.items():
-        has = (masks & (1 << code)) != 0
-        affinity = np.where(has, np.maximum(affinity, preferences.get(category, 0.0)), affinity)
-    return np.where(np.isfinite(affinity), affinity, 0.0)
+        return np.zeros(len(matrix), dtype=np.float64)
+    by_code = np.zeros(len(CATEGORIES))
+    for category, value in preferences.items():
+        if category in CATEGORY_CODES:
+            by_code[CATEGORY_CODES[category]] = value
+    # The best over each event's categories (every event has at least one).
+    best: FloatArray = np.where(matrix, by_code, -np.inf).max(axis=1)
+    return best
 
 
 def price_fit(profile: UserProfile | None, prices: FloatArray) -> FloatArray:
@@ -123,7 +125,7 @@ def price_fit(profile: UserProfile | None, prices: FloatArray) -> FloatArray:
 def preference_prior(context: RankingContext, candidates: Candidates) -> FloatArray:
     snap, rows = candidates.snapshot, candidates.rows
     return (
-        PRIOR_WEIGHTS["category"] * category_affinity(context.profile, snap.category_mask[rows])
+        PRIOR_WEIGHTS["category"] * category_affinity(context.profile, snap.category_matrix[rows])
         + PRIOR_WEIGHTS["price_fit"] * price_fit(context.profile, snap.price_min[rows])
         + PRIOR_WEIGHTS["proximity"] * np.clip(1 - candidates.distance_km / context.radius_km, 0, 1)
         + PRIOR_WEIGHTS["popularity"] * scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
@@ -154,7 +156,7 @@ def cold_start_signals(
         if profile is not None and profile.intent in snap.intent_match
         else np.zeros(len(rows))
     )
-    intent = np.maximum(intent, category_affinity(profile, snap.category_mask[rows]))
+    intent = np.maximum(intent, category_affinity(profile, snap.category_matrix[rows]))
     hours_until = np.maximum((snap.starts_at[rows] - context.now.timestamp()) / 3600, 0)
     soon = np.exp(-hours_until / SOON_HOURS)
     happening_soon = 0.5 * soon + 0.5 * pattern if pattern.any() else soon
@@ -174,18 +176,26 @@ def category_caps(profile: UserProfile | None, policy: SlatePolicy) -> IntArray:
     return caps
 
 
+def _top(scores: FloatArray, among: IntArray, count: int) -> IntArray:
+    """The `count` best of `among` by score (unordered), without sorting them all."""
+    if len(among) <= count:
+        return among
+    return among[np.argpartition(-scores[among], count)[:count]]
+
+
 def candidate_pool(scores: FloatArray, masks: IntArray, settings: RankingSettings) -> IntArray:
     """The candidates the learner scores, best first: the best `candidate_pool` by score,
-    and at least the best `pool_per_category` of every category, so exploration can reach
-    tastes the score has not learned yet."""
-    order = np.argsort(-scores, kind="stable")
-    keep = np.zeros(len(scores), dtype=bool)
-    keep[order[: settings.candidate_pool]] = True
-    ordered_masks = masks[order]
+    and the best `pool_per_category` of every category among the best
+    POOL_SEARCH_FACTOR x `candidate_pool` (all of a small catalog), so exploration can reach
+    tastes the score has not learned yet without a pass over a huge catalog per category."""
+    everyone = np.arange(len(scores))
+    chosen = [_top(scores, everyone, settings.candidate_pool)]
+    searched = _top(scores, everyone, POOL_SEARCH_FACTOR * settings.candidate_pool)
     for code in range(len(CATEGORIES)):
-        in_category = np.flatnonzero(ordered_masks & (1 << code))[: settings.pool_per_category]
-        keep[order[in_category]] = True
-    return order[keep[order]]
+        in_category = searched[(masks[searched] & (1 << code)) != 0]
+        chosen.append(_top(scores, in_category, settings.pool_per_category))
+    pool = np.unique(np.concatenate(chosen))
+    return pool[np.argsort(-scores[pool], kind="stable")]
 
 
 class LearnedRanker:
