@@ -13,6 +13,9 @@ import mongomock
 import pytest
 
 from aura_server.app import Aura
+from aura_server.catalog_io import write_events
+from aura_server.domain.catalog import normalise_event
+from aura_server.domain.demo_catalog import demo_events
 from aura_server.domain.models import Event
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.store import Repository
@@ -91,3 +94,18 @@ def live_server(aura: Aura) -> Iterator[grpc.Channel]:
     yield channel
     channel.close()
     server.stop(grace=0)
+
+
+def make_catalog(path: Path, count: int = 5000) -> SQLiteRepository:
+    repo = SQLiteRepository(path)
+    events = [normalise_event(e) for e in demo_events(count, seed=3, start=NOW.date())]
+    write_events(repo, events)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 5,000-event demo catalog starting on NOW's day, written once per test run."""
+    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    make_catalog(path).close()
+    return path

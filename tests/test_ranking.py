@@ -22,10 +22,7 @@ from aura.v1 import (
 from conftest import NOW
 
 from aura_server.app import Aura
-from aura_server.catalog_io import write_events
 from aura_server.config import Settings
-from aura_server.domain.catalog import normalise_event
-from aura_server.domain.demo_catalog import demo_events
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.store.sqlite import SQLiteRepository
@@ -73,13 +70,6 @@ class Client:
         )
 
 
-def make_catalog(path: Path, count: int = 5000) -> SQLiteRepository:
-    repo = SQLiteRepository(path)
-    events = [normalise_event(e) for e in demo_events(count, seed=3, start=NOW.date())]
-    write_events(repo, events)
-    return repo
-
-
 class Served:
     """An Aura stack over a SQLite file, served on a free port."""
 
@@ -94,13 +84,6 @@ class Served:
         self.channel.close()
         self.server.stop(grace=0)
         self.aura.close()
-
-
-@pytest.fixture(scope="module")
-def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("catalog") / "catalog.db"
-    make_catalog(path).close()
-    return path
 
 
 @pytest.fixture

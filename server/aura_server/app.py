@@ -13,14 +13,26 @@ from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog import CatalogService
 from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.learning import LearningLoop, LearningSettings, load_bandit
+from aura_server.domain.llm_parser import LLMParser
+from aura_server.domain.natural import NaturalSearch
 from aura_server.domain.profiles import ProfileService
+from aura_server.domain.query import QueryParser
 from aura_server.domain.ranking import LearnedRanker, RankingSettings
 from aura_server.domain.recommend import Recommender
+from aura_server.domain.rules_parser import RulesParser
 from aura_server.domain.slate import SlatePolicy
 from aura_server.domain.trends import EngagementTrends
 from aura_server.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
+
+
+def query_parser(settings: Settings) -> QueryParser:
+    """The rules parser, behind the LLM when one is configured (AURA_LLM_MODE)."""
+    rules = RulesParser()
+    if settings.llm_mode == "off":
+        return rules
+    return LLMParser.from_settings(settings, rules)
 
 
 @dataclass
@@ -34,6 +46,7 @@ class Aura:
     profiles: ProfileService
     behaviors: BehaviorService
     recommender: Recommender
+    natural: NaturalSearch
     catalog: CatalogService
     _stopping: threading.Event = field(default_factory=threading.Event)
     _background: threading.Thread | None = None
@@ -68,6 +81,8 @@ class Aura:
             ),
         )
         profiles = ProfileService(repo)
+        behaviors = BehaviorService(repo, profiles, index, trends, learning)
+        recommender = Recommender(repo, index, ranker, trends)
         return cls(
             repo=repo,
             settings=settings,
@@ -76,8 +91,9 @@ class Aura:
             bandit=bandit,
             learning=learning,
             profiles=profiles,
-            behaviors=BehaviorService(repo, profiles, index, trends, learning),
-            recommender=Recommender(repo, index, ranker, trends),
+            behaviors=behaviors,
+            recommender=recommender,
+            natural=NaturalSearch(recommender, index, ranker, query_parser(settings), behaviors),
             catalog=CatalogService(repo, index),
         )
 
@@ -107,5 +123,7 @@ class Aura:
         try:
             self.learning.save()
         finally:
+            if isinstance(self.natural.parser, LLMParser):
+                self.natural.parser.close()
             self.bandit.close()
             self.repo.close()

@@ -85,6 +85,28 @@ def catalog_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def eval_parser(args: argparse.Namespace, settings: Settings) -> int:
+    from aura_server.domain.query import QueryParser
+    from aura_server.domain.rules_parser import RulesParser
+    from aura_server.parser_eval import evaluate
+
+    rules = RulesParser()
+    parser: QueryParser = rules
+    if args.parser == "llm":
+        from aura_server.domain.llm_parser import LLMParser
+
+        if not settings.openai_api_key:
+            print("aura: --parser llm needs OPENAI_API_KEY", file=sys.stderr)
+            return 2
+        parser = LLMParser.from_settings(settings, rules=rules)
+    with open(args.file, encoding="utf-8") as handle:
+        report = evaluate(parser, handle)
+    for miss in report.misses if args.verbose else []:
+        print(f"MISS {miss.query!r}: {miss.field} expected {miss.expected!r}, got {miss.got!r}")
+    print("\n".join(report.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aura", description="Aura: real-time event recommendations over gRPC."
@@ -109,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file", help="path to a .jsonl file")
     importer.set_defaults(run=catalog_import)
+
+    evaluation = commands.add_parser(
+        "eval-parser", help="per-field and whole-query accuracy of the query parser"
+    )
+    evaluation.add_argument("file", help="labelled queries, JSON lines (see parser_eval.py)")
+    evaluation.add_argument("--parser", choices=("rules", "llm"), default="rules")
+    evaluation.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    evaluation.set_defaults(run=eval_parser)
     return parser
 
 

@@ -34,6 +34,15 @@ class Settings:
     model_save_seconds: float = 60.0
     trends_refresh_seconds: float = 30.0
     learning_sweep_seconds: float = 5.0
+    # Natural-language search.
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_mode: str = "off"  # off | fallback | always; fallback by default when a key is set
+    llm_timeout_ms: int = 1500
+    llm_wait_ms: int = 250
+    llm_cache_size: int = 10000
+    llm_cache_ttl_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, dotenv: bool = True) -> Settings:
@@ -71,6 +80,18 @@ class Settings:
             learning_sweep_seconds=float(
                 env.get("AURA_LEARNING_SWEEP_SECONDS", cls.learning_sweep_seconds)
             ),
+            openai_api_key=env.get("OPENAI_API_KEY", ""),
+            openai_base_url=env.get("OPENAI_BASE_URL", ""),
+            llm_model=env.get("AURA_LLM_MODEL", cls.llm_model),
+            llm_mode=env.get(
+                "AURA_LLM_MODE", "fallback" if env.get("OPENAI_API_KEY") else "off"
+            ).lower(),
+            llm_timeout_ms=int(env.get("AURA_LLM_TIMEOUT_MS", cls.llm_timeout_ms)),
+            llm_wait_ms=int(env.get("AURA_LLM_WAIT_MS", cls.llm_wait_ms)),
+            llm_cache_size=int(env.get("AURA_LLM_CACHE_SIZE", cls.llm_cache_size)),
+            llm_cache_ttl_seconds=float(
+                env.get("AURA_LLM_CACHE_TTL_SECONDS", cls.llm_cache_ttl_seconds)
+            ),
         ).checked()
 
     def checked(self) -> Settings:
@@ -81,6 +102,10 @@ class Settings:
             raise ValueError("AURA_CANDIDATE_POOL must be at least 1")
         if self.diversity_max_per_category < 1 or self.diversity_window < 1:
             raise ValueError("AURA_DIVERSITY_* must be at least 1")
+        if self.llm_mode not in ("off", "fallback", "always"):
+            raise ValueError("AURA_LLM_MODE must be off, fallback or always")
+        if self.llm_mode != "off" and not self.openai_api_key:
+            raise ValueError(f"AURA_LLM_MODE={self.llm_mode} needs OPENAI_API_KEY")
         return self
 
 

@@ -15,6 +15,7 @@ from aura_server.domain.profiles import (
     ACTION_REWARD,
     ACTIONS,
     ProfileService,
+    adjust_categories,
     apply_reward,
     count_behavior,
 )
@@ -24,6 +25,7 @@ from aura_server.domain.validation import require_id
 from aura_server.store.base import Repository
 
 MAX_QUERY_LENGTH = 500
+SEARCH_CATEGORY_REWARD = 0.2
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -126,6 +128,16 @@ class BehaviorService:
                 behavior.occurred_at,
             )
         return LogResult(behavior.behavior_id, duplicate=False)
+
+    def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
+        """A natural-language search, logged as a search behavior; the categories it names
+        are a light preference signal (SEARCH_CATEGORY_REWARD, a fifth of a purchase's)."""
+        result = self.log(user_id, "search", query=query[:MAX_QUERY_LENGTH])
+        if categories and not result.duplicate:
+            self.profiles.update(
+                user_id, lambda p: adjust_categories(p, categories, SEARCH_CATEGORY_REWARD)
+            )
+        return result
 
     def reward(
         self,

@@ -64,6 +64,11 @@ class CatalogSnapshot:
     lng: FloatArray
     starts_at: FloatArray  # epoch seconds
     price_min: FloatArray  # NaN where unknown
+    price_max: FloatArray  # NaN where unknown
+    start_hour: IntArray  # local start hour, New York
+    city: npt.NDArray[np.str_]
+    neighborhood: npt.NDArray[np.str_]
+    text: list[str]  # lower-case title, tags, description and venue, for keyword filters
     category_mask: IntArray  # bit i set when the event has category code i
     category_matrix: npt.NDArray[np.bool_]  # [row, code]: the event has category code
     lat_rad: FloatArray
@@ -98,6 +103,15 @@ class CatalogSnapshot:
             price_min=np.array(
                 [np.nan if e.price_min is None else e.price_min for e in events], dtype=np.float64
             ),
+            price_max=np.array(
+                [np.nan if e.price_max is None else e.price_max for e in events], dtype=np.float64
+            ),
+            start_hour=np.array(
+                [e.starts_at.astimezone(NEW_YORK).hour for e in events], dtype=np.int64
+            ),
+            city=np.array([e.city for e in events], dtype=str),
+            neighborhood=np.array([e.neighborhood for e in events], dtype=str),
+            text=[" ".join([e.title, *e.tags, e.description, e.venue]).lower() for e in events],
             category_mask=masks,
             category_matrix=((masks[:, None] >> np.arange(len(CATEGORY_CODES))) & 1).astype(bool),
             lat_rad=np.radians(lats),
@@ -112,6 +126,45 @@ class CatalogSnapshot:
                 for intent, match in INTENT_MAP.items()
             },
         )
+
+
+@dataclass(frozen=True)
+class CandidateFilter:
+    """What a request asks of events beyond place and time. Empty fields ask nothing."""
+
+    categories: Sequence[str] = ()  # any of them
+    # The event's price range must overlap [price_min, price_max]. Events with no known
+    # price stay: a filter should not hide what it cannot judge.
+    price_min: float | None = None
+    price_max: float | None = None
+    start_hours: frozenset[int] = frozenset()  # local start hour, New York
+    city: str = ""
+    neighborhood: str = ""
+    # Any of these words in the event's title, tags, description or venue.
+    keywords: Sequence[str] = ()
+
+    def mask(self, snap: CatalogSnapshot) -> npt.NDArray[np.bool_]:
+        keep = np.ones(len(snap.events), dtype=bool)
+        if self.categories:
+            wanted = 0
+            for category in self.categories:
+                wanted |= 1 << CATEGORY_CODES[category]
+            keep &= (snap.category_mask & wanted) != 0
+        unknown_price = np.isnan(snap.price_min)
+        if self.price_max is not None:
+            keep &= unknown_price | (snap.price_min <= self.price_max)
+        if self.price_min is not None:
+            keep &= unknown_price | (snap.price_max >= self.price_min)
+        if self.start_hours:
+            keep &= np.isin(snap.start_hour, list(self.start_hours))
+        if self.neighborhood:
+            keep &= snap.neighborhood == self.neighborhood
+        if self.city:
+            keep &= snap.city == self.city
+        return keep
+
+    def mentions(self, text: str) -> bool:
+        return any(word in text for word in self.keywords)
 
 
 @dataclass(frozen=True)
@@ -170,28 +223,24 @@ class CatalogIndex:
         window_start: datetime,
         window_end: datetime,
         exclude: set[str],
-        categories: Sequence[str] = (),
-        price_max: float | None = None,
+        where: CandidateFilter | None = None,
     ) -> Candidates:
-        """Active events within radius_km starting inside the window, minus exclude, with
-        any of `categories` (all when empty) and a price_min of at most price_max."""
+        """Active events within radius_km starting inside the window, minus exclude, that
+        pass the filter."""
         snap = self.snapshot()
         start, end = window_start.timestamp(), window_end.timestamp()
         keep = (snap.starts_at >= start) & (snap.starts_at <= end)
-        if categories:
-            wanted = 0
-            for category in categories:
-                wanted |= 1 << CATEGORY_CODES[category]
-            keep &= (snap.category_mask & wanted) != 0
-        if price_max is not None:
-            # Events with no known price stay: a filter should not hide what it cannot judge.
-            keep &= np.isnan(snap.price_min) | (snap.price_min <= price_max)
+        if where is not None:
+            keep &= where.mask(snap)
         rows = np.flatnonzero(keep)
         distance = haversine_km(
             lat, lng, snap.lat_rad[rows], snap.lng_rad[rows], snap.cos_lat[rows]
         )
         near = distance <= radius_km
         rows, distance = rows[near], distance[near]
+        if where is not None and where.keywords:
+            matches = np.array([where.mentions(snap.text[row]) for row in rows], dtype=bool)
+            rows, distance = rows[matches], distance[matches]
         if exclude:
             keep = np.array([snap.events[row].event_id not in exclude for row in rows], dtype=bool)
             rows, distance = rows[keep], distance[keep]

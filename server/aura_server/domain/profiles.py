@@ -74,13 +74,13 @@ def _clamp(score: float) -> float:
     return min(1.0, max(0.0, score))
 
 
-def apply_reward(profile: UserProfile, event: Event, reward: float) -> None:
-    """Move the profile toward (reward > 0) or away from (reward < 0) the event."""
-    for category in event.categories:
-        delta = CATEGORY_STEP * reward
+def adjust_categories(profile: UserProfile, categories: Sequence[str], reward: float) -> None:
+    """Move the category scores by CATEGORY_STEP x reward, within [0, 1]; what the clamp
+    at 0 swallows becomes aversion, and liking gives it back."""
+    delta = CATEGORY_STEP * reward
+    for category in categories:
         current = profile.categories.get(category, 0.0)
         profile.categories[category] = round(_clamp(current + delta), 6)
-        # What the clamp at 0 swallows becomes aversion; liking gives it back.
         aversion = profile.category_aversion.get(category, 0.0)
         if delta < 0:
             aversion += max(-(current + delta), 0.0) - max(-current, 0.0)
@@ -88,6 +88,11 @@ def apply_reward(profile: UserProfile, event: Event, reward: float) -> None:
             aversion -= delta
         if aversion > 0 or category in profile.category_aversion:
             profile.category_aversion[category] = round(_clamp(aversion), 6)
+
+
+def apply_reward(profile: UserProfile, event: Event, reward: float) -> None:
+    """Move the profile toward (reward > 0) or away from (reward < 0) the event."""
+    adjust_categories(profile, event.categories, reward)
     place = (event.city, event.neighborhood)
     current = profile.locations.get(place, 0.0)
     profile.locations[place] = round(_clamp(current + LOCATION_STEP * reward), 6)

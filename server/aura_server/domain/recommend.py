@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.errors import InvalidArgument
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
@@ -114,13 +114,12 @@ class Recommender:
             now,
             now + FEED_WINDOW,
             excluded,
-            filters.categories,
-            filters.price_max,
+            CandidateFilter(categories=filters.categories, price_max=filters.price_max),
         )
         feed_id = feed_id or uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, radius, now, feed_id)
         ranking = self.ranker.rank(context, candidates, limit)
-        self._log(feed_id, user_id, "feed", context, limit, ranking)
+        self.log_impression(feed_id, user_id, "feed", context, limit, ranking)
         return FeedResult(feed_id, ranking.items, ranking.cold_start, ranking.model_version)
 
     def _replay(self, impression: Impression, user_id: str) -> FeedResult:
@@ -195,10 +194,10 @@ class Recommender:
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, HIGHLIGHTS_RADIUS_KM, now, feed_id)
         ranking = Ranking(items, cold, HIGHLIGHTS_VERSION)
-        self._log(feed_id, user_id, "highlights", context, limit, ranking)
+        self.log_impression(feed_id, user_id, "highlights", context, limit, ranking)
         return FeedResult(feed_id, items, cold, HIGHLIGHTS_VERSION)
 
-    def _log(
+    def log_impression(
         self,
         feed_id: str,
         user_id: str,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from aura.v1 import types_pb2
+from aura.v1 import recommend_pb2, types_pb2
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aura_server.domain.errors import InvalidArgument
 from aura_server.domain.models import UNSET_TIME, Event, UserProfile
+from aura_server.domain.query import ParsedQuery
 from aura_server.domain.ranking import RankedItem
 
 
@@ -162,3 +163,27 @@ def items_to_proto(items: list[RankedItem]) -> list[types_pb2.FeedItem]:
         )
         for position, item in enumerate(items)
     ]
+
+
+def parsed_query_to_proto(parsed: ParsedQuery) -> recommend_pb2.ParsedQuery:
+    message = recommend_pb2.ParsedQuery(
+        categories=parsed.categories,
+        time_slot=recommend_pb2.TimeSlot.Value(  # type: ignore[arg-type]
+            f"TIME_SLOT_{(parsed.time_slot or 'unspecified').upper()}"
+        ),
+        vibe_keywords=parsed.vibe_keywords,
+        free_text=parsed.free_text,
+    )
+    if parsed.price_min is not None:
+        message.price_min = parsed.price_min
+    if parsed.price_max is not None:
+        message.price_max = parsed.price_max
+    if parsed.date_from is not None:
+        message.date_from.CopyFrom(timestamp(parsed.date_from))
+    if parsed.date_to is not None:
+        message.date_to.CopyFrom(timestamp(parsed.date_to))
+    if parsed.city:
+        message.location.CopyFrom(
+            recommend_pb2.Place(city=parsed.city, neighborhood=parsed.neighborhood)
+        )
+    return message

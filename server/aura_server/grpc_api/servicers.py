@@ -27,6 +27,7 @@ from aura_server.grpc_api.converters import (
     items_to_proto,
     optional_float,
     optional_time,
+    parsed_query_to_proto,
     profile_to_proto,
 )
 
@@ -152,6 +153,27 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         )
         return recommend_pb2.HighlightsResponse(
             feed_id=result.feed_id, items=items_to_proto(result.items)
+        )
+
+    def Natural(
+        self, request: recommend_pb2.NaturalRequest, context: Context
+    ) -> recommend_pb2.NaturalResponse:
+        result = self.aura.natural.search(
+            user_id=request.user_id,
+            query=request.query,
+            lat=optional_float(request, "lat"),
+            lng=optional_float(request, "lng"),
+            limit=request.limit,
+            now=optional_time(request, "now"),
+        )
+        return recommend_pb2.NaturalResponse(
+            feed_id=result.feed_id,
+            parsed=parsed_query_to_proto(result.parsed),
+            parser=result.parsed.parser,
+            relaxed=result.relaxed,
+            items=items_to_proto(result.items),
+            cold_start=result.cold_start,
+            model_version=result.model_version,
         )
 
 

@@ -27,7 +27,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ura/v1/recommend.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x02\n\x0b\x46\x65\x65\x64Request\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tradius_km\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x65xclude_event_ids\x18\x07 \x03(\t\x12\x12\n\ncategories\x18\x08 \x03(\t\x12\x16\n\tprice_max\x18\t \x01(\x01H\x03\x88\x01\x01\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\n \x01(\tB\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_radius_kmB\x0c\n\n_price_max\"l\n\x0c\x46\x65\x65\x64Response\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x03 \x01(\x08\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x90\x01\n\x11HighlightsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"G\n\x12HighlightsResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem2\xd2\x01\n\x10RecommendService\x12R\n\x04\x46\x65\x65\x64\x12\x14.aura.v1.FeedRequest\x1a\x15.aura.v1.FeedResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/recommend/feed:\x01*\x12j\n\nHighlights\x12\x1a.aura.v1.HighlightsRequest\x1a\x1b.aura.v1.HighlightsResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/recommend/highlights:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ura/v1/recommend.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x02\n\x0b\x46\x65\x65\x64Request\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tradius_km\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x65xclude_event_ids\x18\x07 \x03(\t\x12\x12\n\ncategories\x18\x08 \x03(\t\x12\x16\n\tprice_max\x18\t \x01(\x01H\x03\x88\x01\x01\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\n \x01(\tB\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_radius_kmB\x0c\n\n_price_max\"l\n\x0c\x46\x65\x65\x64Response\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x03 \x01(\x08\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x90\x01\n\x11HighlightsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"G\n\x12HighlightsResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\"\x9c\x01\n\x0eNaturalRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x10\n\x03lat\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"+\n\x05Place\x12\x0c\n\x04\x63ity\x18\x01 \x01(\t\x12\x14\n\x0cneighborhood\x18\x02 \x01(\t\"\xbb\x02\n\x0bParsedQuery\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x16\n\tprice_min\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tprice_max\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12$\n\ttime_slot\x18\x04 \x01(\x0e\x32\x11.aura.v1.TimeSlot\x12-\n\tdate_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x64\x61te_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x08location\x18\x07 \x01(\x0b\x32\x0e.aura.v1.Place\x12\x15\n\rvibe_keywords\x18\x08 \x03(\t\x12\x11\n\tfree_text\x18\t \x01(\tB\x0c\n\n_price_minB\x0c\n\n_price_max\"\xb6\x01\n\x0fNaturalResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12$\n\x06parsed\x18\x02 \x01(\x0b\x32\x14.aura.v1.ParsedQuery\x12\x0e\n\x06parser\x18\x03 \x01(\t\x12\x0f\n\x07relaxed\x18\x04 \x03(\t\x12 \n\x05items\x18\x05 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x06 \x01(\x08\x12\x15\n\rmodel_version\x18\x07 \x01(\t*\x86\x01\n\x08TimeSlot\x12\x19\n\x15TIME_SLOT_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_SLOT_MORNING\x10\x01\x12\x17\n\x13TIME_SLOT_AFTERNOON\x10\x02\x12\x15\n\x11TIME_SLOT_EVENING\x10\x03\x12\x18\n\x14TIME_SLOT_LATE_NIGHT\x10\x04\x32\xb2\x02\n\x10RecommendService\x12R\n\x04\x46\x65\x65\x64\x12\x14.aura.v1.FeedRequest\x1a\x15.aura.v1.FeedResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/recommend/feed:\x01*\x12j\n\nHighlights\x12\x1a.aura.v1.HighlightsRequest\x1a\x1b.aura.v1.HighlightsResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/recommend/highlights:\x01*\x12^\n\x07Natural\x12\x17.aura.v1.NaturalRequest\x1a\x18.aura.v1.NaturalResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/recommend/natural:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECOMMENDSERVICE'].methods_by_name['Feed']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/recommend/feed:\001*'
   _globals['_RECOMMENDSERVICE'].methods_by_name['Highlights']._loaded_options = None
   _globals['_RECOMMENDSERVICE'].methods_by_name['Highlights']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/recommend/highlights:\001*'
+  _globals['_RECOMMENDSERVICE'].methods_by_name['Natural']._loaded_options = None
+  _globals['_RECOMMENDSERVICE'].methods_by_name['Natural']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/recommend/natural:\001*'
+  _globals['_TIMESLOT']._serialized_start=1439
+  _globals['_TIMESLOT']._serialized_end=1573
   _globals['_FEEDREQUEST']._serialized_start=121
   _globals['_FEEDREQUEST']._serialized_end=399
   _globals['_FEEDRESPONSE']._serialized_start=401
@@ -46,6 +50,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HIGHLIGHTSREQUEST']._serialized_end=656
   _globals['_HIGHLIGHTSRESPONSE']._serialized_start=658
   _globals['_HIGHLIGHTSRESPONSE']._serialized_end=729
-  _globals['_RECOMMENDSERVICE']._serialized_start=732
-  _globals['_RECOMMENDSERVICE']._serialized_end=942
+  _globals['_NATURALREQUEST']._serialized_start=732
+  _globals['_NATURALREQUEST']._serialized_end=888
+  _globals['_PLACE']._serialized_start=890
+  _globals['_PLACE']._serialized_end=933
+  _globals['_PARSEDQUERY']._serialized_start=936
+  _globals['_PARSEDQUERY']._serialized_end=1251
+  _globals['_NATURALRESPONSE']._serialized_start=1254
+  _globals['_NATURALRESPONSE']._serialized_end=1436
+  _globals['_RECOMMENDSERVICE']._serialized_start=1576
+  _globals['_RECOMMENDSERVICE']._serialized_end=1882
 # @@protoc_insertion_point(module_scope)

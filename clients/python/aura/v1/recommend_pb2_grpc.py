@@ -45,6 +45,11 @@ class RecommendServiceStub:
                 request_serializer=aura_dot_v1_dot_recommend__pb2.HighlightsRequest.SerializeToString,
                 response_deserializer=aura_dot_v1_dot_recommend__pb2.HighlightsResponse.FromString,
                 _registered_method=True)
+        self.Natural = channel.unary_unary(
+                '/aura.v1.RecommendService/Natural',
+                request_serializer=aura_dot_v1_dot_recommend__pb2.NaturalRequest.SerializeToString,
+                response_deserializer=aura_dot_v1_dot_recommend__pb2.NaturalResponse.FromString,
+                _registered_method=True)
 
 
 class RecommendServiceServicer:
@@ -65,6 +70,14 @@ class RecommendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Natural(self, request, context):
+        """A search typed the way people talk ("techno in Brooklyn tonight under $40"): the query
+        is parsed into filters, and personalised results that honour them are served.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecommendServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_RecommendServiceServicer_to_server(servicer, server):
                     servicer.Highlights,
                     request_deserializer=aura_dot_v1_dot_recommend__pb2.HighlightsRequest.FromString,
                     response_serializer=aura_dot_v1_dot_recommend__pb2.HighlightsResponse.SerializeToString,
+            ),
+            'Natural': grpc.unary_unary_rpc_method_handler(
+                    servicer.Natural,
+                    request_deserializer=aura_dot_v1_dot_recommend__pb2.NaturalRequest.FromString,
+                    response_serializer=aura_dot_v1_dot_recommend__pb2.NaturalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +152,33 @@ class RecommendService:
             '/aura.v1.RecommendService/Highlights',
             aura_dot_v1_dot_recommend__pb2.HighlightsRequest.SerializeToString,
             aura_dot_v1_dot_recommend__pb2.HighlightsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Natural(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aura.v1.RecommendService/Natural',
+            aura_dot_v1_dot_recommend__pb2.NaturalRequest.SerializeToString,
+            aura_dot_v1_dot_recommend__pb2.NaturalResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,176 @@
+"""Natural-language search: a parsed query becomes filters, then a personalised page.
+
+The filters: categories, price overlap, the window (and the time slot when the query names
+one outright), the neighborhood or borough, and vibe words matched against the event's
+title, tags, description and venue. The survivors are ranked by the learned ranker, with
+its exploration. When fewer than `limit` survive, filters are loosened one at a time in
+this order until the page is full: vibe, time slot, neighborhood (to its borough), price
+(by 25%); each loosening fills only the slots still empty (the stricter matches stay
+first) and is reported in `relaxed`. The query is logged as a search behavior, and its
+categories count as a light preference signal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from aura_server.domain.behaviors import BehaviorService
+from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
+from aura_server.domain.errors import InvalidArgument
+from aura_server.domain.lexicon import VIBES
+from aura_server.domain.models import utcnow
+from aura_server.domain.query import ParsedQuery, QueryParser, slot_hours
+from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext
+from aura_server.domain.recommend import FEED_WINDOW, Recommender
+from aura_server.domain.taxonomy import NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
+from aura_server.domain.validation import check_coordinates, check_limit, require_id
+
+MAX_QUERY_LENGTH = 500
+# The farthest ahead a named window may reach ("december 31").
+MAX_WINDOW = timedelta(days=366)
+SEARCH_RADIUS_KM = 30.0
+# A named place is the area: events anywhere in it count, however far from the user.
+PLACE_RADIUS_KM = 60.0
+PRICE_WIDENING = 1.25
+# Midtown: where a search with no place, no coordinates and no home is centred.
+CITY_CENTRE = (NEIGHBORHOODS_BY_NAME["Midtown"].lat, NEIGHBORHOODS_BY_NAME["Midtown"].lng)
+RELAXATION_ORDER = ("vibe", "time_slot", "neighborhood", "price")
+
+
+@dataclass(frozen=True)
+class NaturalResult:
+    feed_id: str
+    parsed: ParsedQuery
+    relaxed: list[str]
+    items: list[RankedItem]
+    cold_start: bool
+    model_version: str
+
+
+def _borough_centre(city: str) -> tuple[float, float]:
+    hoods = [n for n in NEIGHBORHOODS if n.city == city]
+    return float(np.mean([n.lat for n in hoods])), float(np.mean([n.lng for n in hoods]))
+
+
+def _vibe_words(vibes: list[str]) -> tuple[str, ...]:
+    words: list[str] = []
+    for vibe in vibes:
+        words.extend(VIBES.get(vibe, (vibe,)))
+    return tuple(words)
+
+
+class NaturalSearch:
+    def __init__(
+        self,
+        recommender: Recommender,
+        index: CatalogIndex,
+        ranker: Ranker,
+        parser: QueryParser,
+        behaviors: BehaviorService,
+    ) -> None:
+        self.recommender = recommender
+        self.index = index
+        self.ranker = ranker
+        self.parser = parser
+        self.behaviors = behaviors
+
+    def search(
+        self,
+        user_id: str,
+        query: str,
+        lat: float | None = None,
+        lng: float | None = None,
+        limit: int = 0,
+        now: datetime | None = None,
+    ) -> NaturalResult:
+        user_id = require_id("user_id", user_id)
+        if not query.strip():
+            raise InvalidArgument("query", "is required")
+        if len(query) > MAX_QUERY_LENGTH:
+            raise InvalidArgument("query", f"must be at most {MAX_QUERY_LENGTH} characters")
+        limit = check_limit(limit, 30, 1, 100)
+        check_coordinates(lat, lng)
+        now = now or utcnow()
+        parsed = self.parser.parse(query, now)
+        profile = self.recommender.repo.get_user(user_id)
+        centre, radius = self._area(parsed, lat, lng, profile)
+        start = max(now, parsed.date_from or now)
+        end = min(parsed.date_to or now + FEED_WINDOW, now + MAX_WINDOW)
+        excluded = self.recommender.repo.excluded_event_ids(user_id)
+        where = CandidateFilter(
+            categories=tuple(parsed.categories),
+            price_min=parsed.price_min,
+            price_max=parsed.price_max,
+            start_hours=slot_hours(parsed.time_slot)
+            if parsed.time_slot and not parsed.slot_from_window
+            else frozenset(),
+            city=parsed.city,
+            neighborhood=parsed.neighborhood,
+            keywords=_vibe_words(parsed.vibe_keywords),
+        )
+        feed_id = uuid.uuid4().hex
+        context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id)
+        items: list[RankedItem] = []
+        relaxed: list[str] = []
+        ranking: Ranking | None = None
+        pending = [step for step in RELAXATION_ORDER if _active(step, where)]
+        while True:
+            shown = excluded | {item.event.event_id for item in items}
+            candidates = self.index.select(*centre, radius, start, end, shown, where)
+            step_context = dataclasses.replace(context, feed_id=f"{feed_id}:{len(relaxed)}")
+            ranking = self.ranker.rank(step_context, candidates, limit - len(items))
+            items += ranking.items
+            if len(items) >= limit or not pending:
+                break
+            step = pending.pop(0)
+            relaxed.append(step)
+            where = _relax(step, where)
+        result = Ranking(items, ranking.cold_start, ranking.model_version, ranking.shared_features)
+        self.recommender.log_impression(feed_id, user_id, "natural", context, limit, result)
+        self.behaviors.log_search(user_id, query, parsed.categories)
+        return NaturalResult(
+            feed_id, parsed, relaxed, items, ranking.cold_start, ranking.model_version
+        )
+
+    def _area(
+        self, parsed: ParsedQuery, lat: float | None, lng: float | None, profile: object
+    ) -> tuple[tuple[float, float], float]:
+        """Where to search from, and how far: a named place is the area; otherwise the
+        user's coordinates, their home, or the city centre."""
+        if parsed.neighborhood:
+            hood = NEIGHBORHOODS_BY_NAME[parsed.neighborhood]
+            return (hood.lat, hood.lng), PLACE_RADIUS_KM
+        if lat is not None and lng is not None:
+            return (lat, lng), PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
+        home_lat = getattr(profile, "home_lat", None)
+        home_lng = getattr(profile, "home_lng", None)
+        if home_lat is not None and home_lng is not None:
+            return (home_lat, home_lng), PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
+        if parsed.city:
+            return _borough_centre(parsed.city), PLACE_RADIUS_KM
+        return CITY_CENTRE, SEARCH_RADIUS_KM
+
+
+def _active(step: str, where: CandidateFilter) -> bool:
+    return {
+        "vibe": bool(where.keywords),
+        "time_slot": bool(where.start_hours),
+        "neighborhood": bool(where.neighborhood),
+        "price": where.price_max is not None,
+    }[step]
+
+
+def _relax(step: str, where: CandidateFilter) -> CandidateFilter:
+    if step == "vibe":
+        return dataclasses.replace(where, keywords=())
+    if step == "time_slot":
+        return dataclasses.replace(where, start_hours=frozenset())
+    if step == "neighborhood":  # the borough stays
+        return dataclasses.replace(where, neighborhood="")
+    assert where.price_max is not None
+    return dataclasses.replace(where, price_max=where.price_max * PRICE_WIDENING)

@@ -1,0 +1,435 @@
+"""The rules parser: fast, offline, always available.
+
+Order of work: normalise the text; take out clock times, prices and day/time phrases with
+regular expressions (so "9pm" is no price and "$40" no date); then match the remaining
+words, longest phrase first, against the lexicon (categories, places, vibes, fillers);
+words still unknown get one fuzzy try against the lexicon (misspellings); what is left is
+free_text. Relative days are read in America/New_York from `now`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from aura_server.domain.lexicon import (
+    BOROUGH_ALIASES,
+    CATEGORY_SYNONYMS,
+    FILLERS,
+    MULTI_CATEGORY,
+    NEIGHBORHOOD_ALIASES,
+    VIBES,
+)
+from aura_server.domain.query import ParsedQuery, slot_of_hour
+from aura_server.domain.taxonomy import NEIGHBORHOODS_BY_NAME
+
+NEW_YORK = ZoneInfo("America/New_York")
+MAX_PHRASE_WORDS = 4
+FUZZY_CUTOFF = 0.8
+
+WEEKDAYS = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
+MONTHS = {
+    "jan": 1,
+    "january": 1,
+    "feb": 2,
+    "february": 2,
+    "mar": 3,
+    "march": 3,
+    "apr": 4,
+    "april": 4,
+    "may": 5,
+    "jun": 6,
+    "june": 6,
+    "jul": 7,
+    "july": 7,
+    "aug": 8,
+    "august": 8,
+    "sep": 9,
+    "sept": 9,
+    "september": 9,
+    "oct": 10,
+    "october": 10,
+    "nov": 11,
+    "november": 11,
+    "dec": 12,
+    "december": 12,
+}
+DAY_PARTS = {
+    "morning": "morning",
+    "afternoon": "afternoon",
+    "evening": "evening",
+    "night": "evening",
+    "tonight": "evening",
+}
+
+TIME_WORDS = (
+    "tonight",
+    "today",
+    "tomorrow",
+    "weekend",
+    "morning",
+    "afternoon",
+    "evening",
+    "midnight",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+_MONEY = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:\$|dollars?|bucks|usd)?"
+_WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime  # inclusive
+    slot: str = ""  # the part of the day the phrase implies
+    slot_explicit: bool = False  # the phrase names the part of the day outright
+
+
+def _local(day: date, hour: int = 0) -> datetime:
+    return datetime.combine(day, time(hour)).replace(tzinfo=NEW_YORK)
+
+
+def _day(day: date) -> tuple[datetime, datetime]:
+    return _local(day), _local(day + timedelta(days=1)) - timedelta(seconds=1)
+
+
+def _night(day: date) -> tuple[datetime, datetime]:
+    return _local(day, 17), _local(day + timedelta(days=1), 4) - timedelta(seconds=1)
+
+
+def _next_weekday(today: date, weekday: int, skip_today: bool = False) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and skip_today:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _weekend(today: date, weeks_ahead: int) -> tuple[datetime, datetime]:
+    """Friday 17:00 to Sunday night; on a weekend day, the weekend under way."""
+    friday = (
+        today - timedelta(days=today.weekday() - 4)
+        if today.weekday() >= 4
+        else (_next_weekday(today, 4))
+    )
+    friday += timedelta(weeks=weeks_ahead)
+    return _local(friday, 17), _local(friday + timedelta(days=3)) - timedelta(seconds=1)
+
+
+def _with_part(day: date, part: str | None) -> Window:
+    """A day, narrowed by "night" (an evening window into the small hours) or carrying an
+    explicit part of the day ("saturday morning")."""
+    if part in ("night", "tonight"):
+        start, end = _night(day)
+        return Window(start, end, "evening")
+    start, end = _day(day)
+    if part:
+        return Window(start, end, DAY_PARTS[part], slot_explicit=True)
+    return Window(start, end)
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = text.replace("'", "").replace("-", " ").replace("_", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class RulesParser:
+    name = "rules"
+
+    def __init__(self) -> None:
+        self.phrases: dict[tuple[str, ...], tuple[str, str]] = {}
+        for category, words in CATEGORY_SYNONYMS.items():
+            for word in words:
+                self._add(word, "category", category)
+        for phrase, categories in MULTI_CATEGORY.items():
+            self._add(phrase, "categories", "|".join(categories))
+        for hood, aliases in NEIGHBORHOOD_ALIASES.items():
+            for alias in (hood, *aliases):
+                self._add(alias, "neighborhood", hood)
+        for borough, aliases in BOROUGH_ALIASES.items():
+            for alias in aliases:
+                self._add(alias, "borough", borough)
+        for vibe, words in VIBES.items():
+            for word in words:
+                self._add(word, "vibe", vibe)
+        # One-word keys for fuzzy matching (the lexicon's words and phrases written solid),
+        # by first letter: misspellings rarely get the first letter wrong, and comparing
+        # against a few dozen keys instead of all keeps a parse well under a millisecond.
+        self.fuzzy_keys: dict[str, dict[str, tuple[str, str]]] = {}
+        for key, entry in self.phrases.items():
+            solid = "".join(key)
+            if len(solid) >= 4:
+                self.fuzzy_keys.setdefault(solid[0], {})[solid] = entry
+
+    def _add(self, phrase: str, kind: str, value: str) -> None:
+        words = tuple(normalise(phrase).split())
+        self.phrases.setdefault(words, (kind, value))
+        if len(words) > 1:  # "parkslope", "bedstuy"
+            self.phrases.setdefault(("".join(words),), (kind, value))
+
+    def parse(self, query: str, now: datetime) -> ParsedQuery:
+        parsed = ParsedQuery()
+        text = " " + self._correct_time_words(normalise(query)) + " "
+        today = now.astimezone(NEW_YORK).date()
+        text = self._times(text, parsed)
+        text = self._prices(text, parsed)
+        text = self._days(text, today, now, parsed)
+        self._words(text, parsed)
+        return parsed
+
+    def _correct_time_words(self, text: str) -> str:
+        """Fix misspelled day and time words ("tonite" aside, "wekend", "tomorow") before
+        the date rules read them; words the lexicon knows are left alone."""
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            if len(word) < 4 or word in TIME_WORDS or word in FILLERS or (word,) in self.phrases:
+                continue
+            close = difflib.get_close_matches(word, TIME_WORDS, n=1, cutoff=FUZZY_CUTOFF)
+            if close:
+                words[i] = close[0]
+        return " ".join(words)
+
+    # Clock times: "9pm", "at 10:30 pm", "after 11pm".
+    def _times(self, text: str, parsed: ParsedQuery) -> str:
+        def clock(match: re.Match[str]) -> str:
+            hour = int(match.group(2)) % 12 + (12 if match.group(4) == "pm" else 0)
+            parsed.time_slot = slot_of_hour(hour)
+            return " "
+
+        text = re.sub(
+            r"\b(at|after|around|by|from|before)?\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b",
+            clock,
+            text,
+        )
+        if re.search(r"\bafter midnight\b|\blate ?night\b|\blate\b|\bwee hours\b", text):
+            parsed.time_slot = "late_night"
+            text = re.sub(r"\bafter midnight\b|\blate ?night\b|\blate\b|\bwee hours\b", " ", text)
+        return text
+
+    def _prices(self, text: str, parsed: ParsedQuery) -> str:
+        def setter(low: bool, high: bool) -> Callable[[re.Match[str]], str]:
+            def apply(match: re.Match[str]) -> str:
+                values = [float(v) for v in match.groups() if v is not None]
+                if low and high:
+                    parsed.price_min, parsed.price_max = min(values), max(values)
+                elif low:
+                    parsed.price_min = values[0]
+                else:
+                    parsed.price_max = values[0]
+                return " "
+
+            return apply
+
+        text = re.sub(r"\b(18|21)\s?\+", lambda m: f" {m.group(1)}plus ", text)  # ages
+        rules: list[tuple[str, Callable[[re.Match[str]], str]]] = [
+            (rf"\b(?:between|from)\s+{_MONEY}\s*(?:and|to)\s+{_MONEY}", setter(True, True)),
+            (r"\$\s*(\d+(?:\.\d+)?)\s*(?:to|\s)\s*\$\s*(\d+(?:\.\d+)?)", setter(True, True)),
+            (
+                r"\b(\d+(?:\.\d+)?)\s*(?:to|\s)\s*(\d+(?:\.\d+)?)\s*(?:dollars|bucks|usd)\b",
+                setter(True, True),
+            ),
+            (
+                r"(?:\bunder|\bbelow|\bless than|\bcheaper than|\bup to|\bno more than|\bmax"
+                r"(?:imum)?|\bat most|\bwithin|<=?)\s*" + _MONEY,
+                setter(False, True),
+            ),
+            (rf"{_MONEY}\s*(?:or less|or under|or cheaper|max)\b", setter(False, True)),
+            (
+                r"(?:\bover|\babove|\bmore than|\bat least|\bmin(?:imum)?|>=?)\s*" + _MONEY,
+                setter(True, False),
+            ),
+            (r"\$\s*(\d+(?:\.\d+)?)\s*(?:\+|or more|and up|plus)", setter(True, False)),
+            (
+                r"\$\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*(?:dollars?|bucks|usd)\b",
+                setter(False, True),
+            ),
+        ]
+        for pattern, apply in rules:
+            text = re.sub(pattern, apply, text)
+        free = r"\bfree\b|\bno cover\b|\bno charge\b|\bfree entry\b|\bfree admission\b"
+        if re.search(free, text):
+            parsed.price_min, parsed.price_max = None, 0.0
+            text = re.sub(free, " ", text)
+        return text
+
+    def _days(self, text: str, today: date, now: datetime, parsed: ParsedQuery) -> str:
+        found: list[Window] = []
+
+        def take(window: Window) -> Callable[[re.Match[str]], str]:
+            def apply(match: re.Match[str]) -> str:
+                found.append(window)
+                return " "
+
+            return apply
+
+        tomorrow = today + timedelta(days=1)
+        part = r"(?:\s+(morning|afternoon|evening|night))?"
+        text = re.sub(
+            r"\b(?:tonight|tonite|this evening)\b", take(_with_part(today, "tonight")), text
+        )
+        text = re.sub(
+            rf"\b(?:tomorrow|tmrw|tmr|tomorow){part}\b",
+            lambda m: take(_with_part(tomorrow, m.group(1)))(m),
+            text,
+        )
+        text = re.sub(rf"\btoday{part}\b", lambda m: take(_with_part(today, m.group(1)))(m), text)
+        text = re.sub(
+            r"\bthis (morning|afternoon)\b", lambda m: take(_with_part(today, m.group(1)))(m), text
+        )
+        for words, weeks in ((r"next weekend", 1), (r"(?:this )?weekend|this wknd|wknd", 0)):
+            start, end = _weekend(today, weeks)
+            text = re.sub(rf"\b(?:{words})\b", take(Window(max(start, now), end)), text)
+        monday = today - timedelta(days=today.weekday())
+        text = re.sub(
+            r"\bnext week\b",
+            take(Window(_local(monday + timedelta(days=7)), _day(monday + timedelta(days=13))[1])),
+            text,
+        )
+        text = re.sub(
+            r"\bthis week\b", take(Window(_local(today), _day(monday + timedelta(6))[1])), text
+        )
+
+        def weekday(match: re.Match[str]) -> str:
+            skip = match.group(1) == "next"
+            day = _next_weekday(today, WEEKDAYS[match.group(2)], skip_today=skip)
+            found.append(_with_part(day, match.group(3)))
+            return " "
+
+        text = re.sub(rf"\b(?:(this|next|on)\s+)?({_WEEKDAY})s?{part}\b", weekday, text)
+
+        def calendar(month: int, day_of_month: int) -> date | None:
+            for year in (today.year, today.year + 1):
+                try:
+                    candidate = date(year, month, day_of_month)
+                except ValueError:
+                    return None
+                if candidate >= today - timedelta(days=1):
+                    return candidate
+            return None
+
+        def month_day(match: re.Match[str]) -> str:
+            groups = [g for g in match.groups() if g]
+            month_name = next(g for g in groups if not g.isdigit())
+            day_number = int(next(g for g in groups if g.isdigit()))
+            on = calendar(MONTHS[month_name], day_number)
+            if on is None:
+                return match.group(0)
+            found.append(_with_part(on, None))
+            return " "
+
+        text = re.sub(
+            rf"\b(?:({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?|(\d{{1,2}})(?:st|nd|rd|th)?"
+            rf"\s+(?:of\s+)?({_MONTH}))\b",
+            month_day,
+            text,
+        )
+
+        def numeric(match: re.Match[str]) -> str:
+            on = (
+                calendar(int(match.group(1)), int(match.group(2)))
+                if int(match.group(1)) <= 12
+                else None
+            )
+            if on is None:
+                return match.group(0)
+            found.append(_with_part(on, None))
+            return " "
+
+        text = re.sub(r"\b(\d{1,2})/(\d{1,2})\b", numeric, text)
+        for word, slot in (
+            ("morning", "morning"),
+            ("afternoon", "afternoon"),
+            ("evening", "evening"),
+            ("brunch", "morning"),
+        ):
+            if re.search(rf"\b{word}\b", text):
+                parsed.time_slot = parsed.time_slot or slot
+                if word != "brunch":  # brunch is also food: the word stays for the lexicon
+                    text = re.sub(rf"\b{word}\b", " ", text)
+        if found:
+            parsed.date_from = min(w.start for w in found)
+            parsed.date_to = max(w.end for w in found)
+            slots = [w for w in found if w.slot]
+            if slots and not parsed.time_slot:
+                parsed.time_slot = slots[0].slot
+                parsed.slot_from_window = not slots[0].slot_explicit
+        return text
+
+    def _words(self, text: str, parsed: ParsedQuery) -> None:
+        words = re.findall(r"[a-z0-9&.]+", text)
+        words = [w.strip(".") for w in words if w.strip(".")]
+        unknown: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+                entry = self.phrases.get(tuple(words[i : i + size]))
+                if entry is not None:
+                    self._apply(entry, parsed)
+                    i += size
+                    break
+            else:
+                word = words[i]
+                if word not in FILLERS and not word.isdigit():
+                    entry = self._fuzzy(word)
+                    if entry is not None:
+                        self._apply(entry, parsed)
+                    else:
+                        unknown.append(word)
+                i += 1
+        parsed.free_text = " ".join(unknown)
+
+    def _fuzzy(self, word: str) -> tuple[str, str] | None:
+        if len(word) < 3:
+            return None
+        keys = self.fuzzy_keys.get(word[0], {})
+        near = [k for k in keys if abs(len(k) - len(word)) <= 2]
+        cutoff = FUZZY_CUTOFF if len(word) >= 5 else 0.85
+        close = difflib.get_close_matches(word, near, n=1, cutoff=cutoff)
+        return keys[close[0]] if close else None
+
+    @staticmethod
+    def _apply(entry: tuple[str, str], parsed: ParsedQuery) -> None:
+        kind, value = entry
+        if kind in ("category", "categories"):
+            for category in value.split("|"):
+                if category not in parsed.categories:
+                    parsed.categories.append(category)
+        elif kind == "neighborhood":
+            if not parsed.neighborhood:
+                parsed.neighborhood = value
+                parsed.city = NEIGHBORHOODS_BY_NAME[value].city
+        elif kind == "borough":
+            if not parsed.city:
+                parsed.city = value
+        elif kind == "vibe" and value not in parsed.vibe_keywords:
+            parsed.vibe_keywords.append(value)
