@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos lint buf typecheck test bench bench-rank simulate clean
+.PHONY: install run serve seed protos lint buf typecheck test bench bench-rank bench-natural simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: install
 
 bench-rank: install
 	$(PY) scripts/bench_rank.py
+
+bench-natural: install
+	$(PY) scripts/bench_natural.py
 
 simulate: install
 	$(PY) scripts/simulate.py

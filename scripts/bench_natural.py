@@ -1,0 +1,107 @@
+"""Natural-language search speed: the rules parse, and Natural against Feed.
+
+1. The rules parser over the labelled queries (tests/data/parser_labels.jsonl), repeated:
+   median and p99 per parse.
+2. Server-side Natural (rules parser) and Feed on the 5,000-event demo catalog, the same
+   users and places, interleaved: median and p99 of each, and the ratio of the p99s.
+It prints the numbers and writes a PNG.
+
+    python scripts/bench_natural.py [--calls 1000] [--parses 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aura_server.app import Aura
+from aura_server.catalog_io import seed_demo
+from aura_server.config import Settings
+from aura_server.domain.rules_parser import RulesParser
+from aura_server.domain.taxonomy import NEIGHBORHOODS
+from aura_server.store.sqlite import SQLiteRepository
+
+LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "parser_labels.jsonl"
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--parses", type=int, default=20000)
+    parser.add_argument("--plot", type=Path, default=Path("var/bench_natural.png"))
+    args = parser.parse_args()
+    queries = [json.loads(line)["query"] for line in LABELS.read_text().splitlines() if line]
+
+    rules = RulesParser()
+    now = datetime.now(UTC)
+    parse_ms = []
+    for number in range(args.parses):
+        started = time.perf_counter()
+        rules.parse(queries[number % len(queries)], now)
+        parse_ms.append((time.perf_counter() - started) * 1000)
+    print(
+        f"rules parse over {args.parses} parses of {len(queries)} queries: "
+        f"median {statistics.median(parse_ms):.3f} ms, p99 {p99(parse_ms):.3f} ms"
+    )
+
+    folder = Path(tempfile.mkdtemp(prefix="aura-bench-natural-"))
+    repo = SQLiteRepository(folder / "aura.db")
+    print("seeding the demo catalog", file=sys.stderr)
+    seed_demo(repo, out=io.StringIO())
+    aura = Aura.build(repo, Settings(llm_mode="off"))
+    rng = random.Random(5)
+    timings: dict[str, list[float]] = {"Feed": [], "Natural": []}
+    for call in range(1, args.calls + 1):
+        user = f"bench-{rng.randrange(50)}"
+        hood = rng.choice(NEIGHBORHOODS)
+        started = time.perf_counter()
+        aura.recommender.feed(user, hood.lat, hood.lng, limit=30)
+        timings["Feed"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        aura.natural.search(user, rng.choice(queries), hood.lat, hood.lng, limit=30)
+        timings["Natural"].append((time.perf_counter() - started) * 1000)
+        if call % 100 == 0:
+            print(f"\r{call}/{args.calls} pairs", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    aura.close()
+    for name, samples in timings.items():
+        print(f"{name:>8}: median {statistics.median(samples):.2f} ms, p99 {p99(samples):.2f} ms")
+    ratio = p99(timings["Natural"]) / p99(timings["Feed"])
+    print(f"Natural p99 / Feed p99 = {ratio:.2f}")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.hist(parse_ms, bins=80)
+    left.axvline(p99(parse_ms), color="black", linestyle=":", label=f"p99 {p99(parse_ms):.3f} ms")
+    left.set_title("rules parse")
+    left.set_xlabel("ms")
+    left.legend()
+    right.boxplot(list(timings.values()), labels=list(timings), showfliers=False)
+    right.set_title(f"server-side latency, 5,000 events (p99 ratio {ratio:.2f})")
+    right.set_ylabel("ms")
+    fig.tight_layout()
+    args.plot.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.plot, dpi=110)
+    print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
