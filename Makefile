@@ -32,8 +32,8 @@ buf: node
 	$(BUF) build -o /dev/null
 
 lint: install
-	$(VENV)/bin/ruff check server tests scripts
-	$(VENV)/bin/ruff format --check server tests scripts
+	$(VENV)/bin/ruff check server tests scripts clients
+	$(VENV)/bin/ruff format --check server tests scripts clients
 
 typecheck: install
 	$(VENV)/bin/mypy server

@@ -26,6 +26,7 @@ from aura.v1 import (
     recommend_pb2_grpc,
     types_pb2,
 )
+from benchlib import p99, pyplot, save
 
 from aura_server.app import Aura
 from aura_server.catalog_io import seed_demo
@@ -34,15 +35,8 @@ from aura_server.grpc_api.server import GrpcServer
 from aura_server.store.sqlite import SQLiteRepository
 
 
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[98]
-
-
 def plot(samples_ms: list[float], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.plot(samples_ms, linewidth=0.6)
@@ -59,8 +53,7 @@ def plot(samples_ms: list[float], path: Path, title: str) -> None:
     right.set_title("distribution")
     right.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save(fig, path)
 
 
 def main() -> None:
@@ -133,7 +126,6 @@ def main() -> None:
     )
     args.plot.parent.mkdir(parents=True, exist_ok=True)
     plot(samples_ms, args.plot, f"Aura Feed latency, {args.events} events, sequential calls")
-    print(f"plot: {args.plot}")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import p99, pyplot, save
+
 from aura_server.app import Aura
 from aura_server.catalog_io import seed_demo
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
 from aura_server.store.sqlite import SQLiteRepository
-
-
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
 def bench_size(size: int, calls: int, users: int) -> dict[str, list[float]]:
@@ -87,10 +85,7 @@ def main() -> None:
                 f"{p99(samples):>8.2f} {len(samples):>6}"
             )
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     positions = range(len(sizes))
@@ -104,10 +99,7 @@ def main() -> None:
     ax.set_ylabel("server-side Feed latency (ms)")
     ax.set_title("Aura Feed latency by catalog size (one process, limit 30)")
     ax.legend()
-    fig.tight_layout()
-    args.plot.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.plot, dpi=110)
-    print(f"plot: {args.plot}")
+    save(fig, args.plot)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import argparse
 import math
 import random
 import statistics
-import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -35,55 +34,33 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import grpc
+from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
-    behavior_pb2_grpc,
     catalog_pb2,
-    catalog_pb2_grpc,
     feedback_pb2,
-    feedback_pb2_grpc,
     onboarding_pb2,
-    onboarding_pb2_grpc,
     recommend_pb2,
-    recommend_pb2_grpc,
     types_pb2,
 )
+from benchlib import pyplot, save
+
+from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS_BY_NAME
 
 NEW_YORK = ZoneInfo("America/New_York")
-CATEGORIES = (
-    "Techno",
-    "House",
-    "Hip-Hop",
-    "R&B",
-    "Jazz",
-    "Indie Rock",
-    "Pop",
-    "Latin",
-    "Afrobeats",
-    "Classical",
-    "Comedy",
-    "Theater",
-    "Art",
-    "Film",
-    "Food & Drink",
-    "Workshop",
-    "Networking",
-    "Wellness",
-    "Sports",
-    "Community",
+HOMES = (
+    "Lower East Side",
+    "East Village",
+    "Chelsea",
+    "Harlem",
+    "Williamsburg",
+    "Bushwick",
+    "Park Slope",
+    "Astoria",
+    "Long Island City",
+    "Upper West Side",
 )
-HOODS = {
-    "Lower East Side": (40.7150, -73.9843),
-    "East Village": (40.7265, -73.9815),
-    "Chelsea": (40.7465, -74.0014),
-    "Harlem": (40.8116, -73.9465),
-    "Williamsburg": (40.7081, -73.9571),
-    "Bushwick": (40.6944, -73.9213),
-    "Park Slope": (40.6710, -73.9814),
-    "Astoria": (40.7644, -73.9235),
-    "Long Island City": (40.7447, -73.9485),
-    "Upper West Side": (40.7870, -73.9754),
-}
+HOODS = {name: (NEIGHBORHOODS_BY_NAME[name].lat, NEIGHBORHOODS_BY_NAME[name].lng) for name in HOMES}
 TIME_TASTES = {"daytime": range(7, 17), "evening": range(17, 22), "late": (22, 23, 0, 1, 2, 3)}
 RADIUS_KM = 30.0
 SLOTS = 10
@@ -178,14 +155,7 @@ def outcome(user: SimUser, shown: list[Event], pool: list[Event], purchases: int
     return SessionOutcome(purchases, len(shown), ratio)
 
 
-class AuraClient:
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.onboarding = onboarding_pb2_grpc.OnboardingServiceStub(channel)
-        self.behavior = behavior_pb2_grpc.BehaviorServiceStub(channel)
-        self.feedback = feedback_pb2_grpc.FeedbackServiceStub(channel)
-        self.recommend = recommend_pb2_grpc.RecommendServiceStub(channel)
-        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
-
+class AuraClient(AuraStubs):
     def load_catalog(self) -> list[Event]:
         events, token = [], ""
         while True:
@@ -272,10 +242,7 @@ def make_users(count: int, rng: random.Random) -> list[SimUser]:
 def plot(
     aura: list[list[SessionOutcome]], baseline: list[list[SessionOutcome]], path: Path
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sessions = range(1, len(aura) + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -299,9 +266,7 @@ def plot(
         ax.set_xlabel("session")
         ax.legend()
     fig.suptitle("Aura learning simulated users' hidden tastes")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save(fig, path)
 
 
 def main() -> None:
@@ -382,7 +347,6 @@ def main() -> None:
             flush=True,
         )
     plot(aura_runs, base_runs, args.plot)
-    print(f"plot: {args.plot}", file=sys.stderr)
     channel.close()
     if server is not None and aura_app is not None:
         server.stop(grace=0)

@@ -7,17 +7,13 @@ from datetime import timedelta
 
 import grpc
 import pytest
+from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
-    behavior_pb2_grpc,
     catalog_pb2,
-    catalog_pb2_grpc,
     feedback_pb2,
-    feedback_pb2_grpc,
     onboarding_pb2,
-    onboarding_pb2_grpc,
     recommend_pb2,
-    recommend_pb2_grpc,
     types_pb2,
 )
 from conftest import NOW
@@ -33,13 +29,9 @@ from aura_server.grpc_api.converters import timestamp
 BUSHWICK = (40.6944, -73.9213)
 
 
-class Api:
+class Api(AuraStubs):
     def __init__(self, channel: grpc.Channel) -> None:
-        self.onboarding = onboarding_pb2_grpc.OnboardingServiceStub(channel)
-        self.behavior = behavior_pb2_grpc.BehaviorServiceStub(channel)
-        self.feedback = feedback_pb2_grpc.FeedbackServiceStub(channel)
-        self.recommend = recommend_pb2_grpc.RecommendServiceStub(channel)
-        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        super().__init__(channel)
         self.health = health_pb2_grpc.HealthStub(channel)
 
 

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
-    behavior_pb2_grpc,
     feedback_pb2,
-    feedback_pb2_grpc,
     onboarding_pb2,
-    onboarding_pb2_grpc,
     recommend_pb2,
-    recommend_pb2_grpc,
     types_pb2,
 )
 from conftest import NOW
@@ -31,13 +28,7 @@ WILLIAMSBURG = (40.7081, -73.9571)
 COLD_REASONS = {"popular_nearby", "age_trending", "intent_match", "happening_soon"}
 
 
-class Client:
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.onboarding = onboarding_pb2_grpc.OnboardingServiceStub(channel)
-        self.behavior = behavior_pb2_grpc.BehaviorServiceStub(channel)
-        self.feedback = feedback_pb2_grpc.FeedbackServiceStub(channel)
-        self.recommend = recommend_pb2_grpc.RecommendServiceStub(channel)
-
+class Client(AuraStubs):
     def feed(self, user_id: str, limit: int = 10, **fields: object) -> recommend_pb2.FeedResponse:
         request = recommend_pb2.FeedRequest(
             user_id=user_id,
