@@ -22,9 +22,14 @@ def aura_protos() -> list[Path]:
     return sorted((PROTO_ROOT / "aura" / "v1").glob("*.proto"))
 
 
+DESCRIPTOR_SET = "aura/v1/descriptors.binpb"
+
+
 def generate(out_dir: Path) -> None:
-    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for every aura proto under out_dir."""
+    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for every aura proto under out_dir, and a
+    descriptor set with the .proto comments (the REST door's OpenAPI document reads them)."""
     well_known = resources.files("grpc_tools") / "_proto"
+    (out_dir / DESCRIPTOR_SET).parent.mkdir(parents=True, exist_ok=True)
     files = [str(p.relative_to(PROTO_ROOT)) for p in aura_protos()]
     args = [
         "grpc_tools.protoc",
@@ -33,6 +38,9 @@ def generate(out_dir: Path) -> None:
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        f"--descriptor_set_out={out_dir / DESCRIPTOR_SET}",
+        "--include_source_info",
+        "--include_imports",
         *files,
     ]
     if protoc.main(args) != 0:

@@ -70,7 +70,7 @@ def test_reflection_lists_every_service(served: tuple[int, grpc.Channel]) -> Non
     services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
     assert set(SERVICE_NAMES) <= services
     assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
-    assert len(SERVICE_NAMES) == 5
+    assert len(SERVICE_NAMES) == 6
 
 
 def test_seeded_catalog_is_served(served: tuple[int, grpc.Channel]) -> None:

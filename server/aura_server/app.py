@@ -7,11 +7,13 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from aura_server import __version__
 from aura_server.config import Settings
 from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog import CatalogService
 from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning import LearningLoop, LearningSettings, load_bandit
 from aura_server.domain.llm_parser import LLMParser
 from aura_server.domain.natural import NaturalSearch
@@ -25,6 +27,15 @@ from aura_server.domain.trends import EngagementTrends
 from aura_server.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    status: str  # SERVING | NOT_SERVING
+    store: str
+    model_version: str
+    catalog_size: int
+    version: str
 
 
 def query_parser(settings: Settings) -> QueryParser:
@@ -101,6 +112,21 @@ class Aura:
     def from_settings(cls, settings: Settings) -> Aura:
         repo = open_repository(settings.mongodb_url, settings.mongodb_db, settings.db_path)
         return cls.build(repo, settings)
+
+    def status(self) -> ServiceStatus:
+        """What GET /v1/health and the gRPC StatusService report."""
+        try:
+            self.repo.ping()
+            serving = "SERVING"
+        except StoreUnavailable:
+            serving = "NOT_SERVING"
+        return ServiceStatus(
+            status=serving,
+            store=self.repo.backend,
+            model_version=self.bandit.version,
+            catalog_size=len(self.index.snapshot().events) if serving == "SERVING" else 0,
+            version=__version__,
+        )
 
     def start(self) -> None:
         """Run the learning chores (default rewards, model snapshots) in the background."""

@@ -18,6 +18,8 @@ from aura.v1 import (
     onboarding_pb2_grpc,
     recommend_pb2,
     recommend_pb2_grpc,
+    status_pb2,
+    status_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -31,6 +33,7 @@ from aura_server.grpc_api.servicers import (
     FeedbackServicer,
     OnboardingServicer,
     RecommendServicer,
+    StatusServicer,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ SERVICE_NAMES: tuple[str, ...] = tuple(
         (feedback_pb2, "FeedbackService"),
         (recommend_pb2, "RecommendService"),
         (catalog_pb2, "CatalogService"),
+        (status_pb2, "StatusService"),
     )
 )
 
@@ -77,6 +81,7 @@ class GrpcServer:
             RecommendServicer(aura), self.server
         )
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(aura), self.server)
+        status_pb2_grpc.add_StatusServiceServicer_to_server(StatusServicer(aura), self.server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

@@ -16,6 +16,8 @@ from aura.v1 import (
     onboarding_pb2_grpc,
     recommend_pb2,
     recommend_pb2_grpc,
+    status_pb2,
+    status_pb2_grpc,
 )
 
 from aura_server.app import Aura
@@ -224,3 +226,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.DeleteEventRequest, context: Context
     ) -> catalog_pb2.DeleteEventResponse:
         return catalog_pb2.DeleteEventResponse(event_id=self.aura.catalog.delete(request.event_id))
+
+
+class StatusServicer(status_pb2_grpc.StatusServiceServicer):
+    def __init__(self, aura: Aura) -> None:
+        self.aura = aura
+
+    def GetStatus(
+        self, request: status_pb2.GetStatusRequest, context: Context
+    ) -> status_pb2.GetStatusResponse:
+        status = self.aura.status()
+        return status_pb2.GetStatusResponse(**vars(status))
