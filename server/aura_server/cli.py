@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -14,39 +15,77 @@ from aura_server.app import Aura
 from aura_server.catalog_io import import_jsonl, seed_demo
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
+from aura_server.rest.gateway import RestGateway
 from aura_server.store import Repository, open_repository
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     aura = Aura.from_settings(settings)
+    host = args.host or settings.host
     try:
         server = GrpcServer(
             aura,
-            host=args.host or settings.host,
+            host=host,
             port=settings.port if args.port is None else args.port,
             max_workers=settings.grpc_threads,
             health_interval=settings.health_interval_seconds,
         )
+        gateway = None
+        if not args.no_http:
+            http_port = settings.http_port if args.http_port is None else args.http_port
+            # The REST door calls the gRPC server over a real channel, like any client.
+            gateway = RestGateway(f"127.0.0.1:{server.port}", host=host, port=http_port)
     except OSError as exc:
         print(f"aura: {exc}", file=sys.stderr)
         aura.close()
         return 2
     server.start()
     aura.start()
+    doors = f"gRPC on port {server.port}"
+    if gateway is not None:
+        gateway.start()
+        doors += f", REST on http://{_display(host)}:{gateway.port} (docs: /docs)"
     print(
-        f"Aura {__version__} serving gRPC on port {server.port} "
+        f"Aura {__version__} serving {doors} "
         f"(store: {aura.repo.backend}, {aura.repo.count_events()} events)",
         file=sys.stderr,
         flush=True,
     )
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
+        if gateway is not None:
+            gateway.stop()
         server.stop(grace=5.0)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     server.wait()
     aura.close()
+    return 0
+
+
+def _display(host: str) -> str:
+    return "localhost" if host in ("0.0.0.0", "") else host
+
+
+def gateway(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        door = RestGateway(args.grpc_target, host=args.host, port=args.port)
+    except OSError as exc:
+        print(f"aura: {exc}", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    door.start()
+    print(
+        f"Aura REST door on http://{_display(args.host)}:{door.port} (docs: /docs), "
+        f"forwarding to gRPC at {args.grpc_target}",
+        file=sys.stderr,
+        flush=True,
+    )
+    stopped.wait()
+    door.stop()
     return 0
 
 
@@ -116,8 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve_cmd = commands.add_parser("serve", help="serve the gRPC API")
     serve_cmd.add_argument("--host", default="", help="bind address (default 0.0.0.0)")
-    serve_cmd.add_argument("--port", type=int, default=None, help="port (default 50051)")
+    serve_cmd.add_argument("--port", type=int, default=None, help="gRPC port (default 50051)")
+    serve_cmd.add_argument("--http-port", type=int, default=None, help="REST port (default 8000)")
+    serve_cmd.add_argument("--no-http", action="store_true", help="serve gRPC only")
     serve_cmd.set_defaults(run=serve)
+
+    gateway_cmd = commands.add_parser(
+        "gateway", help="serve only the REST door, forwarding to a running gRPC server"
+    )
+    gateway_cmd.add_argument("--grpc-target", required=True, help="HOST:PORT of the gRPC server")
+    gateway_cmd.add_argument("--host", default="0.0.0.0", help="bind address (default 0.0.0.0)")
+    gateway_cmd.add_argument("--port", type=int, default=8000, help="REST port (default 8000)")
+    gateway_cmd.set_defaults(run=gateway)
 
     catalog = commands.add_parser("catalog", help="manage the event catalog")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)

@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 class Settings:
     host: str = "0.0.0.0"
     port: int = 50051
+    http_port: int = 8000
     # MongoDB when set; otherwise the embedded SQLite file.
     mongodb_url: str = ""
     mongodb_db: str = "aura"
@@ -52,6 +53,7 @@ class Settings:
         return cls(
             host=env.get("AURA_HOST", cls.host),
             port=int(env.get("AURA_PORT", cls.port)),
+            http_port=int(env.get("AURA_HTTP_PORT", cls.http_port)),
             mongodb_url=env.get("MONGODB_URL", ""),
             mongodb_db=env.get("AURA_MONGODB_DB", cls.mongodb_db),
             db_path=env.get("AURA_DB_PATH", cls.db_path),

@@ -1,0 +1,1 @@
+"""The REST door: routes, OpenAPI and Swagger UI, all derived from the protos."""

@@ -1,0 +1,329 @@
+"""A grpc-gateway-style HTTP/JSON door: every request becomes a gRPC call over a channel.
+
+Because each call goes through the real gRPC server, every interceptor applies equally to
+both doors. Headers `authorization` and `x-request-id` travel as metadata; a deadline comes
+from `grpc-timeout` (gRPC's own format, e.g. "500m") or `x-request-timeout` (seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import grpc
+import swagger_ui_bundle
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from grpc_status import rpc_status
+
+from aura_server.rest.openapi import openapi_document
+from aura_server.rest.routes import Route, build_routes, match
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# gRPC status code -> HTTP status, as grpc-gateway maps them.
+HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+}
+_GRPC_TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Aura API</title>
+<link rel="icon" href="/docs/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout", validatorUrl: null, tryItOutEnabled: true});
+</script></body></html>
+"""
+
+
+class BadRequest(Exception):
+    """The HTTP request cannot become a gRPC request; the message says where."""
+
+
+def parse_timeout(headers: Any) -> float | None:
+    value = headers.get("grpc-timeout")
+    if value:
+        found = re.fullmatch(r"(\d{1,8})([HMSmun])", value.strip())
+        if found is None:
+            raise BadRequest(f"grpc-timeout: {value!r} is not like 500m or 5S")
+        return int(found.group(1)) * _GRPC_TIMEOUT_UNITS[found.group(2)]
+    value = headers.get("x-request-timeout")
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise BadRequest(f"x-request-timeout: {value!r} is not a number of seconds") from None
+        if not 0 < seconds <= 3600:
+            raise BadRequest("x-request-timeout: must be above 0 and at most 3600 seconds")
+        return seconds
+    return None
+
+
+def _query_value(field: FieldDescriptor, text: str) -> Any:
+    """A query-string value as proto3 JSON would carry it."""
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise BadRequest(f"{field.name}: {text!r} is not true or false")
+        return text.lower() in ("true", "1")
+    if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+        try:
+            return float(text)
+        except ValueError:
+            raise BadRequest(f"{field.name}: {text!r} is not a number") from None
+    if field.cpp_type in (FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_UINT32):
+        try:
+            return int(text)
+        except ValueError:
+            raise BadRequest(f"{field.name}: {text!r} is not a whole number") from None
+    return text
+
+
+def build_request(route: Route, path_params: dict[str, str], query: str, body: bytes) -> Message:
+    request: Message = route.request_class()()
+    document: dict[str, Any] = {}
+    if route.body == "*":
+        if body.strip():
+            try:
+                document = json.loads(body)
+            except json.JSONDecodeError as exc:
+                raise BadRequest(
+                    f"body: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+                ) from None
+            except UnicodeDecodeError:
+                raise BadRequest("body: not UTF-8 text") from None
+            if not isinstance(document, dict):
+                raise BadRequest("body: must be a JSON object")
+    else:
+        document = _query_document(route.input_type, query)
+    for name, value in path_params.items():
+        field = route.input_type.fields_by_name[name]
+        document[name] = _query_value(field, unquote(value))
+    try:
+        json_format.ParseDict(document, request)
+    except json_format.ParseError as exc:
+        raise BadRequest(f"body: {exc}") from None
+    return request
+
+
+def _query_document(message: Descriptor, query: str) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    by_json_name = {field.json_name: field for field in message.fields}
+    for name, values in parse_qs(query, keep_blank_values=False, strict_parsing=False).items():
+        field = message.fields_by_name.get(name) or by_json_name.get(name)
+        if field is None:
+            raise BadRequest(f"{name}: no such query parameter")
+        nested = field.message_type
+        if nested is not None and not nested.full_name.startswith("google.protobuf."):
+            raise BadRequest(f"{name}: cannot be given as a query parameter")
+        converted = [_query_value(field, value) for value in values]
+        document[field.name] = converted if field.is_repeated else converted[-1]
+    return document
+
+
+def to_json(message: Message) -> bytes:
+    return json_format.MessageToJson(
+        message,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        indent=None,
+    ).encode()
+
+
+def error_body(error: grpc.RpcError) -> tuple[int, bytes]:
+    code: grpc.StatusCode = error.code()
+    details = []
+    status = rpc_status.from_call(error)
+    if status is not None:
+        for detail in status.details:
+            try:
+                details.append(json_format.MessageToDict(detail, preserving_proto_field_name=True))
+            except (TypeError, KeyError):
+                details.append({"@type": detail.type_url})
+    payload = {
+        "code": code.value[0],
+        "message": error.details() or code.name,
+        "details": details,
+    }
+    return HTTP_STATUS.get(code, 500), json.dumps(payload).encode()
+
+
+class RestGateway:
+    """The HTTP server of the REST door, forwarding to gRPC at `target`."""
+
+    def __init__(self, target: str, host: str = "0.0.0.0", port: int = 8000) -> None:
+        self.channel = grpc.insecure_channel(target)
+        self.routes = build_routes()
+        self.openapi = json.dumps(openapi_document(self.routes)).encode()
+        self.calls = {
+            route.grpc_path: self.channel.unary_unary(
+                route.grpc_path,
+                request_serializer=lambda message: message.SerializeToString(),
+                response_deserializer=route.response_class().FromString,
+            )
+            for route in self.routes
+        }
+        gateway = self
+
+        class Handler(GatewayHandler):
+            owner = gateway
+
+        try:
+            self.server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise OSError(f"cannot listen on {host}:{port} ({exc.strerror})") from exc
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="aura-http", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("Aura REST door listening on port %d", self.port)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.channel.close()
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    owner: RestGateway
+    protocol_version = "HTTP/1.1"
+    server_version = "Aura"
+    timeout = 60  # seconds a connection may sit idle
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _error(
+        self, status: int, code: grpc.StatusCode, message: str, extra: dict[str, str] | None = None
+    ) -> None:
+        payload = {"code": code.value[0], "message": message, "details": []}
+        self._send(status, json.dumps(payload).encode(), extra=extra)
+
+    def _dispatch(self, http_method: str) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._error(413, grpc.StatusCode.RESOURCE_EXHAUSTED, "body: larger than 4 MiB")
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        if http_method == "GET" and self._static(url.path):
+            return
+        route, path_params, allowed = match(self.owner.routes, http_method, url.path)
+        if route is None:
+            if allowed:
+                self._error(
+                    405,
+                    grpc.StatusCode.UNIMPLEMENTED,
+                    f"{http_method} is not allowed on {url.path}",
+                    {"Allow": ", ".join(allowed)},
+                )
+            else:
+                self._error(404, grpc.StatusCode.NOT_FOUND, f"no route for {url.path}")
+            return
+        try:
+            request = build_request(route, path_params, url.query, body)
+            timeout = parse_timeout(self.headers)
+        except BadRequest as exc:
+            self._error(400, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            return
+        metadata = [
+            (name, self.headers[name])
+            for name in ("authorization", "x-request-id")
+            if self.headers.get(name)
+        ]
+        try:
+            reply = self.owner.calls[route.grpc_path](request, timeout=timeout, metadata=metadata)
+        except grpc.RpcError as error:
+            status, payload = error_body(error)
+            self._send(status, payload)
+            return
+        status = 200
+        if route.grpc_path.endswith("/GetStatus") and getattr(reply, "status", "") != "SERVING":
+            status = 503
+        self._send(status, to_json(reply))
+
+    def _static(self, path: str) -> bool:
+        """The OpenAPI document and Swagger UI, all served from installed packages."""
+        if path == "/openapi.json":
+            self._send(200, self.owner.openapi)
+        elif path in ("/docs", "/docs/"):
+            self._send(200, DOCS_PAGE.encode(), "text/html; charset=utf-8")
+        elif path.startswith("/docs/"):
+            name = path.removeprefix("/docs/")
+            asset = SWAGGER_DIR / name
+            if "/" in name or not asset.is_file():
+                self._error(404, grpc.StatusCode.NOT_FOUND, f"no route for {path}")
+            else:
+                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                self._send(200, asset.read_bytes(), kind)
+        elif path == "/":
+            self._send(302, b"", extra={"Location": "/docs"})
+        else:
+            return False
+        return True
