@@ -4,6 +4,8 @@ and parity with gRPC."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -412,3 +414,32 @@ def test_parity_with_grpc(doors: tuple[Rest, AuraStubs, Served]) -> None:
         stubs.catalog.DeleteEvent(catalog_pb2.DeleteEventRequest(event_id="demo-00009"))
     code, _, error = rest.call("DELETE", "/v1/catalog/events/demo-00009")
     assert (code, error["code"]) == (404, caught.value.code().value[0])  # type: ignore[attr-defined]
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
+    doors: tuple[Rest, AuraStubs, Served],
+) -> None:
+    rest, _, _ = doors
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run(
+        [
+            str(schemathesis),
+            "run",
+            f"{rest.base}/openapi.json",
+            "--checks",
+            "not_a_server_error,response_schema_conformance",
+            "--phases",
+            "coverage,fuzzing",
+            "--max-examples",
+            "25",
+            "--workers",
+            "2",
+            "--seed",
+            "7",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout

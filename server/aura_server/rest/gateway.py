@@ -227,20 +227,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
+    def __getattr__(self, name: str) -> Any:
+        """Every HTTP method goes through the router (do_GET, do_POST, ... and methods no
+        route uses, which get a JSON 405 with Allow, or 404, instead of a bare 501)."""
+        if name.startswith("do_"):
+            return lambda: self._dispatch(name.removeprefix("do_"))
+        raise AttributeError(name)
 
     def _send(
         self,
