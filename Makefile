@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos lint buf typecheck test bench bench-rank bench-natural simulate clean
+.PHONY: install run serve seed protos lint buf node browser typecheck test bench bench-rank bench-natural simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ protos: install
 node:
 	@command -v npx >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 
+# Debian's Chromium, for the Swagger UI browser test.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 buf: node
 	$(BUF) lint
 	$(BUF) build -o /dev/null
@@ -38,7 +42,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy server
 
-test: install buf lint typecheck
+test: install browser buf lint typecheck
 	$(PY) -m pytest -q
 
 bench: install

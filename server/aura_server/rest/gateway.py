@@ -62,7 +62,7 @@ DOCS_PAGE = """<!doctype html>
 <script>
 window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-  layout: "StandaloneLayout", validatorUrl: null, tryItOutEnabled: true});
+  layout: "StandaloneLayout", validatorUrl: null});
 </script></body></html>
 """
 

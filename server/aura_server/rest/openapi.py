@@ -108,6 +108,8 @@ class OpenAPIBuilder:
                 },
             },
         }
+        if method.containing_service.name == "StatusService":
+            operation["security"] = []  # health is open to everyone
         if route.body == "*":
             operation["requestBody"] = {
                 "required": True,

@@ -1,0 +1,74 @@
+"""Swagger UI in a real headless Chromium: it loads with no request leaving localhost, lists
+every operation, and "Try it out" makes a real round trip."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from test_rest import (
+    Rest,
+    doors,  # noqa: F401 (the fixture)
+)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BUILD = Path(__file__).resolve().parent.parent / "build"
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs Debian's chromium)"
+)
+
+
+def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
+    from playwright.sync_api import Route, sync_playwright
+
+    rest = doors[0]
+    requested: list[str] = []
+
+    def guard(route: Route) -> None:
+        requested.append(route.request.url)
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 2000})
+            page.route("**/*", guard)
+            page.goto(rest.base + "/docs")
+            page.wait_for_selector(".opblock", timeout=30_000)
+            paths = page.locator(".opblock .opblock-summary-path").all_inner_texts()
+            assert len(paths) == 13, paths
+            assert any("/v1/recommend/feed" in path for path in paths)
+
+            health = page.locator(".opblock-get", has_text="/v1/health").first
+            health.locator(".opblock-summary").click()
+            health.get_by_role("button", name="Try it out").click()
+            health.get_by_role("button", name="Execute").click()
+            status = health.locator(".live-responses-table tbody .response-col_status").first
+            status.wait_for(timeout=30_000)
+            assert status.inner_text().strip().startswith("200")
+            body = health.locator(".live-responses-table tbody").first
+            assert "SERVING" in body.inner_text()
+            BUILD.mkdir(exist_ok=True)
+            page.screenshot(path=str(BUILD / "swagger-ui.png"), full_page=False)
+        finally:
+            browser.close()
+    outside = [url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")]
+    assert outside == [], outside
+    assert any(url.endswith("/v1/health") for url in requested), "Try it out called the API"
