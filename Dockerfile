@@ -14,5 +14,5 @@ RUN pip install --no-cache-dir /app/clients/python /app \
 
 USER aura
 VOLUME ["/data"]
-EXPOSE 50051
+EXPOSE 50051 8000
 CMD ["aura", "serve"]

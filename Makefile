@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos lint buf node browser typecheck test bench bench-rank bench-natural simulate clean
+.PHONY: install run serve seed protos lint buf node browser typecheck test bench bench-rank bench-natural bench-rest simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-rank: install
 
 bench-natural: install
 	$(PY) scripts/bench_natural.py
+
+bench-rest: install
+	$(PY) scripts/bench_rest.py
 
 simulate: install
 	$(PY) scripts/simulate.py
