@@ -44,7 +44,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     doors = f"gRPC on port {server.port}"
     if gateway is not None:
         gateway.start()
-        doors += f", REST on http://{_display(host)}:{gateway.port} (docs: /docs)"
+        address = f"http://{_display(host)}:{gateway.port}"
+        doors += f", REST on {address} (Swagger UI: {address}/docs)"
     print(
         f"Aura {__version__} serving {doors} "
         f"(store: {aura.repo.backend}, {aura.repo.count_events()} events)",
@@ -79,7 +80,8 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     door.start()
     print(
-        f"Aura REST door on http://{_display(args.host)}:{door.port} (docs: /docs), "
+        f"Aura REST door on http://{_display(args.host)}:{door.port} "
+        f"(Swagger UI: http://{_display(args.host)}:{door.port}/docs), "
         f"forwarding to gRPC at {args.grpc_target}",
         file=sys.stderr,
         flush=True,
