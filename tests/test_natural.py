@@ -3,15 +3,13 @@ response says which were loosened."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
 from aura.v1 import onboarding_pb2, recommend_pb2, types_pb2
-from test_ranking import Served
+from test_ranking import Served, served  # noqa: F401 (the fixture)
 
 from aura_server.domain.query import slot_hours
 from aura_server.grpc_api.converters import timestamp
@@ -34,12 +32,8 @@ QUERIES = [
 
 
 @pytest.fixture
-def natural(catalog_file: Path, tmp_path: Path) -> Iterator[Served]:
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
-    stack = Served(path)
-    yield stack
-    stack.close()
+def natural(served: Served) -> Served:  # noqa: F811 (the imported fixture)
+    return served
 
 
 def ask(stack: Served, query: str, limit: int = 20) -> recommend_pb2.NaturalResponse:
