@@ -21,7 +21,7 @@ from aura_server.domain.profiles import (
 )
 from aura_server.domain.taxonomy import age_bracket
 from aura_server.domain.trends import ENGAGEMENT_WEIGHT, EngagementTrends
-from aura_server.domain.validation import require_id
+from aura_server.domain.validation import check_moment, require_id
 from aura_server.store.base import Repository
 
 MAX_QUERY_LENGTH = 500
@@ -100,6 +100,7 @@ class BehaviorService:
         if position is not None and position < 0:
             raise InvalidArgument("position", "must not be negative")
         now = utcnow()
+        check_moment("occurred_at", occurred_at)
         if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
             raise InvalidArgument("occurred_at", "must not be in the future")
         behavior = Behavior(

@@ -161,6 +161,7 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "cabaret",
         "burlesque",
         "drag show",
+        "drag",
         "ballet",
         "dance performance",
         "immersive theater",

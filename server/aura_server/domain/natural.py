@@ -28,7 +28,12 @@ from aura_server.domain.query import ParsedQuery, QueryParser, slot_hours
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext
 from aura_server.domain.recommend import FEED_WINDOW, Recommender
 from aura_server.domain.taxonomy import NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
-from aura_server.domain.validation import check_coordinates, check_limit, require_id
+from aura_server.domain.validation import (
+    check_coordinates,
+    check_limit,
+    check_moment,
+    require_id,
+)
 
 MAX_QUERY_LENGTH = 500
 # The farthest ahead a named window may reach ("december 31").
@@ -95,7 +100,7 @@ class NaturalSearch:
             raise InvalidArgument("query", f"must be at most {MAX_QUERY_LENGTH} characters")
         limit = check_limit(limit, 30, 1, 100)
         check_coordinates(lat, lng)
-        now = now or utcnow()
+        now = check_moment("now", now) or utcnow()
         parsed = self.parser.parse(query, now)
         profile = self.recommender.repo.get_user(user_id)
         centre, radius = self._area(parsed, lat, lng, profile)

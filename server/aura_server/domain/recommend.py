@@ -16,7 +16,12 @@ from aura_server.domain.models import Impression, ImpressionItem, UserProfile, u
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
 from aura_server.domain.taxonomy import age_bracket, canonical_category
 from aura_server.domain.trends import EngagementTrends
-from aura_server.domain.validation import check_coordinates, check_limit, require_id
+from aura_server.domain.validation import (
+    check_coordinates,
+    check_limit,
+    check_moment,
+    require_id,
+)
 from aura_server.store.base import Repository
 
 FEED_WINDOW = timedelta(days=14)
@@ -105,7 +110,7 @@ class Recommender:
                 return self._replay(logged, user_id)
         profile = self.repo.get_user(user_id)
         lat, lng = _where(profile, lat, lng)
-        now = now or utcnow()
+        now = check_moment("now", now) or utcnow()
         excluded = self.repo.excluded_event_ids(user_id) | set(filters.exclude_event_ids)
         candidates = self.index.select(
             lat,
@@ -158,7 +163,7 @@ class Recommender:
         limit = check_limit(limit, 8, 5, 10)
         profile = self.repo.get_user(user_id)
         lat, lng = _where(profile, lat, lng)
-        now = now or utcnow()
+        now = check_moment("now", now) or utcnow()
         candidates = self.index.select(
             lat,
             lng,

@@ -157,9 +157,32 @@ def _with_part(day: date, part: str | None) -> Window:
     return Window(start, end)
 
 
+NUMBER_WORDS = {
+    "five": 5,
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "twenty five": 25,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "a hundred": 100,
+    "one hundred": 100,
+}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b")
+
+
 def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    # "$20-40" is a range: keep it one before hyphens become spaces.
+    text = re.sub(r"\$\s*(\d+)\s*-\s*\$?\s*(\d+)", r"$\1 to $\2", text)
     text = text.replace("'", "").replace("-", " ").replace("_", " ")
+    text = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -295,7 +318,7 @@ class RulesParser:
         tomorrow = today + timedelta(days=1)
         part = r"(?:\s+(morning|afternoon|evening|night))?"
         text = re.sub(
-            r"\b(?:tonight|tonite|this evening)\b", take(_with_part(today, "tonight")), text
+            r"\b(?:tonight|tonite|2nite|this evening)\b", take(_with_part(today, "tonight")), text
         )
         text = re.sub(
             rf"\b(?:tomorrow|tmrw|tmr|tomorow){part}\b",

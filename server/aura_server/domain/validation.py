@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 from aura_server.domain.errors import InvalidArgument
 
@@ -36,3 +37,14 @@ def check_limit(value: int, default: int, low: int, high: int, field: str = "lim
     if not low <= value <= high:
         raise InvalidArgument(field, f"must be between {low} and {high} (0 for {default})")
     return value
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def check_moment(field: str, moment: datetime | None) -> datetime | None:
+    """A client-given time must be a plausible one (replays and tests use the past)."""
+    if moment is not None and not EARLIEST <= moment < LATEST:
+        raise InvalidArgument(field, "must be between 2000 and 2100")
+    return moment
