@@ -18,7 +18,7 @@ install: $(INSTALLED)
 # Serve on :50051 with the embedded store, seeding the demo catalog on first run.
 run: install
 	$(VENV)/bin/aura catalog seed-demo --if-empty
-	$(VENV)/bin/aura serve
+	AURA_AUTH=disabled $(VENV)/bin/aura serve
 
 protos: install
 	$(PY) scripts/gen_protos.py

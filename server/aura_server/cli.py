@@ -16,10 +16,16 @@ from aura_server.catalog_io import import_jsonl, seed_demo
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
+from aura_server.security import TokenVerifier, issue_token
 from aura_server.store import Repository, open_repository
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        verifier = TokenVerifier.from_settings(settings)
+    except (ValueError, OSError) as exc:
+        print(f"aura: refusing to start: {exc}", file=sys.stderr)
+        return 2
     aura = Aura.from_settings(settings)
     host = args.host or settings.host
     try:
@@ -29,6 +35,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             port=settings.port if args.port is None else args.port,
             max_workers=settings.grpc_threads,
             health_interval=settings.health_interval_seconds,
+            verifier=verifier,
         )
         gateway = None
         if not args.no_http:
@@ -46,9 +53,14 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         gateway.start()
         address = f"http://{_display(host)}:{gateway.port}"
         doors += f", REST on {address} (Swagger UI: {address}/docs)"
+    auth = (
+        f"auth: jwt {verifier.algorithm}"
+        if verifier is not None
+        else "auth DISABLED (development mode: anyone may act as anyone)"
+    )
     print(
         f"Aura {__version__} serving {doors} "
-        f"(store: {aura.repo.backend}, {aura.repo.count_events()} events)",
+        f"(store: {aura.repo.backend}, {aura.repo.count_events()} events; {auth})",
         file=sys.stderr,
         flush=True,
     )
@@ -148,6 +160,24 @@ def eval_parser(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def token(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.secret_key:
+        print("aura: SECRET_KEY is not set", file=sys.stderr)
+        return 2
+    print(
+        issue_token(
+            settings.secret_key,
+            args.user_id,
+            service=args.service,
+            admin=args.admin,
+            ttl_seconds=args.ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aura", description="Aura: real-time event recommendations over gRPC."
@@ -182,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file", help="path to a .jsonl file")
     importer.set_defaults(run=catalog_import)
+
+    token_cmd = commands.add_parser("token", help="print a token signed with SECRET_KEY")
+    token_cmd.add_argument("user_id", help="the token's subject")
+    token_cmd.add_argument("--service", action="store_true", help="may act for any user")
+    token_cmd.add_argument("--admin", action="store_true", help="may write the catalog")
+    token_cmd.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    token_cmd.set_defaults(run=token)
 
     evaluation = commands.add_parser(
         "eval-parser", help="per-field and whole-query accuracy of the query parser"

@@ -23,6 +23,15 @@ class Settings:
     # How often the health service pings the store.
     health_interval_seconds: float = 2.0
     log_level: str = "INFO"
+    # Authentication (see security.py).
+    auth: str = "disabled"  # jwt | disabled
+    secret_key: str = ""
+    jwt_algorithm: str = ""  # HS256 with SECRET_KEY; RS256 or ES256 with a public key
+    jwt_public_key: str = ""
+    jwks_file: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_leeway_seconds: float = 30.0
     # Ranking and learning.
     exploration: float = 0.15
     cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
@@ -65,6 +74,14 @@ class Settings:
                 env.get("AURA_HEALTH_INTERVAL_SECONDS", cls.health_interval_seconds)
             ),
             log_level=env.get("AURA_LOG_LEVEL", cls.log_level),
+            auth=env.get("AURA_AUTH", cls.auth).lower(),
+            secret_key=env.get("SECRET_KEY", ""),
+            jwt_algorithm=env.get("AURA_JWT_ALGORITHM", "").upper(),
+            jwt_public_key=env.get("AURA_JWT_PUBLIC_KEY", ""),
+            jwks_file=env.get("AURA_JWKS_FILE", ""),
+            jwt_issuer=env.get("AURA_JWT_ISSUER", ""),
+            jwt_audience=env.get("AURA_JWT_AUDIENCE", ""),
+            jwt_leeway_seconds=float(env.get("AURA_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds)),
             exploration=float(env.get("AURA_EXPLORATION", cls.exploration)),
             cold_start_weights=_weights(env.get("AURA_COLD_START_WEIGHTS", "")),
             candidate_pool=int(env.get("AURA_CANDIDATE_POOL", cls.candidate_pool)),

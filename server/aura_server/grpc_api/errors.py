@@ -12,6 +12,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from aura_server.domain.errors import DomainError, InvalidArgument, NotFound, StoreUnavailable
+from aura_server.security import PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ def status_for(error: DomainError) -> grpc.Status:
             str(error),
             error_details_pb2.ResourceInfo(resource_name=error.field, description=str(error)),
         )
+    if isinstance(error, Unauthenticated):
+        return _status(code_pb2.UNAUTHENTICATED, str(error))
+    if isinstance(error, PermissionDenied):
+        return _status(code_pb2.PERMISSION_DENIED, str(error))
     if isinstance(error, StoreUnavailable):
         return _status(code_pb2.UNAVAILABLE, f"store unavailable: {error}")
     return _status(code_pb2.INTERNAL, str(error))

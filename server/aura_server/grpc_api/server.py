@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from aura_server.app import Aura
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.grpc_api.auth import AuthInterceptor
 from aura_server.grpc_api.errors import DomainErrorInterceptor
 from aura_server.grpc_api.servicers import (
     BehaviorServicer,
@@ -35,6 +36,7 @@ from aura_server.grpc_api.servicers import (
     RecommendServicer,
     StatusServicer,
 )
+from aura_server.security import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,17 @@ class GrpcServer:
         port: int = 50051,
         max_workers: int = 16,
         health_interval: float = 2.0,
+        verifier: TokenVerifier | None = None,
     ) -> None:
         self.aura = aura
         self.health_interval = health_interval
+        # Outermost first: errors raised by the auth check are mapped like any other.
+        interceptors: list[grpc.ServerInterceptor] = [DomainErrorInterceptor()]
+        if verifier is not None:
+            interceptors.append(AuthInterceptor(verifier))
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aura-rpc"),
-            interceptors=[DomainErrorInterceptor()],
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", 4 * 1024 * 1024),
                 ("grpc.so_reuseport", 0),

@@ -1,0 +1,70 @@
+"""One interceptor checks the bearer token of every RPC and what it may do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from aura_server.grpc_api.errors import Handler
+from aura_server.security import (
+    PermissionDenied,
+    Principal,
+    TokenVerifier,
+    bearer_token,
+)
+
+# Open to everyone: health checks, reflection, and the status behind GET /v1/health.
+OPEN_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.",
+    "/aura.v1.StatusService/",
+)
+ADMIN_METHODS = frozenset(
+    {
+        "/aura.v1.CatalogService/UpsertEvents",
+        "/aura.v1.CatalogService/DeleteEvent",
+    }
+)
+
+
+def authorize(principal: Principal, method: str, request: Any) -> None:
+    """Raise PermissionDenied unless the principal may make this call; fill an empty
+    user_id from a user token's subject."""
+    if method in ADMIN_METHODS and not principal.is_admin:
+        raise PermissionDenied("", "catalog writes need the aura:admin scope")
+    if not hasattr(request, "user_id") or principal.is_service:
+        return
+    if not request.user_id:
+        request.user_id = principal.subject
+    elif request.user_id != principal.subject:
+        raise PermissionDenied("user_id", "a user token may act only for its own user")
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or method.startswith(OPEN_PREFIXES):
+            return handler
+        inner: Handler = handler.unary_unary
+
+        def checked(request: Any, context: grpc.ServicerContext) -> Any:
+            metadata = dict(context.invocation_metadata())
+            principal = self.verifier.verify(bearer_token(metadata.get("authorization")))
+            authorize(principal, method, request)
+            return inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
