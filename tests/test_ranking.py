@@ -66,7 +66,7 @@ class Served:
 
     def __init__(self, path: Path, settings: Settings | None = None) -> None:
         self.aura = Aura.build(SQLiteRepository(path), settings or Settings())
-        self.server = GrpcServer(self.aura, host="127.0.0.1", port=0, health_interval=5)
+        self.server = GrpcServer(self.aura, host="127.0.0.1", port=0, health_interval=0.2)
         self.server.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}")
         self.client = Client(self.channel)

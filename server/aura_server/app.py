@@ -93,7 +93,7 @@ class Aura:
         )
         profiles = ProfileService(repo)
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
-        recommender = Recommender(repo, index, ranker, trends)
+        recommender = Recommender(repo, index, ranker, trends, profiles)
         return cls(
             repo=repo,
             settings=settings,

@@ -7,6 +7,7 @@ process marks it stale at once; writes by other processes are seen within
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,10 +18,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Event
 from aura_server.domain.taxonomy import CATEGORY_CODES, INTENT_MAP, IntentMatch
 from aura_server.store.base import Repository
 
+log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 NEW_YORK = ZoneInfo("America/New_York")
 FloatArray = npt.NDArray[np.float64]
@@ -199,12 +202,16 @@ class CatalogIndex:
         if self._stale or now - self._checked_at >= self.refresh_interval:
             with self._lock:
                 if self._stale or now - self._checked_at >= self.refresh_interval:
-                    self._stale = False
                     self._checked_at = now
-                    version = self.repo.catalog_version()
-                    if version != self._snapshot.version:
-                        events = list(self.repo.active_events())
-                        self._snapshot = CatalogSnapshot.build(version, events)
+                    try:
+                        version = self.repo.catalog_version()
+                        if version != self._snapshot.version:
+                            events = self.repo.active_events()
+                            self._snapshot = CatalogSnapshot.build(version, events)
+                        self._stale = False
+                    except StoreUnavailable as exc:
+                        # Keep serving the catalog we have; try again next interval.
+                        log.warning("catalog refresh failed, serving the last snapshot: %s", exc)
         return self._snapshot
 
     def add_popularity(self, event_id: str, delta: float) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
-from aura_server.domain.errors import InvalidArgument
+from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.lexicon import VIBES
 from aura_server.domain.models import utcnow
 from aura_server.domain.query import ParsedQuery, QueryParser, slot_hours
@@ -55,6 +55,7 @@ class NaturalResult:
     items: list[RankedItem]
     cold_start: bool
     model_version: str
+    degraded: bool = False
 
 
 def _borough_centre(city: str) -> tuple[float, float]:
@@ -102,11 +103,10 @@ class NaturalSearch:
         check_coordinates(lat, lng)
         now = check_moment("now", now) or utcnow()
         parsed = self.parser.parse(query, now)
-        profile = self.recommender.repo.get_user(user_id)
+        profile, excluded, degraded = self.recommender.user_state(user_id)
         centre, radius = self._area(parsed, lat, lng, profile)
         start = max(now, parsed.date_from or now)
         end = min(parsed.date_to or now + FEED_WINDOW, now + MAX_WINDOW)
-        excluded = self.recommender.repo.excluded_event_ids(user_id)
         where = CandidateFilter(
             categories=tuple(parsed.categories),
             price_min=parsed.price_min,
@@ -136,10 +136,21 @@ class NaturalSearch:
             relaxed.append(step)
             where = _relax(step, where)
         result = Ranking(items, ranking.cold_start, ranking.model_version, ranking.shared_features)
-        self.recommender.log_impression(feed_id, user_id, "natural", context, limit, result)
-        self.behaviors.log_search(user_id, query, parsed.categories)
+        logged = self.recommender.log_impression(
+            feed_id, user_id, "natural", context, limit, result
+        )
+        try:
+            self.behaviors.log_search(user_id, query, parsed.categories)
+        except StoreUnavailable:
+            logged = False  # the results stand; the search is just not remembered
         return NaturalResult(
-            feed_id, parsed, relaxed, items, ranking.cold_start, ranking.model_version
+            feed_id,
+            parsed,
+            relaxed,
+            items,
+            ranking.cold_start,
+            ranking.model_version,
+            degraded=degraded or not logged,
         )
 
     def _area(

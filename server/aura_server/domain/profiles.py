@@ -28,7 +28,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from aura_server.domain.errors import InvalidArgument, NotFound
+from cachetools import LRUCache
+
+from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
 from aura_server.domain.models import Event, PriceRange, UserProfile, utcnow
 from aura_server.domain.taxonomy import (
     GENDERS,
@@ -129,8 +131,10 @@ def _seed_from_onboarding(profile: UserProfile) -> None:
 class ProfileService:
     """Reads and writes profiles; every write is a compare-and-set on the version."""
 
-    def __init__(self, repo: Repository, lock_stripes: int = 64) -> None:
+    def __init__(self, repo: Repository, lock_stripes: int = 64, remembered: int = 100_000) -> None:
         self.repo = repo
+        # The last profile read or written per user, to rank with while the store is down.
+        self._last_known: LRUCache[str, UserProfile] = LRUCache(remembered)
         # Writes to one user queue here instead of racing to the store and retrying;
         # the store's compare-and-set still guards writes from other processes.
         self._locks = [threading.Lock() for _ in range(lock_stripes)]
@@ -143,7 +147,18 @@ class ProfileService:
         return profile
 
     def find(self, user_id: str) -> UserProfile | None:
-        return self.repo.get_user(user_id)
+        profile = self.repo.get_user(user_id)
+        if profile is not None:
+            self._last_known[user_id] = profile
+        return profile
+
+    def find_or_last_known(self, user_id: str) -> tuple[UserProfile | None, bool]:
+        """The stored profile; while the store is unreachable, the last one seen here (or
+        none: a cold start), and True to say the answer is degraded."""
+        try:
+            return self.find(user_id), False
+        except StoreUnavailable:
+            return self._last_known.get(user_id), True
 
     def update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
         """Apply change to the stored profile (a new one when absent) and save it,
@@ -155,6 +170,7 @@ class ProfileService:
                 profile.version += 1
                 profile.updated_at = utcnow()
                 if self.repo.save_user(profile):
+                    self._last_known[user_id] = profile
                     return profile
         raise RuntimeError(f"profile {user_id!r} kept changing under {MAX_WRITE_ATTEMPTS} writes")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from collections.abc import Sequence
@@ -9,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from cachetools import LRUCache
 
 from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
-from aura_server.domain.errors import InvalidArgument
+from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
+from aura_server.domain.profiles import ProfileService
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
 from aura_server.domain.taxonomy import age_bracket, canonical_category
 from aura_server.domain.trends import EngagementTrends
@@ -24,6 +27,7 @@ from aura_server.domain.validation import (
 )
 from aura_server.store.base import Repository
 
+log = logging.getLogger(__name__)
 FEED_WINDOW = timedelta(days=14)
 DEFAULT_RADIUS_KM = 30.0
 MAX_RADIUS_KM = 500.0
@@ -41,6 +45,9 @@ class FeedResult:
     items: list[RankedItem]
     cold_start: bool
     model_version: str
+    # True when the store could not be reached: the last known profile (or none) was used
+    # and the impression could not be logged, so rewards for this feed will not join it.
+    degraded: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,30 @@ def _check_filters(filters: FeedFilters) -> FeedFilters:
 
 class Recommender:
     def __init__(
-        self, repo: Repository, index: CatalogIndex, ranker: Ranker, trends: EngagementTrends
+        self,
+        repo: Repository,
+        index: CatalogIndex,
+        ranker: Ranker,
+        trends: EngagementTrends,
+        profiles: ProfileService,
     ) -> None:
         self.repo = repo
         self.index = index
         self.ranker = ranker
         self.trends = trends
+        self.profiles = profiles
+        self._last_excluded: LRUCache[str, set[str]] = LRUCache(100_000)
+
+    def user_state(self, user_id: str) -> tuple[UserProfile | None, set[str], bool]:
+        """The profile and the events the user hid or bought; while the store is down,
+        the last known ones, and True for degraded."""
+        profile, degraded = self.profiles.find_or_last_known(user_id)
+        try:
+            excluded = self.repo.excluded_event_ids(user_id)
+            self._last_excluded[user_id] = excluded
+        except StoreUnavailable:
+            excluded, degraded = self._last_excluded.get(user_id, set()), True
+        return profile, excluded, degraded
 
     def feed(
         self,
@@ -105,13 +130,13 @@ class Recommender:
         filters = _check_filters(filters or FeedFilters())
         if feed_id:
             feed_id = require_id("feed_id", feed_id)
-            logged = self.repo.get_impression(feed_id)
-            if logged is not None:
-                return self._replay(logged, user_id)
-        profile = self.repo.get_user(user_id)
+            served = self._logged(feed_id)
+            if served is not None:
+                return self._replay(served, user_id)
+        profile, excluded, degraded = self.user_state(user_id)
         lat, lng = _where(profile, lat, lng)
         now = check_moment("now", now) or utcnow()
-        excluded = self.repo.excluded_event_ids(user_id) | set(filters.exclude_event_ids)
+        excluded = excluded | set(filters.exclude_event_ids)
         candidates = self.index.select(
             lat,
             lng,
@@ -124,16 +149,30 @@ class Recommender:
         feed_id = feed_id or uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, radius, now, feed_id)
         ranking = self.ranker.rank(context, candidates, limit)
-        self.log_impression(feed_id, user_id, "feed", context, limit, ranking)
-        return FeedResult(feed_id, ranking.items, ranking.cold_start, ranking.model_version)
+        logged = self.log_impression(feed_id, user_id, "feed", context, limit, ranking)
+        return FeedResult(
+            feed_id,
+            ranking.items,
+            ranking.cold_start,
+            ranking.model_version,
+            degraded=degraded or not logged,
+        )
+
+    def _logged(self, feed_id: str) -> Impression | None:
+        try:
+            return self.repo.get_impression(feed_id)
+        except StoreUnavailable:
+            return None  # served as a new feed under that id
 
     def _replay(self, impression: Impression, user_id: str) -> FeedResult:
         """A feed asked for again under its feed_id (a retry): the slate as it was served."""
         if impression.user_id != user_id or impression.kind != "feed":
             raise InvalidArgument("feed_id", "names a feed of another user; leave it empty")
         items = []
+        snapshot = self.index.snapshot()
         for logged in impression.items:
-            event = self.repo.get_event(logged.event_id)
+            row = snapshot.positions.get(logged.event_id)
+            event = snapshot.events[row] if row is not None else None
             if event is not None:
                 items.append(
                     RankedItem(
@@ -161,16 +200,11 @@ class Recommender:
         category; events nobody engaged with are ordered by all-time popularity."""
         user_id = require_id("user_id", user_id)
         limit = check_limit(limit, 8, 5, 10)
-        profile = self.repo.get_user(user_id)
+        profile, excluded, degraded = self.user_state(user_id)
         lat, lng = _where(profile, lat, lng)
         now = check_moment("now", now) or utcnow()
         candidates = self.index.select(
-            lat,
-            lng,
-            HIGHLIGHTS_RADIUS_KM,
-            now,
-            now + FEED_WINDOW,
-            self.repo.excluded_event_ids(user_id),
+            lat, lng, HIGHLIGHTS_RADIUS_KM, now, now + FEED_WINDOW, excluded
         )
         snap, rows = candidates.snapshot, candidates.rows
         view = self.trends.view(snap, now)
@@ -199,8 +233,8 @@ class Recommender:
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, HIGHLIGHTS_RADIUS_KM, now, feed_id)
         ranking = Ranking(items, cold, HIGHLIGHTS_VERSION)
-        self.log_impression(feed_id, user_id, "highlights", context, limit, ranking)
-        return FeedResult(feed_id, items, cold, HIGHLIGHTS_VERSION)
+        logged = self.log_impression(feed_id, user_id, "highlights", context, limit, ranking)
+        return FeedResult(feed_id, items, cold, HIGHLIGHTS_VERSION, degraded=degraded or not logged)
 
     def log_impression(
         self,
@@ -210,8 +244,25 @@ class Recommender:
         context: RankingContext,
         limit: int,
         ranking: Ranking,
+    ) -> bool:
+        """Record what was shown, with the learner's features, so rewards can join it.
+        False when the store is unreachable: the list is still served."""
+        try:
+            self._insert_impression(feed_id, user_id, kind, context, limit, ranking)
+        except StoreUnavailable as exc:
+            log.warning("impression %s not logged: %s", feed_id, exc)
+            return False
+        return True
+
+    def _insert_impression(
+        self,
+        feed_id: str,
+        user_id: str,
+        kind: str,
+        context: RankingContext,
+        limit: int,
+        ranking: Ranking,
     ) -> None:
-        """Record what was shown, with the learner's features, so rewards can join it."""
         self.repo.insert_impression(
             Impression(
                 feed_id=feed_id,

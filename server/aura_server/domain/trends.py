@@ -8,6 +8,7 @@ Requests with an explicit `now` (tests, replays) get a view computed for that mo
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -17,10 +18,12 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from aura_server.domain.catalog_index import CatalogSnapshot, FloatArray
+from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import utcnow
 from aura_server.domain.taxonomy import AGE_BRACKETS
 from aura_server.store.base import EngagementCount, Repository
 
+log = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=72)
 HALF_LIFE_HOURS = 24.0
 HOURS_OF_WEEK = 168
@@ -115,7 +118,14 @@ class EngagementTrends:
     def _build(self, snapshot: CatalogSnapshot, at: datetime) -> TrendView:
         view = TrendView.empty(snapshot, at)
         now_hour = at.timestamp() / 3600
-        rows: list[EngagementCount] = self.repo.engagement_counts(at - LOOKBACK, at)
+        try:
+            rows: list[EngagementCount] = self.repo.engagement_counts(at - LOOKBACK, at)
+        except StoreUnavailable as exc:
+            log.warning("trends refresh failed: %s", exc)
+            live = self._live
+            if live is not None and live.snapshot is snapshot:
+                return live  # the last counts, still aligned with this catalog
+            return view  # no trends until the store is back
         for row in rows:
             weight = ENGAGEMENT_WEIGHT.get(row.action, 0.0) * row.count
             # The middle of the counted hour, halved every HALF_LIFE_HOURS.

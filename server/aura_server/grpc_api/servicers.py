@@ -141,6 +141,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             items=items_to_proto(result.items),
             cold_start=result.cold_start,
             model_version=result.model_version,
+            degraded=result.degraded,
         )
 
     def Highlights(
@@ -154,7 +155,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             now=optional_time(request, "now"),
         )
         return recommend_pb2.HighlightsResponse(
-            feed_id=result.feed_id, items=items_to_proto(result.items)
+            feed_id=result.feed_id, items=items_to_proto(result.items), degraded=result.degraded
         )
 
     def Natural(
@@ -176,6 +177,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             items=items_to_proto(result.items),
             cold_start=result.cold_start,
             model_version=result.model_version,
+            degraded=result.degraded,
         )
 
 

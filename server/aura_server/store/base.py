@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Behavior, Event, Impression, UserProfile
 
 
@@ -125,7 +127,7 @@ class Repository(abc.ABC):
     def delete_event(self, event_id: str) -> bool: ...
 
     @abc.abstractmethod
-    def active_events(self) -> Iterable[Event]: ...
+    def active_events(self) -> list[Event]: ...
 
     @abc.abstractmethod
     def count_events(self) -> int: ...
@@ -176,3 +178,31 @@ class Repository(abc.ABC):
 
     @abc.abstractmethod
     def counter(self, name: str) -> int: ...
+
+
+def unavailable_on(*errors: type[Exception]) -> Callable[[type[Repository]], type[Repository]]:
+    """Class decorator for a backend: its driver's connection errors, raised by any
+    repository method, become StoreUnavailable (UNAVAILABLE to clients, never INTERNAL)."""
+
+    def decorate(cls: type[Repository]) -> type[Repository]:
+        for name in Repository.__abstractmethods__:
+            method = cls.__dict__.get(name)
+            if method is None or name == "close":
+                continue
+
+            @functools.wraps(method)
+            def guarded(
+                self: Repository,
+                *args: object,
+                __method: Callable[..., object] = method,
+                **kwargs: object,
+            ) -> object:
+                try:
+                    return __method(self, *args, **kwargs)
+                except errors as exc:
+                    raise StoreUnavailable(f"{self.backend}: {exc}") from exc
+
+            setattr(cls, name, guarded)
+        return cls
+
+    return decorate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from aura_server.store.base import (
     ModelSnapshot,
     PendingView,
     Repository,
+    unavailable_on,
 )
 
 Doc = dict[str, Any]
@@ -60,6 +61,9 @@ def _event_doc(event: Event) -> Doc:
     return doc
 
 
+# Duplicate keys are answered inside the methods; everything else a driver raises means the
+# store could not do the work.
+@unavailable_on(PyMongoError)
 class MongoRepository(Repository):
     backend = "mongodb"
 
@@ -277,9 +281,9 @@ class MongoRepository(Repository):
             self._bump_catalog_version()
         return deleted
 
-    def active_events(self) -> Iterator[Event]:
-        for doc in self.events.find({"status": "active"}).sort("event_id", ASCENDING):
-            yield event_from_doc(doc)
+    def active_events(self) -> list[Event]:
+        cursor = self.events.find({"status": "active"}).sort("event_id", ASCENDING)
+        return [event_from_doc(doc) for doc in cursor]
 
     def count_events(self) -> int:
         return self.events.count_documents({})

@@ -30,6 +30,7 @@ from aura_server.store.base import (
     ModelSnapshot,
     PendingView,
     Repository,
+    unavailable_on,
 )
 
 SCHEMA = """
@@ -156,6 +157,7 @@ def _behavior_from_row(row: sqlite3.Row) -> Behavior:
     )
 
 
+@unavailable_on(sqlite3.OperationalError, sqlite3.DatabaseError)
 class SQLiteRepository(Repository):
     backend = "sqlite"
 
@@ -418,12 +420,11 @@ class SQLiteRepository(Repository):
                 self._bump_catalog_version(conn)
             return cur.rowcount == 1
 
-    def active_events(self) -> Iterator[Event]:
+    def active_events(self) -> list[Event]:
         rows = self._conn().execute(
             "SELECT doc, popularity FROM events WHERE status = 'active' ORDER BY event_id"
         )
-        for row in rows:
-            yield self._event_from_row(row)
+        return [self._event_from_row(row) for row in rows]
 
     def count_events(self) -> int:
         return int(self._conn().execute("SELECT COUNT(*) FROM events").fetchone()[0])

@@ -50,16 +50,18 @@ class FeedRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ..., radius_km: _Optional[float] = ..., limit: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exclude_event_ids: _Optional[_Iterable[str]] = ..., categories: _Optional[_Iterable[str]] = ..., price_max: _Optional[float] = ..., feed_id: _Optional[str] = ...) -> None: ...
 
 class FeedResponse(_message.Message):
-    __slots__ = ("feed_id", "items", "cold_start", "model_version")
+    __slots__ = ("feed_id", "items", "cold_start", "model_version", "degraded")
     FEED_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     COLD_START_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
     feed_id: str
     items: _containers.RepeatedCompositeFieldContainer[_types_pb2.FeedItem]
     cold_start: bool
     model_version: str
-    def __init__(self, feed_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ...) -> None: ...
+    degraded: bool
+    def __init__(self, feed_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ..., degraded: _Optional[bool] = ...) -> None: ...
 
 class HighlightsRequest(_message.Message):
     __slots__ = ("user_id", "lat", "lng", "limit", "now")
@@ -76,12 +78,14 @@ class HighlightsRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ..., limit: _Optional[int] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class HighlightsResponse(_message.Message):
-    __slots__ = ("feed_id", "items")
+    __slots__ = ("feed_id", "items", "degraded")
     FEED_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
     feed_id: str
     items: _containers.RepeatedCompositeFieldContainer[_types_pb2.FeedItem]
-    def __init__(self, feed_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ...) -> None: ...
+    degraded: bool
+    def __init__(self, feed_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., degraded: _Optional[bool] = ...) -> None: ...
 
 class NaturalRequest(_message.Message):
     __slots__ = ("user_id", "query", "lat", "lng", "limit", "now")
@@ -130,7 +134,7 @@ class ParsedQuery(_message.Message):
     def __init__(self, categories: _Optional[_Iterable[str]] = ..., price_min: _Optional[float] = ..., price_max: _Optional[float] = ..., time_slot: _Optional[_Union[TimeSlot, str]] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., location: _Optional[_Union[Place, _Mapping]] = ..., vibe_keywords: _Optional[_Iterable[str]] = ..., free_text: _Optional[str] = ...) -> None: ...
 
 class NaturalResponse(_message.Message):
-    __slots__ = ("feed_id", "parsed", "parser", "relaxed", "items", "cold_start", "model_version")
+    __slots__ = ("feed_id", "parsed", "parser", "relaxed", "items", "cold_start", "model_version", "degraded")
     FEED_ID_FIELD_NUMBER: _ClassVar[int]
     PARSED_FIELD_NUMBER: _ClassVar[int]
     PARSER_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +142,7 @@ class NaturalResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     COLD_START_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
     feed_id: str
     parsed: ParsedQuery
     parser: str
@@ -145,4 +150,5 @@ class NaturalResponse(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[_types_pb2.FeedItem]
     cold_start: bool
     model_version: str
-    def __init__(self, feed_id: _Optional[str] = ..., parsed: _Optional[_Union[ParsedQuery, _Mapping]] = ..., parser: _Optional[str] = ..., relaxed: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ...) -> None: ...
+    degraded: bool
+    def __init__(self, feed_id: _Optional[str] = ..., parsed: _Optional[_Union[ParsedQuery, _Mapping]] = ..., parser: _Optional[str] = ..., relaxed: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ..., degraded: _Optional[bool] = ...) -> None: ...
