@@ -220,3 +220,46 @@ def test_the_server_refuses_to_start_with_auth_on_and_no_key() -> None:
     with pytest.raises(ValueError, match="SECRET_KEY"):
         TokenVerifier.from_settings(Settings(auth="jwt"))
     assert TokenVerifier.from_settings(Settings(auth="disabled")) is None
+
+
+def test_rate_limits_answer_resource_exhausted_with_a_retry_delay(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    from aura_server.domain.limits import RateLimiter
+
+    path = tmp_path / "aura.db"
+    path.write_bytes(catalog_file.read_bytes())
+    aura = Aura.build(SQLiteRepository(path))
+    server = GrpcServer(aura, host="127.0.0.1", port=0, limiter=RateLimiter(rate=2, burst=3))
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    gateway = RestGateway(f"127.0.0.1:{server.port}", host="127.0.0.1", port=0)
+    gateway.start()
+    try:
+        stubs = AuraStubs(channel)
+        request = onboarding_pb2.OnboardRequest(user_id="busy", intent=1, age=30)
+        for _ in range(3):
+            stubs.onboarding.Onboard(request)
+        with pytest.raises(grpc.RpcError) as caught:
+            stubs.onboarding.Onboard(request)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+        status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
+        assert status is not None
+        retry = error_details_pb2.RetryInfo()
+        assert status.details[0].Unpack(retry) and retry.retry_delay.ToNanoseconds() > 0
+        other = onboarding_pb2.OnboardRequest(user_id="calm", intent=1, age=30)
+        assert stubs.onboarding.Onboard(other).profile.user_id == "calm", "limits are per user"
+        code, headers, _ = Rest(gateway.port).call(
+            "POST", "/v1/user/onboarding", {"user_id": "busy", "intent": 1, "age": 30}
+        )
+        assert code == 429 and int(headers["Retry-After"]) >= 1
+        time.sleep(0.6)
+        assert stubs.onboarding.Onboard(request).profile.user_id == "busy", "the bucket refills"
+    finally:
+        gateway.stop()
+        channel.close()
+        server.stop(grace=0)
+        aura.close()

@@ -14,6 +14,7 @@ from aura_server import __version__
 from aura_server.app import Aura
 from aura_server.catalog_io import import_jsonl, seed_demo
 from aura_server.config import Settings
+from aura_server.domain.limits import RateLimiter
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
 from aura_server.security import TokenVerifier, issue_token
@@ -36,6 +37,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             max_workers=settings.grpc_threads,
             health_interval=settings.health_interval_seconds,
             verifier=verifier,
+            limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
         )
         gateway = None
         if not args.no_http:

@@ -32,6 +32,9 @@ class Settings:
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwt_leeway_seconds: float = 30.0
+    # Requests per second per user and per user token (0 turns limits off), and bursts.
+    rate_limit: float = 100.0
+    rate_burst: float = 200.0
     # Ranking and learning.
     exploration: float = 0.15
     cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
@@ -82,6 +85,8 @@ class Settings:
             jwt_issuer=env.get("AURA_JWT_ISSUER", ""),
             jwt_audience=env.get("AURA_JWT_AUDIENCE", ""),
             jwt_leeway_seconds=float(env.get("AURA_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds)),
+            rate_limit=float(env.get("AURA_RATE_LIMIT", cls.rate_limit)),
+            rate_burst=float(env.get("AURA_RATE_BURST", cls.rate_burst)),
             exploration=float(env.get("AURA_EXPLORATION", cls.exploration)),
             cold_start_weights=_weights(env.get("AURA_COLD_START_WEIGHTS", "")),
             candidate_pool=int(env.get("AURA_CANDIDATE_POOL", cls.candidate_pool)),

@@ -21,10 +21,11 @@ from aura_server.domain.profiles import (
 )
 from aura_server.domain.taxonomy import age_bracket
 from aura_server.domain.trends import ENGAGEMENT_WEIGHT, EngagementTrends
-from aura_server.domain.validation import check_moment, require_id
+from aura_server.domain.validation import MAX_ID_LENGTH, check_moment, require_id
 from aura_server.store.base import Repository
 
 MAX_QUERY_LENGTH = 500
+MAX_POSITION = 10_000
 SEARCH_CATEGORY_REWARD = 0.2
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -97,8 +98,10 @@ class BehaviorService:
                 event = self._event(event_id)
         else:
             event = self._event(event_id)
-        if position is not None and position < 0:
-            raise InvalidArgument("position", "must not be negative")
+        if position is not None and not 0 <= position <= MAX_POSITION:
+            raise InvalidArgument("position", f"must be between 0 and {MAX_POSITION}")
+        if len(feed_id) > MAX_ID_LENGTH:
+            raise InvalidArgument("feed_id", f"must be at most {MAX_ID_LENGTH} characters")
         now = utcnow()
         check_moment("occurred_at", occurred_at)
         if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
@@ -163,6 +166,8 @@ class BehaviorService:
         value = ACTION_REWARD[action] if reward is None else reward
         event = self._event(event_id)
         feed_id = feed_id.strip()
+        if len(feed_id) > MAX_ID_LENGTH:
+            raise InvalidArgument("feed_id", f"must be at most {MAX_ID_LENGTH} characters")
         stored = self._matching_behavior(user_id, event.event_id, action, feed_id, behavior_id)
         if stored is None:
             created = Behavior(

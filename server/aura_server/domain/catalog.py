@@ -20,6 +20,7 @@ from aura_server.store.base import EventCursor, EventFilter, Repository
 MAX_BATCH = 1000
 MAX_TEXT = {"title": 300, "description": 5000, "venue": 300}
 MAX_TAGS = 50
+MAX_EVENT_CATEGORIES = 5
 MAX_TAG_LENGTH = 64
 
 
@@ -43,6 +44,8 @@ def normalise_event(event: Event) -> Event:
             raise InvalidArgument(name, f"must be at most {limit} characters")
     if not event.categories:
         raise InvalidArgument("categories", "at least one category is required")
+    if len(event.categories) > MAX_EVENT_CATEGORIES:
+        raise InvalidArgument("categories", f"at most {MAX_EVENT_CATEGORIES} categories")
     categories: list[str] = []
     for index, name in enumerate(event.categories):
         category = canonical_category(name)

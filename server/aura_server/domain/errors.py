@@ -26,3 +26,7 @@ class NotFound(DomainError):
 
 class StoreUnavailable(DomainError):
     """The store cannot be reached; the request may be retried."""
+
+
+class DeadlineExceeded(DomainError):
+    """The client's deadline passed; the work was not done."""

@@ -33,6 +33,7 @@ from cachetools import LRUCache
 from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
 from aura_server.domain.models import Event, PriceRange, UserProfile, utcnow
 from aura_server.domain.taxonomy import (
+    CATEGORIES,
     GENDERS,
     INTENTS,
     canonical_borough,
@@ -209,6 +210,8 @@ class ProfileService:
             if borough is None:
                 raise InvalidArgument("city", f"unknown borough {city!r}")
             home_city = borough
+        if len(favorite_categories) > len(CATEGORIES):
+            raise InvalidArgument("favorite_categories", f"at most {len(CATEGORIES)} categories")
         favorites: list[str] = []
         for index, name in enumerate(favorite_categories):
             category = canonical_category(name)

@@ -17,7 +17,7 @@ from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
 from aura_server.domain.profiles import ProfileService
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
-from aura_server.domain.taxonomy import age_bracket, canonical_category
+from aura_server.domain.taxonomy import CATEGORIES, age_bracket, canonical_category
 from aura_server.domain.trends import EngagementTrends
 from aura_server.domain.validation import (
     check_coordinates,
@@ -72,6 +72,8 @@ def _where(
 def _check_filters(filters: FeedFilters) -> FeedFilters:
     if len(filters.exclude_event_ids) > MAX_EXCLUDED:
         raise InvalidArgument("exclude_event_ids", f"at most {MAX_EXCLUDED} ids")
+    if len(filters.categories) > len(CATEGORIES):
+        raise InvalidArgument("categories", f"at most {len(CATEGORIES)} categories")
     categories = []
     for index, name in enumerate(filters.categories):
         category = canonical_category(name)

@@ -1,4 +1,5 @@
-"""One interceptor checks the bearer token of every RPC and what it may do."""
+"""One interceptor checks, for every RPC, the bearer token and what it may do, the client's
+deadline, and the per-user and per-token rate limits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import grpc
 
+from aura_server.domain.errors import DeadlineExceeded
+from aura_server.domain.limits import RateLimiter
 from aura_server.grpc_api.errors import Handler
 from aura_server.security import (
     PermissionDenied,
@@ -43,8 +46,12 @@ def authorize(principal: Principal, method: str, request: Any) -> None:
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
-    def __init__(self, verifier: TokenVerifier) -> None:
+    """Checks the token (when a verifier is configured), what it may do, the deadline and
+    the rate limits, before the servicer runs."""
+
+    def __init__(self, verifier: TokenVerifier | None, limiter: RateLimiter) -> None:
         self.verifier = verifier
+        self.limiter = limiter
 
     def intercept_service(
         self,
@@ -58,9 +65,18 @@ class AuthInterceptor(grpc.ServerInterceptor):
         inner: Handler = handler.unary_unary
 
         def checked(request: Any, context: grpc.ServicerContext) -> Any:
-            metadata = dict(context.invocation_metadata())
-            principal = self.verifier.verify(bearer_token(metadata.get("authorization")))
-            authorize(principal, method, request)
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                raise DeadlineExceeded("the client's deadline passed before the work began")
+            if self.verifier is not None:
+                metadata = dict(context.invocation_metadata())
+                principal = self.verifier.verify(bearer_token(metadata.get("authorization")))
+                authorize(principal, method, request)
+                if not principal.is_service:
+                    self.limiter.take(f"token:{principal.subject}", f"token {principal.subject}")
+            user_id = getattr(request, "user_id", "")
+            if user_id:
+                self.limiter.take(f"user:{user_id}", f"user {user_id}")
             return inner(request, context)
 
         return grpc.unary_unary_rpc_method_handler(

@@ -11,7 +11,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from aura_server.domain.errors import DomainError, InvalidArgument, NotFound, StoreUnavailable
+from aura_server.domain.errors import (
+    DeadlineExceeded,
+    DomainError,
+    InvalidArgument,
+    NotFound,
+    StoreUnavailable,
+)
+from aura_server.domain.limits import RateLimited
 from aura_server.security import PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -45,6 +52,12 @@ def status_for(error: DomainError) -> grpc.Status:
             str(error),
             error_details_pb2.ResourceInfo(resource_name=error.field, description=str(error)),
         )
+    if isinstance(error, RateLimited):
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromNanoseconds(int(error.retry_after * 1e9))
+        return _status(code_pb2.RESOURCE_EXHAUSTED, str(error), retry)
+    if isinstance(error, DeadlineExceeded):
+        return _status(code_pb2.DEADLINE_EXCEEDED, str(error))
     if isinstance(error, Unauthenticated):
         return _status(code_pb2.UNAUTHENTICATED, str(error))
     if isinstance(error, PermissionDenied):

@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from aura_server.app import Aura
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.limits import RateLimiter
 from aura_server.grpc_api.auth import AuthInterceptor
 from aura_server.grpc_api.errors import DomainErrorInterceptor
 from aura_server.grpc_api.servicers import (
@@ -64,13 +65,15 @@ class GrpcServer:
         max_workers: int = 16,
         health_interval: float = 2.0,
         verifier: TokenVerifier | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.aura = aura
         self.health_interval = health_interval
         # Outermost first: errors raised by the auth check are mapped like any other.
-        interceptors: list[grpc.ServerInterceptor] = [DomainErrorInterceptor()]
-        if verifier is not None:
-            interceptors.append(AuthInterceptor(verifier))
+        interceptors: list[grpc.ServerInterceptor] = [
+            DomainErrorInterceptor(),
+            AuthInterceptor(verifier, limiter or RateLimiter(0, 1)),
+        ]
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aura-rpc"),
             interceptors=interceptors,

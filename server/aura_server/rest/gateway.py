@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import mimetypes
 import re
 import threading
@@ -22,6 +23,7 @@ import swagger_ui_bundle
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from aura_server.rest.openapi import openapi_document
@@ -160,12 +162,19 @@ def to_json(message: Message) -> bytes:
     ).encode()
 
 
-def error_body(error: grpc.RpcError) -> tuple[int, bytes]:
+def error_body(error: grpc.RpcError) -> tuple[int, bytes, dict[str, str]]:
     code: grpc.StatusCode = error.code()
     details = []
+    headers: dict[str, str] = {}
     status = rpc_status.from_call(error)
     if status is not None:
         for detail in status.details:
+            if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                headers["Retry-After"] = str(
+                    max(1, math.ceil(retry.retry_delay.ToTimedelta().total_seconds()))
+                )
             try:
                 details.append(json_format.MessageToDict(detail, preserving_proto_field_name=True))
             except (TypeError, KeyError):
@@ -175,7 +184,7 @@ def error_body(error: grpc.RpcError) -> tuple[int, bytes]:
         "message": error.details() or code.name,
         "details": details,
     }
-    return HTTP_STATUS.get(code, 500), json.dumps(payload).encode()
+    return HTTP_STATUS.get(code, 500), json.dumps(payload).encode(), headers
 
 
 class RestGateway:
@@ -295,8 +304,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         try:
             reply = self.owner.calls[route.grpc_path](request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as error:
-            status, payload = error_body(error)
-            self._send(status, payload)
+            status, payload, headers = error_body(error)
+            self._send(status, payload, extra=headers)
             return
         status = 200
         if route.grpc_path.endswith("/GetStatus") and getattr(reply, "status", "") != "SERVING":
