@@ -110,7 +110,12 @@ class Aura:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Aura:
-        repo = open_repository(settings.mongodb_url, settings.mongodb_db, settings.db_path)
+        repo = open_repository(
+            settings.mongodb_url,
+            settings.mongodb_db,
+            settings.db_path,
+            settings.mongodb_write_concern,
+        )
         return cls.build(repo, settings)
 
     def status(self) -> ServiceStatus:

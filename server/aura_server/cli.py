@@ -106,7 +106,12 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _open_store(settings: Settings) -> Repository:
-    return open_repository(settings.mongodb_url, settings.mongodb_db, settings.db_path)
+    return open_repository(
+        settings.mongodb_url,
+        settings.mongodb_db,
+        settings.db_path,
+        settings.mongodb_write_concern,
+    )
 
 
 def catalog_seed_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,6 +16,7 @@ class Settings:
     # MongoDB when set; otherwise the embedded SQLite file.
     mongodb_url: str = ""
     mongodb_db: str = "aura"
+    mongodb_write_concern: str = "majority"
     db_path: str = "./var/aura.db"
     grpc_threads: int = 16
     # How often the catalog index checks the store for writes by other processes.
@@ -68,6 +69,7 @@ class Settings:
             http_port=int(env.get("AURA_HTTP_PORT", cls.http_port)),
             mongodb_url=env.get("MONGODB_URL", ""),
             mongodb_db=env.get("AURA_MONGODB_DB", cls.mongodb_db),
+            mongodb_write_concern=env.get("AURA_MONGODB_WRITE_CONCERN", cls.mongodb_write_concern),
             db_path=env.get("AURA_DB_PATH", cls.db_path),
             grpc_threads=int(env.get("AURA_GRPC_THREADS", cls.grpc_threads)),
             catalog_refresh_seconds=float(

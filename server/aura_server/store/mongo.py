@@ -81,9 +81,15 @@ class MongoRepository(Repository):
         self._ensure_indexes()
 
     @classmethod
-    def connect(cls, url: str, database: str = "aura") -> MongoRepository:
+    def connect(
+        cls, url: str, database: str = "aura", write_concern: str = "majority"
+    ) -> MongoRepository:
+        """Writes are acknowledged only once journaled on `write_concern` members
+        ("majority" by default; a number for that many), so an acknowledged write
+        survives a crash of the server or of the primary."""
+        w: str | int = int(write_concern) if write_concern.isdigit() else write_concern
         client: pymongo.MongoClient[Doc] = pymongo.MongoClient(
-            url, tz_aware=True, serverSelectionTimeoutMS=3000
+            url, tz_aware=True, serverSelectionTimeoutMS=3000, w=w, journal=True
         )
         return cls(client, database)
 
