@@ -1,8 +1,9 @@
 FROM python:3.11-slim
 
 WORKDIR /app
+# Auth is on: give the container SECRET_KEY (or AURA_JWT_PUBLIC_KEY / AURA_JWKS_FILE).
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    AURA_DB_PATH=/data/aura.db
+    AURA_DB_PATH=/data/aura.db AURA_AUTH=jwt
 
 # The client SDK (generated stubs) first: the server depends on it.
 COPY clients/python /app/clients/python

@@ -263,3 +263,40 @@ def test_rate_limits_answer_resource_exhausted_with_a_retry_delay(
         channel.close()
         server.stop(grace=0)
         aura.close()
+
+
+def test_a_jwks_file_and_the_token_command(
+    catalog_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aura_server.cli import main
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}))
+    verifier = TokenVerifier.from_settings(
+        Settings(auth="jwt", jwks_file=str(jwks), jwt_audience="aura")
+    )
+    assert verifier is not None
+    claims = {"sub": "ana", "exp": int(time.time()) + 60, "aud": "aura"}
+    good = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+    assert verifier.verify(good).subject == "ana"
+    from aura_server.security import Unauthenticated
+
+    with pytest.raises(Unauthenticated):
+        verifier.verify(jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k9"}))
+    with pytest.raises(Unauthenticated):
+        verifier.verify(
+            jwt.encode(
+                {**claims, "aud": "other"}, private, algorithm="RS256", headers={"kid": "k1"}
+            )
+        )
+
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    assert main(["token", "ops", "--admin", "--ttl", "120"]) == 0
+    token = capsys.readouterr().out.strip()
+    principal = TokenVerifier("HS256", key=SECRET).verify(token)
+    assert principal.subject == "ops" and principal.is_admin

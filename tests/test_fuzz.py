@@ -1,22 +1,26 @@
-"""Property-based fuzzing of every RPC's request over a real channel: whatever the values,
-the answer is OK or a clear client error, never INTERNAL or UNKNOWN, and the server lives."""
+"""Property-based fuzzing of every RPC's request, over a real gRPC channel and through the
+REST door: whatever the values, the answer is OK or a clear client error (never INTERNAL or
+UNKNOWN, never a 5xx), and the server lives."""
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import descriptor_pool, message_factory
+from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_ranking import Served
+from test_rest import Rest
 
-from aura_server.rest.routes import SERVICES
+from aura_server.rest.gateway import RestGateway
+from aura_server.rest.routes import SERVICES, Route, build_routes
 
 CLIENT_ERRORS = {
     grpc.StatusCode.OK,
@@ -140,3 +144,38 @@ def test_no_request_makes_the_server_fail(fuzz_target: Served, method: Any) -> N
 
     alive = health_pb2_grpc.HealthStub(fuzz_target.channel).Check(health_pb2.HealthCheckRequest())
     assert alive.status == health_pb2.HealthCheckResponse.SERVING
+
+
+ROUTES = build_routes()
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.http_method} {r.template}")
+def test_no_request_makes_the_rest_door_fail(fuzz_target: Served, route: Route) -> None:
+    gateway = RestGateway(f"127.0.0.1:{fuzz_target.server.port}", host="127.0.0.1", port=0)
+    gateway.start()
+    rest = Rest(gateway.port)
+    request_class = route.request_class()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(message_fields(route.input_type))
+    def check(values: dict[str, Any]) -> None:
+        message = fill(request_class(), values)
+        document = json_format.MessageToDict(message, preserving_proto_field_name=True)
+        path = route.template
+        for name in route.path_fields:
+            path = path.replace(
+                "{" + name + "}", urllib.parse.quote(str(document.pop(name, "x")), safe="")
+            )
+        if route.body == "*":
+            status, _, _ = rest.call(route.http_method, path, document)
+        else:
+            query = urllib.parse.urlencode(
+                {k: v for k, v in document.items() if not isinstance(v, dict | list)}
+            )
+            status, _, _ = rest.call(route.http_method, f"{path}?{query}" if query else path)
+        assert status < 500, (status, route.template, document)
+
+    try:
+        check()
+    finally:
+        gateway.stop()

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def run_aura(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db")}
+    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db"), "AURA_AUTH": "disabled"}
     env.pop("MONGODB_URL", None)
     return subprocess.run(
         [AURA, *args], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
@@ -45,7 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, grpc
     seeded = run_aura(tmp_path, "catalog", "seed-demo", "--count", "600")
     assert seeded.returncode == 0, seeded.stderr
     port = free_port()
-    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db")}
+    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db"), "AURA_AUTH": "disabled"}
     env.pop("MONGODB_URL", None)
     process = subprocess.Popen(
         [AURA, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -115,3 +115,19 @@ def test_server_refuses_a_taken_port(tmp_path: Path, served: tuple[int, grpc.Cha
     assert result.returncode != 0
     assert f"aura: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert time.monotonic() - started < 60
+
+
+def test_auth_is_on_by_default_and_refuses_to_start_without_a_key(tmp_path: Path) -> None:
+    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db")}
+    for name in ("AURA_AUTH", "SECRET_KEY", "AURA_JWT_PUBLIC_KEY", "AURA_JWKS_FILE"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [AURA, "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "refusing to start" in result.stderr and "SECRET_KEY" in result.stderr

@@ -25,7 +25,8 @@ class Settings:
     health_interval_seconds: float = 2.0
     log_level: str = "INFO"
     # Authentication (see security.py).
-    auth: str = "disabled"  # jwt | disabled
+    # jwt | disabled. On by default: only `make run` (development) turns it off.
+    auth: str = "jwt"
     secret_key: str = ""
     jwt_algorithm: str = ""  # HS256 with SECRET_KEY; RS256 or ES256 with a public key
     jwt_public_key: str = ""
