@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,29 @@ def test_skips_below_zero_become_aversion_and_likes_give_it_back() -> None:
     apply_reward(profile, event, 1.0)  # +0.15 to the score, and the aversion forgiven
     assert profile.categories["Techno"] == pytest.approx(0.15)
     assert profile.category_aversion["Techno"] == 0.0
+
+
+def test_replicas_over_one_store_learn_the_same_model(tmp_path: Path) -> None:
+    """Two stacks over one SQLite file, as two workers: what one learns, the other
+    replays from the learning log, and both end with the same model."""
+    from aura_server.domain.models import utcnow
+
+    first, second = (Aura.build(SQLiteRepository(tmp_path / "shared.db")) for _ in range(2))
+    first.repo.upsert_events(
+        [make_event(f"e{i}", starts_at=utcnow() + timedelta(hours=i + 1)) for i in range(6)]
+    )
+    first.profiles.onboard("u1", "explore", 30, "male", neighborhood="Bushwick")
+    feed = first.recommender.feed("u1", None, None, limit=5)
+    for item in feed.items[:3]:
+        first.behaviors.log("u1", "purchase", event_id=item.event.event_id, feed_id=feed.feed_id)
+    assert first.bandit.learned == 3
+    assert second.bandit.learned == 0
+    assert second.learning.sync() == 3
+    assert second.bandit.version == first.bandit.version == "cb-3"
+    shared, actions = "shared |U c0:0.5 |T hour_1", ["|E c0 km_1", "|E c3 km_3"]
+    assert list(first.bandit.predict_rewards(shared, actions)) == list(
+        second.bandit.predict_rewards(shared, actions)
+    )
+    first.learning.save()
+    third = Aura.build(SQLiteRepository(tmp_path / "shared.db"))
+    assert third.bandit.version == "cb-3" and third.learning.cursor == first.learning.cursor

@@ -207,3 +207,22 @@ def test_counters(repo: Repository) -> None:
     repo.add_to_counter("unjoined_rewards")
     repo.add_to_counter("unjoined_rewards", 2)
     assert repo.counter("unjoined_rewards") == 3
+
+
+def test_learning_log_is_ordered_and_trimmed(repo: Repository) -> None:
+    from aura_server.store.base import LearnedExample
+
+    seqs = [
+        repo.append_example(LearnedExample("shared |U a", ("|E x", "|E y"), n % 2, 0.5, 0.85))
+        for n in range(5)
+    ]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+    after = repo.examples_after(seqs[1], 10)
+    assert [e.seq for e in after] == seqs[2:]
+    assert after[0].example.actions == ("|E x", "|E y") and after[0].example.chosen == 0
+    assert [e.seq for e in repo.examples_after(0, 2)] == seqs[:2]
+    assert repo.trim_examples(seqs[2]) == 3
+    assert [e.seq for e in repo.examples_after(0, 10)] == seqs[3:]
+    repo.save_model(ModelSnapshot("cb-5", NOW, 5, b"model", last_seq=seqs[-1]))
+    latest = repo.latest_model()
+    assert latest is not None and latest.last_seq == seqs[-1]

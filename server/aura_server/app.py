@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -67,7 +68,7 @@ class Aura:
         settings = settings or Settings()
         index = CatalogIndex(repo, refresh_interval=settings.catalog_refresh_seconds)
         trends = EngagementTrends(repo, refresh_interval=settings.trends_refresh_seconds)
-        bandit = load_bandit(repo)
+        bandit, last_seq = load_bandit(repo)
         learning = LearningLoop(
             repo,
             bandit,
@@ -77,7 +78,9 @@ class Aura:
                 save_every=settings.model_save_every,
                 save_seconds=settings.model_save_seconds,
             ),
+            last_seq=last_seq,
         )
+        learning.sync()  # catch up with what was learned after the snapshot
         ranker = LearnedRanker(
             bandit,
             trends,
@@ -139,10 +142,16 @@ class Aura:
         self._background.start()
 
     def _chores(self) -> None:
-        while not self._stopping.wait(self.settings.learning_sweep_seconds):
+        """Replay other processes' examples every AURA_MODEL_SYNC_SECONDS; learn default
+        rewards and save snapshots every AURA_LEARNING_SWEEP_SECONDS."""
+        next_sweep = time.monotonic() + self.settings.learning_sweep_seconds
+        while not self._stopping.wait(self.settings.model_sync_seconds):
             try:
-                self.learning.learn_due_defaults()
-                self.learning.save_if_due()
+                self.learning.sync()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.learning_sweep_seconds
+                    self.learning.learn_due_defaults()
+                    self.learning.save_if_due()
             except Exception:  # keep learning through a passing store outage
                 log.exception("learning chores failed; retrying")
 

@@ -49,6 +49,8 @@ class Settings:
     model_save_seconds: float = 60.0
     trends_refresh_seconds: float = 30.0
     learning_sweep_seconds: float = 5.0
+    # How often a process replays the examples other processes appended to the log.
+    model_sync_seconds: float = 0.2
     # Natural-language search.
     openai_api_key: str = ""
     openai_base_url: str = ""
@@ -107,6 +109,7 @@ class Settings:
             learning_sweep_seconds=float(
                 env.get("AURA_LEARNING_SWEEP_SECONDS", cls.learning_sweep_seconds)
             ),
+            model_sync_seconds=float(env.get("AURA_MODEL_SYNC_SECONDS", cls.model_sync_seconds)),
             openai_api_key=env.get("OPENAI_API_KEY", ""),
             openai_base_url=env.get("OPENAI_BASE_URL", ""),
             llm_model=env.get("AURA_LLM_MODEL", cls.llm_model),

@@ -12,9 +12,14 @@
   action's reward, `reward:<behavior_id>:submitted` for an explicit SubmitReward on a logged
   behavior, `default:<feed_id>:<event_id>` for the default) and is learned only if the claim
   is new, whatever the retries and whichever process sees them.
+- Every example is appended to the store's learning log, and every process (worker or
+  instance) replays the log in order: its own examples at once, the others' every
+  `AURA_MODEL_SYNC_SECONDS`. All replicas learn the same examples in the same order, so
+  they stay identical without shipping models around.
 - The model is saved to the store every `save_every` examples or `save_seconds` seconds
-  (whichever comes first, when anything was learned) and on shutdown; the newest snapshot is
-  loaded at start, and an unreadable one is logged and replaced by a fresh model.
+  (whichever comes first, when anything was learned) and on shutdown, with the log position
+  it holds; at start the newest snapshot is loaded and the log after it replayed; an
+  unreadable snapshot is logged and a fresh model replays what the log still holds.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from datetime import datetime, timedelta
 
 from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.models import Impression, utcnow
-from aura_server.store.base import ModelSnapshot, PendingView, Repository
+from aura_server.store.base import LearnedExample, ModelSnapshot, PendingView, Repository
 
 log = logging.getLogger(__name__)
 
 REWARD_ACTIONS = frozenset({"purchase", "like", "share", "save", "click", "skip", "hide"})
 DEFAULT_REWARD = 0.0
+LOG_GAP_GRACE_SECONDS = 5.0
+# Log entries kept behind the newest snapshot, for replicas that lag behind.
+LOG_TRIM_MARGIN = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,30 +51,41 @@ class LearningSettings:
     save_seconds: float = 60.0
 
 
-def load_bandit(repo: Repository) -> ContextualBandit:
-    """The newest saved model, or a fresh one when there is none or it cannot be read."""
+def load_bandit(repo: Repository) -> tuple[ContextualBandit, int]:
+    """The newest saved model and the last example of the learning log it holds, or a
+    fresh model (which replays the whole log) when there is none or it cannot be read."""
     snapshot = repo.latest_model()
     if snapshot is None:
-        return ContextualBandit()
+        return ContextualBandit(), 0
     try:
         bandit = ContextualBandit(snapshot.blob, learned=snapshot.learned)
     except Exception:  # VW raises plain RuntimeErrors, among others, on a corrupt file
         log.exception("model snapshot %s is unreadable; starting a fresh model", snapshot.version)
-        return ContextualBandit()
+        return ContextualBandit(), 0
     log.info("loaded model %s", snapshot.version)
-    return bandit
+    return bandit, snapshot.last_seq
 
 
 class LearningLoop:
+    """Every example goes to the store's learning log first; every process replays the log
+    in order (its own examples at once, the others' within `sync` polls), so all replicas
+    of the model learn the same examples in the same order and stay identical."""
+
     def __init__(
-        self, repo: Repository, bandit: ContextualBandit, settings: LearningSettings
+        self,
+        repo: Repository,
+        bandit: ContextualBandit,
+        settings: LearningSettings,
+        last_seq: int = 0,
     ) -> None:
         self.repo = repo
         self.bandit = bandit
         self.settings = settings
+        self.cursor = last_seq  # the last log entry this replica has learned
         self._saved_learned = bandit.learned
         self._saved_at = time.monotonic()
         self._save_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
 
     def join(self, user_id: str, event_id: str, feed_id: str, at: datetime) -> Impression | None:
         """The impression a behavior answers, or None."""
@@ -121,13 +140,47 @@ class LearningLoop:
         return learned
 
     def _learn(self, impression: Impression, event_id: str, reward: float) -> None:
-        actions = [item.features for item in impression.items]
+        actions = tuple(item.features for item in impression.items)
         for index, item in enumerate(impression.items):
             if item.event_id == event_id and item.features and impression.shared_features:
-                self.bandit.learn(
-                    impression.shared_features, actions, index, reward, item.propensity
+                self.repo.append_example(
+                    LearnedExample(
+                        impression.shared_features, actions, index, reward, item.propensity
+                    )
                 )
+                self.sync()  # this process learns its own example before answering
                 return
+
+    def sync(self, batch: int = 500) -> int:
+        """Learn the log entries this replica has not learned yet, in order. A gap (a
+        number handed out but not written yet, possible with MongoDB) is waited for until
+        the entry after it is LOG_GAP_GRACE old, then skipped and logged."""
+        learned = 0
+        with self._sync_lock:
+            while True:
+                entries = self.repo.examples_after(self.cursor, batch)
+                for entry in entries:
+                    if entry.seq != self.cursor + 1:
+                        age = (utcnow() - entry.created_at).total_seconds()
+                        if age < LOG_GAP_GRACE_SECONDS:
+                            return learned
+                        log.warning(
+                            "learning log entries %d-%d never came; skipped",
+                            self.cursor + 1,
+                            entry.seq - 1,
+                        )
+                    example = entry.example
+                    self.bandit.learn(
+                        example.shared,
+                        example.actions,
+                        example.chosen,
+                        example.reward,
+                        example.propensity,
+                    )
+                    self.cursor = entry.seq
+                    learned += 1
+                if len(entries) < batch:
+                    return learned
 
     def save_if_due(self) -> bool:
         unsaved = self.bandit.learned - self._saved_learned
@@ -139,9 +192,15 @@ class LearningLoop:
 
     def save(self) -> None:
         with self._save_lock:
-            blob, learned = self.bandit.to_bytes()
+            with self._sync_lock:  # the blob and the cursor must describe the same model
+                blob, learned = self.bandit.to_bytes()
+                cursor = self.cursor
             if learned == self._saved_learned and self.repo.latest_model() is not None:
                 return
-            self.repo.save_model(ModelSnapshot(f"cb-{learned}", utcnow(), learned, blob))
+            self.repo.save_model(
+                ModelSnapshot(f"cb-{learned}", utcnow(), learned, blob, last_seq=cursor)
+            )
+            # The log before the snapshot is only needed by a replica that lags far behind.
+            self.repo.trim_examples(cursor - LOG_TRIM_MARGIN)
             self._saved_learned, self._saved_at = learned, time.monotonic()
-            log.info("saved model cb-%d", learned)
+            log.info("saved model cb-%d (learning log up to %d)", learned, cursor)

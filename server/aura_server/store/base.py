@@ -56,6 +56,26 @@ class ModelSnapshot:
     created_at: datetime
     learned: int
     blob: bytes
+    # The last example of the learning log the model includes (0: none).
+    last_seq: int = 0
+
+
+@dataclass(frozen=True)
+class LearnedExample:
+    """One cb example, as every worker must learn it, in the log's order."""
+
+    shared: str
+    actions: tuple[str, ...]
+    chosen: int
+    reward: float
+    propensity: float
+
+
+@dataclass(frozen=True)
+class LoggedExample:
+    seq: int
+    created_at: datetime
+    example: LearnedExample
 
 
 class Repository(abc.ABC):
@@ -172,6 +192,18 @@ class Repository(abc.ABC):
 
     @abc.abstractmethod
     def latest_model(self) -> ModelSnapshot | None: ...
+
+    @abc.abstractmethod
+    def append_example(self, example: LearnedExample) -> int:
+        """Add to the learning log; returns its sequence number (increasing)."""
+
+    @abc.abstractmethod
+    def examples_after(self, seq: int, limit: int) -> list[LoggedExample]:
+        """The log after `seq`, in sequence order."""
+
+    @abc.abstractmethod
+    def trim_examples(self, upto_seq: int) -> int:
+        """Forget the log up to and including `upto_seq` (snapshots hold it)."""
 
     @abc.abstractmethod
     def add_to_counter(self, name: str, amount: int = 1) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,8 @@ from aura_server.store.base import (
     EngagementCount,
     EventCursor,
     EventFilter,
+    LearnedExample,
+    LoggedExample,
     ModelSnapshot,
     PendingView,
     Repository,
@@ -78,6 +81,7 @@ class MongoRepository(Repository):
         self.claims: Collection[Doc] = db["learning_claims"]
         self.pending_views: Collection[Doc] = db["pending_views"]
         self.models: Collection[Doc] = db["models"]
+        self.learning_log: Collection[Doc] = db["learning_log"]
         self._ensure_indexes()
 
     @classmethod
@@ -121,6 +125,7 @@ class MongoRepository(Repository):
             )
             self.pending_views.create_index("due_at")
             self.models.create_index([("created_at", DESCENDING)])
+            self.learning_log.create_index("seq", unique=True)
         except PyMongoError as exc:
             raise StoreUnavailable(f"mongodb: {exc}") from exc
 
@@ -355,6 +360,7 @@ class MongoRepository(Repository):
                 "created_at": snapshot.created_at,
                 "learned": snapshot.learned,
                 "blob": Binary(snapshot.blob),
+                "last_seq": snapshot.last_seq,
             },
             upsert=True,
         )
@@ -369,8 +375,48 @@ class MongoRepository(Repository):
         if doc is None:
             return None
         return ModelSnapshot(
-            doc["version"], as_datetime(doc["created_at"]), int(doc["learned"]), bytes(doc["blob"])
+            doc["version"],
+            as_datetime(doc["created_at"]),
+            int(doc["learned"]),
+            bytes(doc["blob"]),
+            int(doc.get("last_seq", 0)),
         )
+
+    def append_example(self, example: LearnedExample) -> int:
+        # The counter hands out numbers; a writer that dies between the two steps leaves
+        # a gap, which readers skip once it is old enough (see LearningLoop.sync).
+        counter = self.meta.find_one_and_update(
+            {"key": "learning_seq"},
+            {"$inc": {"value": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert counter is not None  # upsert with ReturnDocument.AFTER always returns it
+        seq = int(counter["value"])
+        doc = {"seq": seq, "created_at": datetime.now(UTC), **dataclasses.asdict(example)}
+        doc["actions"] = list(example.actions)
+        self.learning_log.insert_one(doc)
+        return seq
+
+    def examples_after(self, seq: int, limit: int) -> list[LoggedExample]:
+        cursor = self.learning_log.find({"seq": {"$gt": seq}}).sort("seq", ASCENDING).limit(limit)
+        return [
+            LoggedExample(
+                int(d["seq"]),
+                as_datetime(d["created_at"]),
+                LearnedExample(
+                    d["shared"],
+                    tuple(d["actions"]),
+                    int(d["chosen"]),
+                    float(d["reward"]),
+                    float(d["propensity"]),
+                ),
+            )
+            for d in cursor
+        ]
+
+    def trim_examples(self, upto_seq: int) -> int:
+        return self.learning_log.delete_many({"seq": {"$lte": upto_seq}}).deleted_count
 
     def add_to_counter(self, name: str, amount: int = 1) -> None:
         self.meta.update_one({"key": f"counter:{name}"}, {"$inc": {"value": amount}}, upsert=True)

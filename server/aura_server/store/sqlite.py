@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -27,6 +28,8 @@ from aura_server.store.base import (
     EngagementCount,
     EventCursor,
     EventFilter,
+    LearnedExample,
+    LoggedExample,
     ModelSnapshot,
     PendingView,
     Repository,
@@ -100,7 +103,13 @@ CREATE TABLE IF NOT EXISTS models (
     version TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
     learned INTEGER NOT NULL,
-    blob BLOB NOT NULL
+    blob BLOB NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS learning_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    doc TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -140,6 +149,12 @@ def _categories_key(categories: Sequence[str]) -> str:
     return "|" + "|".join(categories) + "|"
 
 
+def _example(doc: dict[str, Any]) -> LearnedExample:
+    return LearnedExample(
+        doc["shared"], tuple(doc["actions"]), doc["chosen"], doc["reward"], doc["propensity"]
+    )
+
+
 def _behavior_from_row(row: sqlite3.Row) -> Behavior:
     return Behavior(
         behavior_id=row["behavior_id"],
@@ -172,19 +187,31 @@ class SQLiteRepository(Repository):
         self._conn().executescript(SCHEMA)  # executescript manages its own transaction
 
     def _add_missing_columns(self) -> None:
-        """Bring a file written by an older release up to the current behaviors table."""
+        """Bring a file written by an older release up to the current tables."""
+        added = self._add_columns(
+            "behaviors",
+            [
+                ("age_bracket", "TEXT NOT NULL DEFAULT ''"),
+                ("occurred_hour", "INTEGER NOT NULL DEFAULT 0"),
+            ],
+        )
+        if "occurred_hour" in added:
+            self._conn().execute(
+                "UPDATE behaviors SET occurred_hour = CAST(occurred_at / 3600 AS INTEGER)"
+            )
+        self._add_columns("models", [("last_seq", "INTEGER NOT NULL DEFAULT 0")])
+
+    def _add_columns(self, table: str, wanted: list[tuple[str, str]]) -> list[str]:
+        """Add the columns a table lacks (none for a new file: SCHEMA creates it whole)."""
         conn = self._conn()
-        columns = {row["name"] for row in conn.execute("PRAGMA table_info(behaviors)")}
+        columns = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
         if not columns:
-            return  # a new file: SCHEMA creates everything
-        for name, ddl in (
-            ("age_bracket", "TEXT NOT NULL DEFAULT ''"),
-            ("occurred_hour", "INTEGER NOT NULL DEFAULT 0"),
-        ):
-            if name not in columns:
-                conn.execute(f"ALTER TABLE behaviors ADD COLUMN {name} {ddl}")
-        if "occurred_hour" not in columns:
-            conn.execute("UPDATE behaviors SET occurred_hour = CAST(occurred_at / 3600 AS INTEGER)")
+            return []
+        added = [name for name, _ in wanted if name not in columns]
+        for name, ddl in wanted:
+            if name in added:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+        return added
 
     # One connection per thread: sqlite3 connections must not be shared across threads.
     def _conn(self) -> sqlite3.Connection:
@@ -523,9 +550,15 @@ class SQLiteRepository(Repository):
     def save_model(self, snapshot: ModelSnapshot) -> None:
         with self._write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO models (version, created_at, learned, blob) "
-                "VALUES (?, ?, ?, ?)",
-                (snapshot.version, _ts(snapshot.created_at), snapshot.learned, snapshot.blob),
+                "INSERT OR REPLACE INTO models (version, created_at, learned, blob, last_seq) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    snapshot.version,
+                    _ts(snapshot.created_at),
+                    snapshot.learned,
+                    snapshot.blob,
+                    snapshot.last_seq,
+                ),
             )
             # Keep the newest few: enough to fall back on, not a growing table.
             conn.execute(
@@ -538,7 +571,7 @@ class SQLiteRepository(Repository):
         row = (
             self._conn()
             .execute(
-                "SELECT version, created_at, learned, blob FROM models "
+                "SELECT version, created_at, learned, blob, last_seq FROM models "
                 "ORDER BY created_at DESC LIMIT 1"
             )
             .fetchone()
@@ -546,8 +579,34 @@ class SQLiteRepository(Repository):
         if row is None:
             return None
         return ModelSnapshot(
-            row["version"], _dt(row["created_at"]), row["learned"], bytes(row["blob"])
+            row["version"],
+            _dt(row["created_at"]),
+            row["learned"],
+            bytes(row["blob"]),
+            row["last_seq"],
         )
+
+    def append_example(self, example: LearnedExample) -> int:
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO learning_log (created_at, doc) VALUES (?, ?)",
+                (_ts(datetime.now(UTC)), json.dumps(dataclasses.asdict(example))),
+            )
+            return int(cur.lastrowid or 0)
+
+    def examples_after(self, seq: int, limit: int) -> list[LoggedExample]:
+        rows = self._conn().execute(
+            "SELECT seq, created_at, doc FROM learning_log WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [
+            LoggedExample(r["seq"], _dt(r["created_at"]), _example(json.loads(r["doc"])))
+            for r in rows
+        ]
+
+    def trim_examples(self, upto_seq: int) -> int:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM learning_log WHERE seq <= ?", (upto_seq,)).rowcount
 
     def add_to_counter(self, name: str, amount: int = 1) -> None:
         with self._write() as conn:
