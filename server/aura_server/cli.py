@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -27,6 +29,49 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, OSError) as exc:
         print(f"aura: refusing to start: {exc}", file=sys.stderr)
         return 2
+    workers = args.workers or settings.workers
+    if workers <= 1:
+        return serve_worker(args, settings, verifier, worker="0", reuse_port=False)
+    if args.port == 0 or args.http_port == 0:
+        print("aura: --workers needs fixed ports (they share them)", file=sys.stderr)
+        return 2
+    return supervise(args, settings, verifier, workers)
+
+
+def supervise(
+    args: argparse.Namespace, settings: Settings, verifier: TokenVerifier | None, workers: int
+) -> int:
+    """Fork the workers before any gRPC object exists (grpc's multiprocessing pattern);
+    they share the ports through SO_REUSEPORT. SIGTERM/SIGINT stop them all gracefully."""
+    children: list[int] = []
+    for number in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = serve_worker(args, settings, verifier, worker=str(number), reuse_port=True)
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    return 0 if all(code == 0 for code in codes) else max(abs(code) for code in codes) or 1
+
+
+def serve_worker(
+    args: argparse.Namespace,
+    settings: Settings,
+    verifier: TokenVerifier | None,
+    worker: str,
+    reuse_port: bool,
+) -> int:
     aura = Aura.from_settings(settings)
     host = args.host or settings.host
     try:
@@ -38,12 +83,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             health_interval=settings.health_interval_seconds,
             verifier=verifier,
             limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
+            worker=worker,
+            reuse_port=reuse_port,
         )
         gateway = None
         if not args.no_http:
             http_port = settings.http_port if args.http_port is None else args.http_port
             # The REST door calls the gRPC server over a real channel, like any client.
-            gateway = RestGateway(f"127.0.0.1:{server.port}", host=host, port=http_port)
+            gateway = RestGateway(
+                f"127.0.0.1:{server.port}", host=host, port=http_port, reuse_port=reuse_port
+            )
     except OSError as exc:
         print(f"aura: {exc}", file=sys.stderr)
         aura.close()
@@ -61,7 +110,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         else "auth DISABLED (development mode: anyone may act as anyone)"
     )
     print(
-        f"Aura {__version__} serving {doors} "
+        f"Aura {__version__} worker {worker} serving {doors} "
         f"(store: {aura.repo.backend}, {aura.repo.count_events()} events; {auth})",
         file=sys.stderr,
         flush=True,
@@ -197,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, default=None, help="gRPC port (default 50051)")
     serve_cmd.add_argument("--http-port", type=int, default=None, help="REST port (default 8000)")
     serve_cmd.add_argument("--no-http", action="store_true", help="serve gRPC only")
+    serve_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes sharing the ports (default AURA_WORKERS, 1)",
+    )
     serve_cmd.set_defaults(run=serve)
 
     gateway_cmd = commands.add_parser(

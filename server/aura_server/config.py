@@ -19,6 +19,8 @@ class Settings:
     mongodb_write_concern: str = "majority"
     db_path: str = "./var/aura.db"
     grpc_threads: int = 16
+    # Processes serving the same ports (SO_REUSEPORT).
+    workers: int = 1
     # How often the catalog index checks the store for writes by other processes.
     catalog_refresh_seconds: float = 1.0
     # How often the health service pings the store.
@@ -75,6 +77,7 @@ class Settings:
             mongodb_write_concern=env.get("AURA_MONGODB_WRITE_CONCERN", cls.mongodb_write_concern),
             db_path=env.get("AURA_DB_PATH", cls.db_path),
             grpc_threads=int(env.get("AURA_GRPC_THREADS", cls.grpc_threads)),
+            workers=int(env.get("AURA_WORKERS", cls.workers)),
             catalog_refresh_seconds=float(
                 env.get("AURA_CATALOG_REFRESH_SECONDS", cls.catalog_refresh_seconds)
             ),

@@ -97,3 +97,30 @@ class DomainErrorInterceptor(grpc.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+class WorkerTagInterceptor(grpc.ServerInterceptor):
+    """Every answer names the worker process that gave it (`x-aura-worker`), for diagnosis."""
+
+    def __init__(self, worker: str) -> None:
+        self.metadata = (("x-aura-worker", worker),)
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner: Handler = handler.unary_unary
+
+        def tagged(request: Any, context: grpc.ServicerContext) -> Any:
+            context.send_initial_metadata(self.metadata)
+            return inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            tagged,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

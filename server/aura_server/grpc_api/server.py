@@ -28,7 +28,7 @@ from aura_server.app import Aura
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.limits import RateLimiter
 from aura_server.grpc_api.auth import AuthInterceptor
-from aura_server.grpc_api.errors import DomainErrorInterceptor
+from aura_server.grpc_api.errors import DomainErrorInterceptor, WorkerTagInterceptor
 from aura_server.grpc_api.servicers import (
     BehaviorServicer,
     CatalogServicer,
@@ -66,11 +66,14 @@ class GrpcServer:
         health_interval: float = 2.0,
         verifier: TokenVerifier | None = None,
         limiter: RateLimiter | None = None,
+        worker: str = "0",
+        reuse_port: bool = False,
     ) -> None:
         self.aura = aura
         self.health_interval = health_interval
         # Outermost first: errors raised by the auth check are mapped like any other.
         interceptors: list[grpc.ServerInterceptor] = [
+            WorkerTagInterceptor(worker),
             DomainErrorInterceptor(),
             AuthInterceptor(verifier, limiter or RateLimiter(0, 1)),
         ]
@@ -79,7 +82,8 @@ class GrpcServer:
             interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", 4 * 1024 * 1024),
-                ("grpc.so_reuseport", 0),
+                # Workers share the port; a lone server must own it (a clash is an error).
+                ("grpc.so_reuseport", int(reuse_port)),
             ],
         )
         onboarding_pb2_grpc.add_OnboardingServiceServicer_to_server(

@@ -153,6 +153,12 @@ def _query_document(message: Descriptor, query: str) -> dict[str, Any]:
     return document
 
 
+def _worker_header(call: Any) -> dict[str, str]:
+    """The gRPC worker that answered, as the REST door's x-aura-worker header."""
+    metadata = call.initial_metadata() or ()
+    return {key: value for key, value in metadata if key == "x-aura-worker"}
+
+
 def to_json(message: Message) -> bytes:
     return json_format.MessageToJson(
         message,
@@ -190,7 +196,9 @@ def error_body(error: grpc.RpcError) -> tuple[int, bytes, dict[str, str]]:
 class RestGateway:
     """The HTTP server of the REST door, forwarding to gRPC at `target`."""
 
-    def __init__(self, target: str, host: str = "0.0.0.0", port: int = 8000) -> None:
+    def __init__(
+        self, target: str, host: str = "0.0.0.0", port: int = 8000, reuse_port: bool = False
+    ) -> None:
         self.channel = grpc.insecure_channel(target)
         self.routes = build_routes()
         self.openapi = json.dumps(openapi_document(self.routes)).encode()
@@ -207,8 +215,11 @@ class RestGateway:
         class Handler(GatewayHandler):
             owner = gateway
 
+        class Server(ThreadingHTTPServer):
+            allow_reuse_port = reuse_port  # workers share the port
+
         try:
-            self.server = ThreadingHTTPServer((host, port), Handler)
+            self.server = Server((host, port), Handler)
         except OSError as exc:
             raise OSError(f"cannot listen on {host}:{port} ({exc.strerror})") from exc
         self.server.daemon_threads = True
@@ -302,15 +313,17 @@ class GatewayHandler(BaseHTTPRequestHandler):
             if self.headers.get(name)
         ]
         try:
-            reply = self.owner.calls[route.grpc_path](request, timeout=timeout, metadata=metadata)
+            reply, call = self.owner.calls[route.grpc_path].with_call(
+                request, timeout=timeout, metadata=metadata
+            )
         except grpc.RpcError as error:
             status, payload, headers = error_body(error)
-            self._send(status, payload, extra=headers)
+            self._send(status, payload, extra={**headers, **_worker_header(error)})
             return
         status = 200
         if route.grpc_path.endswith("/GetStatus") and getattr(reply, "status", "") != "SERVING":
             status = 503
-        self._send(status, to_json(reply))
+        self._send(status, to_json(reply), extra=_worker_header(call))
 
     def _static(self, path: str) -> bool:
         """The OpenAPI document and Swagger UI, all served from installed packages."""
