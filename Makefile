@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos lint buf node browser typecheck test bench bench-rank bench-natural bench-rest simulate clean
+.PHONY: install run serve seed protos lint buf node browser typecheck test bench bench-feed bench-rank bench-natural bench-rest simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,11 @@ typecheck: install
 test: install browser buf lint typecheck
 	$(PY) -m pytest -q
 
+# The load test: the real server with a worker per core, three scenarios (see the script).
 bench: install
+	$(PY) scripts/loadtest.py
+
+bench-feed: install
 	$(PY) scripts/bench_feed.py
 
 bench-rank: install

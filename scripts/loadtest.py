@@ -1,0 +1,336 @@
+"""Load test: the real server with N workers, driven by a multi-process gRPC generator.
+
+It seeds a fresh embedded store (the demo catalog and --users onboarded users), starts
+`aura serve --workers N`, and runs three scenarios for --duration seconds each:
+  ceiling  the health Check (the empty-RPC ceiling of this machine)
+  feed     Feed only
+  mixed    70% LogBehavior, 10% SubmitReward, 15% Feed, 5% Natural and Highlights
+The generator is --clients processes, each with --concurrency calls in flight over its own
+connections (asyncio gRPC), counting every call's gRPC status. It prints requests per second
+and p50/p95/p99 per RPC, each scenario's throughput as a share of the ceiling, and CPU and
+peak memory per worker; it writes build/loadtest.json and build/loadtest.png.
+
+    python scripts/loadtest.py [--workers 2] [--duration 15] [--clients 2] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib import pyplot, save
+
+BUILD = Path(__file__).resolve().parent.parent / "build"
+QUERIES = [
+    "jazz tonight",
+    "free comedy this weekend",
+    "techno in bushwick under $30",
+    "yoga tomorrow morning",
+    "art in chelsea",
+]
+MIXED = [
+    ("LogBehavior", 0.70),
+    ("SubmitReward", 0.10),
+    ("Feed", 0.15),
+    ("Natural", 0.03),
+    ("Highlights", 0.02),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def drive(
+    port: int, scenario: str, seconds: float, concurrency: int, users: int, events: int, seed: int
+) -> dict[str, Any]:
+    import grpc
+    from aura.client import AuraStubs
+    from aura.v1 import behavior_pb2, feedback_pb2, recommend_pb2, types_pb2
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from aura_server.domain.taxonomy import NEIGHBORHOODS
+
+    rng = random.Random(seed)
+    channels = [
+        grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+        )
+        for _ in range(4)
+    ]
+    stubs = [AuraStubs(channel) for channel in channels]  # type: ignore[arg-type]
+    health = [health_pb2_grpc.HealthStub(channel) for channel in channels]
+    latencies: dict[str, list[float]] = {}
+    statuses: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+    counter = [0]
+
+    def pick() -> str:
+        if scenario == "ceiling":
+            return "Check"
+        if scenario == "feed":
+            return "Feed"
+        roll, total = rng.random(), 0.0
+        for name, share in MIXED:
+            total += share
+            if roll < total:
+                return name
+        return "Feed"
+
+    async def one(worker: int) -> None:
+        while time.monotonic() < deadline:
+            name = pick()
+            lane = (worker + counter[0]) % len(stubs)
+            counter[0] += 1
+            client = stubs[lane]
+            user = f"load-{rng.randrange(users)}"
+            hood = rng.choice(NEIGHBORHOODS)
+            event_id = f"demo-{rng.randrange(events):05d}"
+            started = time.perf_counter()
+            try:
+                if name == "Check":
+                    await health[lane].Check(health_pb2.HealthCheckRequest())
+                elif name == "Feed":
+                    await client.recommend.Feed(
+                        recommend_pb2.FeedRequest(
+                            user_id=user, lat=hood.lat, lng=hood.lng, limit=20
+                        )
+                    )
+                elif name == "LogBehavior":
+                    await client.behavior.LogBehavior(
+                        behavior_pb2.LogBehaviorRequest(
+                            user_id=user, action=types_pb2.ACTION_VIEW, event_id=event_id
+                        )
+                    )
+                elif name == "SubmitReward":
+                    await client.feedback.SubmitReward(
+                        feedback_pb2.SubmitRewardRequest(
+                            user_id=user, event_id=event_id, action=types_pb2.ACTION_LIKE
+                        )
+                    )
+                elif name == "Natural":
+                    await client.recommend.Natural(
+                        recommend_pb2.NaturalRequest(
+                            user_id=user,
+                            query=rng.choice(QUERIES),
+                            lat=hood.lat,
+                            lng=hood.lng,
+                            limit=20,
+                        )
+                    )
+                else:
+                    await client.recommend.Highlights(
+                        recommend_pb2.HighlightsRequest(user_id=user, lat=hood.lat, lng=hood.lng)
+                    )
+                code = "OK"
+            except grpc.aio.AioRpcError as error:
+                code = error.code().name
+            latencies.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+            statuses[f"{name}:{code}"] = statuses.get(f"{name}:{code}", 0) + 1
+
+    await asyncio.gather(*(one(n) for n in range(concurrency)))
+    for channel in channels:
+        await channel.close()
+    return {"latencies": latencies, "statuses": statuses}
+
+
+def client_process(args: tuple[int, str, float, int, int, int, int]) -> dict[str, Any]:
+    return asyncio.run(drive(*args))
+
+
+def worker_pids(parent: int) -> list[int]:
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else [parent]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if len(samples) < 2:
+        return samples[0] if samples else 0.0
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+
+
+def seed(folder: Path, users: int, events: int) -> None:
+    from aura_server.app import Aura
+    from aura_server.catalog_io import seed_demo
+    from aura_server.config import Settings
+    from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
+    from aura_server.store.sqlite import SQLiteRepository
+
+    repo = SQLiteRepository(folder / "aura.db")
+    seed_demo(repo, count=events, out=io.StringIO())
+    aura = Aura.build(repo, Settings(llm_mode="off"))
+    rng = random.Random(1)
+    for number in range(users):
+        aura.profiles.onboard(
+            f"load-{number}",
+            rng.choice(["explore", "create", "freelance"]),
+            rng.randint(18, 65),
+            "",
+            neighborhood=rng.choice(NEIGHBORHOODS).name,
+            favorite_categories=rng.sample(CATEGORIES, 2),
+        )
+        if number % 1000 == 999:
+            print(f"\ronboarded {number + 1}/{users} users", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    aura.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=5_000)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="aura-load-"))
+    print(f"seeding {args.events} events and {args.users} users into {folder}", file=sys.stderr)
+    seed(folder, args.users, args.events)
+    port = free_port()
+    env = {
+        **os.environ,
+        "AURA_DB_PATH": str(folder / "aura.db"),
+        "AURA_AUTH": "disabled",
+        "AURA_RATE_LIMIT": "0",
+        "AURA_LOG_LEVEL": "WARNING",
+    }
+    aura = str(Path(sys.executable).with_name("aura"))
+    server = subprocess.Popen(
+        [
+            aura,
+            "serve",
+            "--workers",
+            str(args.workers),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-http",
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(3 + args.workers)
+    pids = worker_pids(server.pid) if args.workers > 1 else [server.pid]
+    report: dict[str, Any] = {
+        "workers": args.workers,
+        "clients": args.clients,
+        "concurrency": args.concurrency,
+        "users": args.users,
+        "events": args.events,
+        "scenarios": {},
+    }
+    try:
+        for scenario in ("ceiling", "feed", "mixed"):
+            print(f"scenario {scenario}: {args.duration:.0f} s", file=sys.stderr)
+            cpu_before = {pid: cpu_seconds(pid) for pid in pids}
+            started = time.monotonic()
+            jobs = [
+                (port, scenario, args.duration, args.concurrency, args.users, args.events, n)
+                for n in range(args.clients)
+            ]
+            with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
+                results = pool.map(client_process, jobs)
+            elapsed = time.monotonic() - started
+            latencies: dict[str, list[float]] = {}
+            statuses: dict[str, int] = {}
+            for result in results:
+                for name, samples in result["latencies"].items():
+                    latencies.setdefault(name, []).extend(samples)
+                for key, count in result["statuses"].items():
+                    statuses[key] = statuses.get(key, 0) + count
+            total = sum(len(s) for s in latencies.values())
+            report["scenarios"][scenario] = {
+                "requests_per_second": total / args.duration,
+                "wall_seconds": elapsed,
+                "statuses": statuses,
+                "rpcs": {
+                    name: {
+                        "count": len(samples),
+                        "p50_ms": percentile(samples, 50),
+                        "p95_ms": percentile(samples, 95),
+                        "p99_ms": percentile(samples, 99),
+                    }
+                    for name, samples in sorted(latencies.items())
+                },
+                "workers": {
+                    str(pid): {
+                        "cpu_percent": 100 * (cpu_seconds(pid) - cpu_before[pid]) / args.duration,
+                        "peak_rss_mb": peak_mb(pid),
+                    }
+                    for pid in pids
+                },
+            }
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+    ceiling = report["scenarios"]["ceiling"]["requests_per_second"]
+    for scenario, result in report["scenarios"].items():
+        result["share_of_ceiling"] = result["requests_per_second"] / ceiling if ceiling else 0
+        print(
+            f"\n{scenario}: {result['requests_per_second']:.0f} requests/s "
+            f"({result['share_of_ceiling']:.0%} of the ceiling)"
+        )
+        for name, rpc in result["rpcs"].items():
+            print(
+                f"  {name:>13}: {rpc['count']:>7} calls  p50 {rpc['p50_ms']:6.1f}  "
+                f"p95 {rpc['p95_ms']:6.1f}  p99 {rpc['p99_ms']:6.1f} ms"
+            )
+        failures = {k: v for k, v in result["statuses"].items() if not k.endswith(":OK")}
+        print(f"  errors: {failures or 'none'}")
+        for pid, usage in result["workers"].items():
+            print(
+                f"  worker {pid}: cpu {usage['cpu_percent']:.0f}%, "
+                f"peak rss {usage['peak_rss_mb']:.0f} MB"
+            )
+    BUILD.mkdir(exist_ok=True)
+    (BUILD / "loadtest.json").write_text(json.dumps(report, indent=2))
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    names = list(report["scenarios"])
+    left.bar(names, [report["scenarios"][n]["requests_per_second"] for n in names])
+    left.set_title(f"requests/s, {args.workers} workers")
+    mixed = report["scenarios"]["mixed"]["rpcs"]
+    right.bar(list(mixed), [r["p99_ms"] for r in mixed.values()], label="p99")
+    right.bar(list(mixed), [r["p50_ms"] for r in mixed.values()], label="p50")
+    right.set_title("mixed load latency (ms)")
+    right.legend()
+    save(fig, BUILD / "loadtest.png")
+    print(f"report: {BUILD / 'loadtest.json'}")
+
+
+if __name__ == "__main__":
+    main()
