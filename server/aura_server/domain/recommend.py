@@ -249,49 +249,37 @@ class Recommender:
     ) -> bool:
         """Record what was shown, with the learner's features, so rewards can join it.
         False when the store is unreachable: the list is still served."""
+        impression = Impression(
+            feed_id=feed_id,
+            user_id=user_id,
+            kind=kind,
+            created_at=utcnow(),
+            context={
+                "lat": context.lat,
+                "lng": context.lng,
+                "radius_km": context.radius_km,
+                "now": context.now.isoformat(),
+                "limit": limit,
+                "cold_start": ranking.cold_start,
+            },
+            items=[
+                ImpressionItem(
+                    event_id=item.event.event_id,
+                    position=position,
+                    score=item.score,
+                    reason=item.reason,
+                    explored=item.explored,
+                    propensity=item.propensity,
+                    features=item.features,
+                )
+                for position, item in enumerate(ranking.items)
+            ],
+            model_version=ranking.model_version,
+            shared_features=ranking.shared_features,
+        )
         try:
-            self._insert_impression(feed_id, user_id, kind, context, limit, ranking)
+            self.repo.insert_impression(impression)
         except StoreUnavailable as exc:
             log.warning("impression %s not logged: %s", feed_id, exc)
             return False
         return True
-
-    def _insert_impression(
-        self,
-        feed_id: str,
-        user_id: str,
-        kind: str,
-        context: RankingContext,
-        limit: int,
-        ranking: Ranking,
-    ) -> None:
-        self.repo.insert_impression(
-            Impression(
-                feed_id=feed_id,
-                user_id=user_id,
-                kind=kind,
-                created_at=utcnow(),
-                context={
-                    "lat": context.lat,
-                    "lng": context.lng,
-                    "radius_km": context.radius_km,
-                    "now": context.now.isoformat(),
-                    "limit": limit,
-                    "cold_start": ranking.cold_start,
-                },
-                items=[
-                    ImpressionItem(
-                        event_id=item.event.event_id,
-                        position=position,
-                        score=item.score,
-                        reason=item.reason,
-                        explored=item.explored,
-                        propensity=item.propensity,
-                        features=item.features,
-                    )
-                    for position, item in enumerate(ranking.items)
-                ],
-                model_version=ranking.model_version,
-                shared_features=ranking.shared_features,
-            )
-        )

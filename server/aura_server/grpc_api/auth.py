@@ -10,7 +10,7 @@ import grpc
 
 from aura_server.domain.errors import DeadlineExceeded
 from aura_server.domain.limits import RateLimiter
-from aura_server.grpc_api.errors import Handler
+from aura_server.grpc_api.errors import Handler, wrap_unary
 from aura_server.security import (
     PermissionDenied,
     Principal,
@@ -58,29 +58,29 @@ class AuthInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method.startswith(OPEN_PREFIXES):
+        handler = continuation(handler_call_details)
+        if method.startswith(OPEN_PREFIXES):
             return handler
-        inner: Handler = handler.unary_unary
 
-        def checked(request: Any, context: grpc.ServicerContext) -> Any:
-            remaining = context.time_remaining()
-            if remaining is not None and remaining <= 0:
-                raise DeadlineExceeded("the client's deadline passed before the work began")
-            if self.verifier is not None:
-                metadata = dict(context.invocation_metadata())
-                principal = self.verifier.verify(bearer_token(metadata.get("authorization")))
-                authorize(principal, method, request)
-                if not principal.is_service:
-                    self.limiter.take(f"token:{principal.subject}", f"token {principal.subject}")
-            user_id = getattr(request, "user_id", "")
-            if user_id:
-                self.limiter.take(f"user:{user_id}", f"user {user_id}")
-            return inner(request, context)
+        def check(inner: Handler) -> Handler:
+            def checked(request: Any, context: grpc.ServicerContext) -> Any:
+                remaining = context.time_remaining()
+                if remaining is not None and remaining <= 0:
+                    raise DeadlineExceeded("the client's deadline passed before the work began")
+                if self.verifier is not None:
+                    metadata = dict(context.invocation_metadata())
+                    principal = self.verifier.verify(bearer_token(metadata.get("authorization")))
+                    authorize(principal, method, request)
+                    if not principal.is_service:
+                        self.limiter.take(
+                            f"token:{principal.subject}", f"token {principal.subject}"
+                        )
+                user_id = getattr(request, "user_id", "")
+                if user_id:
+                    self.limiter.take(f"user:{user_id}", f"user {user_id}")
+                return inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            checked,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+            return checked
+
+        return wrap_unary(handler, check)

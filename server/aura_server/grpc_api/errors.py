@@ -26,6 +26,20 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any, grpc.ServicerContext], Any]
 
 
+def wrap_unary(
+    handler: grpc.RpcMethodHandler | None, wrap: Callable[[Handler], Handler]
+) -> grpc.RpcMethodHandler | None:
+    """The same handler with its unary behaviour wrapped (streams and unknown methods
+    pass through): the one piece every interceptor here needs."""
+    if handler is None or handler.unary_unary is None:
+        return handler
+    return grpc.unary_unary_rpc_method_handler(
+        wrap(handler.unary_unary),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
 def _status(code: int, message: str, detail: Any | None = None) -> grpc.Status:
     status = status_pb2.Status(code=code, message=message)
     if detail is not None:
@@ -89,14 +103,8 @@ class DomainErrorInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        return grpc.unary_unary_rpc_method_handler(
-            guard(handler_call_details.method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        method = handler_call_details.method
+        return wrap_unary(continuation(handler_call_details), lambda inner: guard(method, inner))
 
 
 class WorkerTagInterceptor(grpc.ServerInterceptor):
@@ -110,17 +118,11 @@ class WorkerTagInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        inner: Handler = handler.unary_unary
+        def tag(inner: Handler) -> Handler:
+            def tagged(request: Any, context: grpc.ServicerContext) -> Any:
+                context.send_initial_metadata(self.metadata)
+                return inner(request, context)
 
-        def tagged(request: Any, context: grpc.ServicerContext) -> Any:
-            context.send_initial_metadata(self.metadata)
-            return inner(request, context)
+            return tagged
 
-        return grpc.unary_unary_rpc_method_handler(
-            tagged,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return wrap_unary(continuation(handler_call_details), tag)
