@@ -103,6 +103,12 @@ def make_catalog(path: Path, count: int = 5000) -> SQLiteRepository:
     return repo
 
 
+def copy_of(catalog_file: Path, target: Path) -> Path:
+    """A store of its own for one test, holding the shared demo catalog."""
+    target.write_bytes(catalog_file.read_bytes())
+    return target
+
+
 @pytest.fixture(scope="session")
 def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 5,000-event demo catalog starting on NOW's day, written once per test run."""

@@ -16,9 +16,11 @@ import jwt
 import pytest
 from aura.client import AuraStubs
 from aura.v1 import catalog_pb2, onboarding_pb2, recommend_pb2, status_pb2, status_pb2_grpc
+from conftest import copy_of
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from test_ranking import Served
 from test_rest import Rest
 
 from aura_server.app import Aura
@@ -31,13 +33,11 @@ from aura_server.store.sqlite import SQLiteRepository
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
 
-class Secured:
+class Secured(Served):
+    """A served stack with token checks on, and its REST door."""
+
     def __init__(self, path: Path, settings: Settings) -> None:
-        verifier = TokenVerifier.from_settings(settings)
-        self.aura = Aura.build(SQLiteRepository(path), settings)
-        self.server = GrpcServer(self.aura, host="127.0.0.1", port=0, verifier=verifier)
-        self.server.start()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}")
+        super().__init__(path, settings, verifier=TokenVerifier.from_settings(settings))
         self.stubs = AuraStubs(self.channel)
         self.gateway = RestGateway(f"127.0.0.1:{self.server.port}", host="127.0.0.1", port=0)
         self.gateway.start()
@@ -45,15 +45,12 @@ class Secured:
 
     def close(self) -> None:
         self.gateway.stop()
-        self.channel.close()
-        self.server.stop(grace=0)
-        self.aura.close()
+        super().close()
 
 
 @pytest.fixture
 def secured(catalog_file: Path, tmp_path: Path) -> Iterator[Secured]:
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     stack = Secured(path, Settings(auth="jwt", secret_key=SECRET))
     yield stack
     stack.close()
@@ -190,8 +187,7 @@ def test_rs256_pins_the_algorithm(catalog_file: Path, tmp_path: Path) -> None:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     stack = Secured(path, Settings(auth="jwt", jwt_public_key=public_pem, jwt_issuer="auth.test"))
     try:
         claims = {"sub": "ana", "exp": int(time.time()) + 600, "iss": "auth.test"}
@@ -230,8 +226,7 @@ def test_rate_limits_answer_resource_exhausted_with_a_retry_delay(
 
     from aura_server.domain.limits import RateLimiter
 
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     aura = Aura.build(SQLiteRepository(path))
     server = GrpcServer(aura, host="127.0.0.1", port=0, limiter=RateLimiter(rate=2, burst=3))
     server.start()

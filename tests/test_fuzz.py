@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+from conftest import copy_of
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -113,8 +114,7 @@ METHODS = [
 
 @pytest.fixture(scope="module")
 def fuzz_target(catalog_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    path = tmp_path_factory.mktemp("fuzz") / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path_factory.mktemp("fuzz") / "aura.db")
     stack = Served(path)
     yield stack
     stack.close()

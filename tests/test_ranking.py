@@ -16,12 +16,13 @@ from aura.v1 import (
     recommend_pb2,
     types_pb2,
 )
-from conftest import NOW
+from conftest import NOW, copy_of
 
 from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
+from aura_server.security import TokenVerifier
 from aura_server.store.sqlite import SQLiteRepository
 
 WILLIAMSBURG = (40.7081, -73.9571)
@@ -64,9 +65,13 @@ class Client(AuraStubs):
 class Served:
     """An Aura stack over a SQLite file, served on a free port."""
 
-    def __init__(self, path: Path, settings: Settings | None = None) -> None:
+    def __init__(
+        self, path: Path, settings: Settings | None = None, verifier: TokenVerifier | None = None
+    ) -> None:
         self.aura = Aura.build(SQLiteRepository(path), settings or Settings())
-        self.server = GrpcServer(self.aura, host="127.0.0.1", port=0, health_interval=0.2)
+        self.server = GrpcServer(
+            self.aura, host="127.0.0.1", port=0, health_interval=0.2, verifier=verifier
+        )
         self.server.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}")
         self.client = Client(self.channel)
@@ -79,8 +84,7 @@ class Served:
 
 @pytest.fixture
 def served(catalog_file: Path, tmp_path: Path) -> Iterator[Served]:
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     stack = Served(path)
     yield stack
     stack.close()
@@ -142,8 +146,7 @@ def test_exploration_rate_and_propensities(served: Served) -> None:
 def test_same_feed_id_reproduces_the_same_slate(catalog_file: Path, tmp_path: Path) -> None:
     slates = []
     for copy in ("a", "b"):
-        path = tmp_path / f"{copy}.db"
-        path.write_bytes(catalog_file.read_bytes())
+        path = copy_of(catalog_file, tmp_path / f"{copy}.db")
         stack = Served(path)
         try:
             stack.client.onboard("replayer")
@@ -217,8 +220,7 @@ def test_rewards_without_an_impression_are_counted_not_learned(served: Served) -
 
 
 def test_restart_keeps_model_version_and_greedy_order(catalog_file: Path, tmp_path: Path) -> None:
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     greedy = Settings(exploration=0.0)
     stack = Served(path, greedy)
     try:
@@ -245,8 +247,7 @@ def test_unreadable_snapshot_starts_a_fresh_model(catalog_file: Path, tmp_path: 
     from aura_server.domain.models import utcnow
     from aura_server.store.base import ModelSnapshot
 
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     SQLiteRepository(path).save_model(ModelSnapshot("cb-9", utcnow(), 9, b"not a model"))
     stack = Served(path)
     try:

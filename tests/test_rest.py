@@ -24,7 +24,7 @@ from aura.v1 import (
     status_pb2,
     status_pb2_grpc,
 )
-from conftest import NOW
+from conftest import NOW, copy_of
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from test_ranking import Served
@@ -60,8 +60,7 @@ class Rest:
 
 @pytest.fixture
 def doors(catalog_file: Path, tmp_path: Path) -> Iterator[tuple[Rest, AuraStubs, Served]]:
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     stack = Served(path)
     gateway = RestGateway(f"127.0.0.1:{stack.server.port}", host="127.0.0.1", port=0)
     gateway.start()

@@ -22,7 +22,7 @@ from aura.v1 import (
     recommend_pb2,
     types_pb2,
 )
-from conftest import NOW
+from conftest import NOW, copy_of
 
 from aura_server.app import Aura
 from aura_server.grpc_api.converters import timestamp
@@ -40,8 +40,7 @@ def rss_mb() -> float:
 
 
 def test_soak(catalog_file: Path, tmp_path: Path) -> None:
-    path = tmp_path / "aura.db"
-    path.write_bytes(catalog_file.read_bytes())
+    path = copy_of(catalog_file, tmp_path / "aura.db")
     aura = Aura.build(SQLiteRepository(path))
     server = GrpcServer(aura, host="127.0.0.1", port=0, max_workers=16)
     server.start()

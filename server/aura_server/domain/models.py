@@ -34,10 +34,6 @@ class Event:
     status: str = "active"  # active | cancelled
     popularity: float = 0.0
 
-    @property
-    def is_active(self) -> bool:
-        return self.status == "active"
-
 
 @dataclass
 class PriceRange:

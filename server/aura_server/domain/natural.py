@@ -23,7 +23,7 @@ from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.lexicon import VIBES
-from aura_server.domain.models import utcnow
+from aura_server.domain.models import UserProfile, utcnow
 from aura_server.domain.query import ParsedQuery, QueryParser, slot_hours
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext
 from aura_server.domain.recommend import FEED_WINDOW, Recommender
@@ -154,22 +154,25 @@ class NaturalSearch:
         )
 
     def _area(
-        self, parsed: ParsedQuery, lat: float | None, lng: float | None, profile: object
+        self,
+        parsed: ParsedQuery,
+        lat: float | None,
+        lng: float | None,
+        profile: UserProfile | None,
     ) -> tuple[tuple[float, float], float]:
         """Where to search from, and how far: a named place is the area; otherwise the
         user's coordinates, their home, or the city centre."""
         if parsed.neighborhood:
             hood = NEIGHBORHOODS_BY_NAME[parsed.neighborhood]
             return (hood.lat, hood.lng), PLACE_RADIUS_KM
+        radius = PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
         if lat is not None and lng is not None:
-            return (lat, lng), PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
-        home_lat = getattr(profile, "home_lat", None)
-        home_lng = getattr(profile, "home_lng", None)
-        if home_lat is not None and home_lng is not None:
-            return (home_lat, home_lng), PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
+            return (lat, lng), radius
+        if profile is not None and profile.home_lat is not None and profile.home_lng is not None:
+            return (profile.home_lat, profile.home_lng), radius
         if parsed.city:
-            return _borough_centre(parsed.city), PLACE_RADIUS_KM
-        return CITY_CENTRE, SEARCH_RADIUS_KM
+            return _borough_centre(parsed.city), radius
+        return CITY_CENTRE, radius
 
 
 def _active(step: str, where: CandidateFilter) -> bool:
