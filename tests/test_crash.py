@@ -26,7 +26,17 @@ class Process:
         env = {**os.environ, "AURA_DB_PATH": str(folder / "aura.db"), "AURA_AUTH": "disabled"}
         env.pop("MONGODB_URL", None)
         self.process = subprocess.Popen(
-            [AURA, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-http"],
+            [
+                AURA,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-http",
+                "--workers",
+                "1",
+            ],
             env=env,
             cwd=folder,
             stdout=subprocess.DEVNULL,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,11 +25,11 @@ from aura.v1 import (
     recommend_pb2,
     types_pb2,
 )
-from test_server_process import free_port
 
 from aura_server.grpc_api.converters import timestamp
 
 AURA = str(Path(sys.executable).with_name("aura"))
+PICK_PORTS = ("--port", "0", "--http-port", "0")
 OCEAN = (40.45, -73.55)  # no demo event is near here
 
 
@@ -38,55 +40,89 @@ def worker_of(stubs: AuraStubs) -> str:
     return dict(call.initial_metadata())["x-aura-worker"]
 
 
+class Workers:
+    """`aura serve --workers 2` on ports it picks itself, and a channel to each worker."""
+
+    def __init__(self, folder: Path, **env: str) -> None:
+        self.folder = folder
+        environ = {**os.environ, "AURA_DB_PATH": str(folder / "aura.db"), "AURA_AUTH": "disabled"}
+        environ.pop("MONGODB_URL", None)
+        environ.update(env)
+        subprocess.run(
+            [AURA, "catalog", "seed-demo", "--count", "400"],
+            env=environ,
+            check=True,
+            capture_output=True,
+            cwd=folder,
+        )
+        self.process = subprocess.Popen(
+            [AURA, "serve", "--workers", "2", "--host", "127.0.0.1", *PICK_PORTS],
+            env=environ,
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while len(self.serving()) < 2:
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("".join(self.lines))
+            time.sleep(0.1)
+        ports = {re.search(r"gRPC on port (\d+)", line)[1] for line in self.serving()}  # type: ignore[index]
+        assert len(ports) == 1, f"both workers serve one port: {self.serving()}"
+        self.port = int(ports.pop())
+        self.by_worker = self.connect()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def serving(self) -> list[str]:
+        return [line for line in self.lines if " serving " in line]
+
+    def connect(self) -> dict[str, AuraStubs]:
+        by_worker: dict[str, AuraStubs] = {}
+        deadline = time.monotonic() + 60
+        while len(by_worker) < 2 and time.monotonic() < deadline:
+            # A local subchannel pool gives every channel its own connection, which the
+            # kernel hands to either worker.
+            channel = grpc.insecure_channel(
+                f"127.0.0.1:{self.port}", options=[("grpc.use_local_subchannel_pool", 1)]
+            )
+            try:
+                grpc.channel_ready_future(channel).result(timeout=10)
+                stubs = AuraStubs(channel)
+                by_worker.setdefault(worker_of(stubs), stubs)
+            except (grpc.FutureTimeoutError, grpc.RpcError):
+                time.sleep(0.2)
+        assert sorted(by_worker) == ["0", "1"], "both workers answer"
+        return by_worker
+
+    def worker_pids(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+
+
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, AuraStubs], Path]]:
-    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db"), "AURA_AUTH": "disabled"}
-    env.pop("MONGODB_URL", None)
-    subprocess.run(
-        [AURA, "catalog", "seed-demo", "--count", "400"],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            AURA,
-            "serve",
-            "--workers",
-            "2",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--http-port",
-            str(free_port()),
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    by_worker: dict[str, AuraStubs] = {}
-    deadline = time.monotonic() + 60
-    while len(by_worker) < 2 and time.monotonic() < deadline:
-        # A local subchannel pool gives every channel its own connection, which the kernel
-        # hands to either worker.
-        channel = grpc.insecure_channel(
-            f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
-        )
-        try:
-            grpc.channel_ready_future(channel).result(timeout=10)
-            stubs = AuraStubs(channel)
-            by_worker.setdefault(worker_of(stubs), stubs)
-        except grpc.FutureTimeoutError:
-            time.sleep(0.2)
-    assert sorted(by_worker) == ["0", "1"], "both workers answer"
-    yield process, by_worker, tmp_path
-    if process.poll() is None:
-        process.kill()
+    started = Workers(tmp_path)
+    yield started.process, started.by_worker, tmp_path
+    started.stop()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def within_a_second(check: Callable[[], bool]) -> bool:
@@ -174,3 +210,46 @@ def test_writes_through_one_worker_are_seen_through_the_other(
     with sqlite3.connect(folder / "aura.db") as db:
         stored = {row[0] for row in db.execute("SELECT behavior_id FROM behaviors")}
     assert set(acknowledged) <= stored
+
+
+def test_the_rate_limit_holds_across_workers(tmp_path: Path) -> None:
+    started = Workers(tmp_path, AURA_RATE_LIMIT="0.2", AURA_RATE_BURST="4")
+    try:
+        outcomes = []
+        for n in range(8):
+            stubs = started.by_worker[str(n % 2)]
+            try:
+                stubs.onboarding.GetProfile(onboarding_pb2.GetProfileRequest(user_id="greedy"))
+                outcomes.append("ok")
+            except grpc.RpcError as error:
+                outcomes.append(error.code().name)
+        # One bucket of 4 for both workers (two would have let all 8 through); a refill
+        # during the calls may add one more.
+        assert outcomes.count("RESOURCE_EXHAUSTED") >= 3, outcomes
+        assert set(outcomes) <= {"ok", "NOT_FOUND", "RESOURCE_EXHAUSTED"}
+    finally:
+        started.stop()
+
+
+def test_a_dead_worker_is_replaced_and_an_orphaned_one_stops(tmp_path: Path) -> None:
+    started = Workers(tmp_path)
+    try:
+        time.sleep(5.5)  # a worker that dies at once is not restarted (it would spin)
+        first, _second = started.worker_pids()
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while first in started.worker_pids() or len(started.worker_pids()) < 2:
+            assert time.monotonic() < deadline, started.lines
+            time.sleep(0.1)
+        assert "worker 0 died" in "".join(started.lines) or "worker 1 died" in "".join(
+            started.lines
+        )
+        started.by_worker = started.connect()  # both answer again
+        workers = started.worker_pids()
+        started.process.kill()  # the supervisor dies without a word to its workers
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "orphaned workers stop"
+            time.sleep(0.1)
+    finally:
+        started.stop()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -22,6 +25,10 @@ from aura_server.rest.gateway import RestGateway
 from aura_server.security import TokenVerifier, issue_token
 from aura_server.store import Repository, open_repository
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WORKER_RESTART_AFTER_SECONDS = 5.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
@@ -29,49 +36,129 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, OSError) as exc:
         print(f"aura: refusing to start: {exc}", file=sys.stderr)
         return 2
-    workers = args.workers or settings.workers
+    workers = args.workers or settings.workers or len(os.sched_getaffinity(0))
+    # One limiter for all workers: made before they fork, its buckets are shared.
+    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     if workers <= 1:
-        return serve_worker(args, settings, verifier, worker="0", reuse_port=False)
-    if args.port == 0 or args.http_port == 0:
-        print("aura: --workers needs fixed ports (they share them)", file=sys.stderr)
-        return 2
-    return supervise(args, settings, verifier, workers)
+        return serve_worker(args, settings, verifier, limiter, worker="0", reuse_port=False)
+    return supervise(args, settings, verifier, limiter, workers)
 
 
 def supervise(
-    args: argparse.Namespace, settings: Settings, verifier: TokenVerifier | None, workers: int
+    args: argparse.Namespace,
+    settings: Settings,
+    verifier: TokenVerifier | None,
+    limiter: RateLimiter,
+    workers: int,
 ) -> int:
     """Fork the workers before any gRPC object exists (grpc's multiprocessing pattern);
     they share the ports through SO_REUSEPORT. SIGTERM/SIGINT stop them all gracefully."""
-    children: list[int] = []
-    for number in range(workers):
+    host = args.host or settings.host
+    # The parent binds each port first and holds it (bound, never listening, so it takes
+    # no connections) while the workers run: port 0 (any free port) then means one port
+    # for all of them, and a port another server already serves is refused here, since
+    # SO_REUSEPORT would otherwise let the workers quietly share it with that server.
+    reserved = []
+    for name, fallback in (("port", settings.port), ("http_port", settings.http_port)):
+        if getattr(args, name) is None:
+            setattr(args, name, fallback)
+        if name == "http_port" and args.no_http:
+            continue
+        try:
+            holder = _reserve_port(host, getattr(args, name))
+        except OSError as exc:
+            print(f"aura: cannot listen on {host}:{getattr(args, name)} ({exc})", file=sys.stderr)
+            return 2
+        reserved.append(holder)
+        setattr(args, name, holder.getsockname()[1])
+    parent = os.getpid()
+
+    def fork_worker(number: int) -> int:
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                code = serve_worker(args, settings, verifier, worker=str(number), reuse_port=True)
+                for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's
+                    signal.signal(signum, signal.SIG_DFL)
+                for holder in reserved:
+                    holder.close()
+                _stop_when_orphaned(parent)
+                code = serve_worker(
+                    args, settings, verifier, limiter, worker=str(number), reuse_port=True
+                )
             finally:
                 os._exit(code)
-        children.append(pid)
+        return pid
+
+    started = {fork_worker(number): (number, time.monotonic()) for number in range(workers)}
+    stopping = False
 
     def forward(signum: int, frame: FrameType | None) -> None:
-        for pid in children:
+        nonlocal stopping
+        stopping = True
+        for pid in started:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
-    return 0 if all(code == 0 for code in codes) else max(abs(code) for code in codes) or 1
+    worst = 0
+    while started:
+        pid, status = os.wait()
+        number, since = started.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        worst = max(worst, abs(code))
+        if stopping or code == 0:
+            continue
+        if time.monotonic() - since < WORKER_RESTART_AFTER_SECONDS:
+            # It died at start (a port taken, a bad store path): restarting would spin.
+            print(f"aura: worker {number} failed at start (exit {code})", file=sys.stderr)
+            forward(signal.SIGTERM, None)
+            continue
+        print(f"aura: worker {number} died (exit {code}); starting it again", file=sys.stderr)
+        started[fork_worker(number)] = (number, time.monotonic())
+    for holder in reserved:
+        holder.close()
+    return worst
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A worker whose supervisor died (even by SIGKILL) gets SIGTERM and stops
+    gracefully, rather than serving on unsupervised."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _reserve_port(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = (host or "0.0.0.0", port)
+    if port:
+        # Without SO_REUSEPORT this bind fails while anyone listens on the port.
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+            probe.bind(address)
+    holder = socket.socket(family)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(address)
+    return holder
 
 
 def serve_worker(
     args: argparse.Namespace,
     settings: Settings,
     verifier: TokenVerifier | None,
+    limiter: RateLimiter,
     worker: str,
     reuse_port: bool,
 ) -> int:
+    # The stop signals are taken by sigwait below, in the main thread and outside any
+    # lock: a handler that stopped the server itself could run a second time inside the
+    # first (SIGTERM twice) and deadlock on gRPC's locks. Blocked before any thread
+    # starts, so every thread inherits the mask.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     aura = Aura.from_settings(settings)
     host = args.host or settings.host
     try:
@@ -82,7 +169,7 @@ def serve_worker(
             max_workers=settings.grpc_threads,
             health_interval=settings.health_interval_seconds,
             verifier=verifier,
-            limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
+            limiter=limiter,
             worker=worker,
             reuse_port=reuse_port,
         )
@@ -109,21 +196,18 @@ def serve_worker(
         if verifier is not None
         else "auth DISABLED (development mode: anyone may act as anyone)"
     )
-    print(
+    # One write per line: workers share stderr, and print's separate newline let two
+    # workers' lines run together.
+    sys.stderr.write(
         f"Aura {__version__} worker {worker} serving {doors} "
-        f"(store: {aura.repo.backend}, {aura.repo.count_events()} events; {auth})",
-        file=sys.stderr,
-        flush=True,
+        f"(store: {aura.repo.backend}, {aura.repo.count_events()} events; {auth})\n"
     )
+    sys.stderr.flush()
 
-    def shutdown(signum: int, frame: FrameType | None) -> None:
-        if gateway is not None:
-            gateway.stop()
-        server.stop(grace=5.0)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    server.wait()
+    signal.sigwait(STOP_SIGNALS)
+    if gateway is not None:
+        gateway.stop()
+    server.stop(grace=5.0)
     aura.close()
     return 0
 
@@ -250,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=0,
-        help="processes sharing the ports (default AURA_WORKERS, 1)",
+        help="processes sharing the ports (default AURA_WORKERS, else one per core)",
     )
     serve_cmd.set_defaults(run=serve)
 

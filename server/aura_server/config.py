@@ -20,7 +20,7 @@ class Settings:
     db_path: str = "./var/aura.db"
     grpc_threads: int = 16
     # Processes serving the same ports (SO_REUSEPORT).
-    workers: int = 1
+    workers: int = 0  # 0: one per core
     # How often the catalog index checks the store for writes by other processes.
     catalog_refresh_seconds: float = 1.0
     # How often the health service pings the store.

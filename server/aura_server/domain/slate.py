@@ -53,34 +53,60 @@ def fill_slate(
 ) -> list[SlotChoice]:
     """caps[c] overrides max_per_category for category code c."""
     rng = random.Random(seed)
-    # has_category[i, c]: candidate i is in category code c.
-    has_category = ((category_masks[:, None] >> np.arange(CATEGORY_COUNT)) & 1).astype(bool)
-    remaining = np.ones(len(scores), dtype=bool)
-    cap = np.full(CATEGORY_COUNT, policy.max_per_category) if caps is None else caps
-    picks: list[int] = []
+    # Best first (ties: lower index first, as argmax would), so "the best eligible
+    # candidate" is the first eligible one. A slate is 30 slots over a few hundred
+    # candidates: plain Python walks over short per-category lists beat numpy's per-call
+    # overhead here.
+    ranked = np.argsort(-scores, kind="stable")
+    sorted_masks = category_masks[ranked]
+    order = ranked.tolist()
+    masks = sorted_masks.tolist()
+    in_category = [
+        np.flatnonzero(sorted_masks >> code & 1).tolist() for code in range(CATEGORY_COUNT)
+    ]
+    codes_of = [[code for code in range(CATEGORY_COUNT) if mask >> code & 1] for mask in masks]
+    cap = [policy.max_per_category] * CATEGORY_COUNT if caps is None else caps.tolist()
+    taken = [False] * len(order)
+    in_window = [0] * CATEGORY_COUNT  # per category, picks among the last window - 1
+    picks: list[int] = []  # positions in `order`
     choices: list[SlotChoice] = []
-    for _ in range(min(limit, len(scores))):
+    for _ in range(min(limit, len(order))):
         # Categories already at their cap within the window that this slot closes.
-        recent = picks[len(picks) - policy.window + 1 :] if policy.window > 1 else []
-        full = has_category[recent].sum(axis=0) >= cap
-        eligible = remaining & ~has_category[:, full].any(axis=1)
-        if not eligible.any():
-            eligible = remaining
-        eligible_rows = np.flatnonzero(eligible)
-        greedy = int(eligible_rows[np.argmax(scores[eligible_rows])])
+        full = sum(1 << code for code in range(CATEGORY_COUNT) if in_window[code] >= cap[code])
+        best = _best_per_category(in_category, masks, taken, full)
+        if not best:  # nothing keeps the feed varied: every remaining one is eligible
+            best = _best_per_category(in_category, masks, taken, 0)
+        greedy = min(best)
         # What exploring each category would show: its best eligible event, when that is
         # not the greedy choice anyway.
-        membership = has_category[eligible_rows]
-        by_category = np.where(membership, scores[eligible_rows][:, None], -np.inf)
-        best = eligible_rows[np.argmax(by_category, axis=0)[membership.any(axis=0)]]
-        alternatives = [int(row) for row in best if row != greedy]
+        alternatives = [position for position in best if position != greedy]
         if alternatives and rng.random() < policy.epsilon:
             pick = alternatives[rng.randrange(len(alternatives))]
             propensity = policy.epsilon * alternatives.count(pick) / len(alternatives)
         else:
             pick = greedy
             propensity = 1.0 - policy.epsilon if alternatives else 1.0
-        choices.append(SlotChoice(pick, pick != greedy, round(propensity, 9)))
-        remaining[pick] = False
+        choices.append(SlotChoice(order[pick], pick != greedy, round(propensity, 9)))
+        taken[pick] = True
         picks.append(pick)
+        if policy.window > 1:
+            for code in codes_of[pick]:
+                in_window[code] += 1
+            if len(picks) >= policy.window:  # the oldest leaves the next slot's window
+                for code in codes_of[picks[-policy.window]]:
+                    in_window[code] -= 1
     return choices
+
+
+def _best_per_category(
+    in_category: list[list[int]], masks: list[int], taken: list[bool], full: int
+) -> list[int]:
+    """In category order, each category's first position not taken and in no full
+    category (categories with none are left out)."""
+    best = []
+    for positions in in_category:
+        for position in positions:
+            if not taken[position] and not masks[position] & full:
+                best.append(position)
+                break
+    return best
