@@ -11,6 +11,7 @@ and p50/p95/p99 per RPC, each scenario's throughput as a share of the ceiling, a
 peak memory per worker; it writes build/loadtest.json and build/loadtest.png.
 
     python scripts/loadtest.py [--workers 2] [--duration 15] [--clients 2] [--concurrency 32]
+                               [--rate R]  (open loop: R requests/s offered in all)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 
 from benchlib import pyplot, save
 
+CONNECTIONS_PER_CLIENT = 16  # SO_REUSEPORT spreads connections, not calls, over workers
 BUILD = Path(__file__).resolve().parent.parent / "build"
 QUERIES = [
     "jazz tonight",
@@ -58,7 +60,14 @@ def free_port() -> int:
 
 
 async def drive(
-    port: int, scenario: str, seconds: float, concurrency: int, users: int, events: int, seed: int
+    port: int,
+    scenario: str,
+    seconds: float,
+    concurrency: int,
+    users: int,
+    events: int,
+    seed: int,
+    rate: float,
 ) -> dict[str, Any]:
     import grpc
     from aura.client import AuraStubs
@@ -72,14 +81,16 @@ async def drive(
         grpc.aio.insecure_channel(
             f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
         )
-        for _ in range(4)
+        for _ in range(CONNECTIONS_PER_CLIENT)
     ]
     stubs = [AuraStubs(channel) for channel in channels]  # type: ignore[arg-type]
     health = [health_pb2_grpc.HealthStub(channel) for channel in channels]
     latencies: dict[str, list[float]] = {}
     statuses: dict[str, int] = {}
-    deadline = time.monotonic() + seconds
-    counter = [0]
+    began = time.monotonic()
+    deadline = began + seconds
+    in_flight = [0] * len(stubs)
+    sent = [0]
 
     def pick() -> str:
         if scenario == "ceiling":
@@ -95,14 +106,27 @@ async def drive(
 
     async def one(worker: int) -> None:
         while time.monotonic() < deadline:
+            scheduled = time.monotonic()
+            if rate > 0:
+                # Open loop: calls leave on a fixed schedule, so latency is measured at an
+                # offered load rather than at whatever the server can keep up with.
+                # Latency counts from the scheduled moment, so a call held back because
+                # every slot was busy is not hidden (no coordinated omission).
+                scheduled = began + sent[0] / rate
+                sent[0] += 1
+                if scheduled > time.monotonic():
+                    await asyncio.sleep(scheduled - time.monotonic())
             name = pick()
-            lane = (worker + counter[0]) % len(stubs)
-            counter[0] += 1
+            # The connection with the fewest calls in flight, as a least-request balancer
+            # would choose: round robin would split calls by how many connections the
+            # kernel happened to give each worker, and the busier worker would set the pace.
+            lane = min(range(len(stubs)), key=lambda n: (in_flight[n], (n - worker) % 97))
+            in_flight[lane] += 1
             client = stubs[lane]
             user = f"load-{rng.randrange(users)}"
             hood = rng.choice(NEIGHBORHOODS)
             event_id = f"demo-{rng.randrange(events):05d}"
-            started = time.perf_counter()
+            started = min(time.monotonic(), scheduled)
             try:
                 if name == "Check":
                     await health[lane].Check(health_pb2.HealthCheckRequest())
@@ -141,7 +165,8 @@ async def drive(
                 code = "OK"
             except grpc.aio.AioRpcError as error:
                 code = error.code().name
-            latencies.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+            in_flight[lane] -= 1
+            latencies.setdefault(name, []).append((time.monotonic() - started) * 1000)
             statuses[f"{name}:{code}"] = statuses.get(f"{name}:{code}", 0) + 1
 
     await asyncio.gather(*(one(n) for n in range(concurrency)))
@@ -150,7 +175,9 @@ async def drive(
     return {"latencies": latencies, "statuses": statuses}
 
 
-def client_process(args: tuple[int, str, float, int, int, int, int]) -> dict[str, Any]:
+def client_process(
+    args: tuple[int, str, float, int, int, int, int, float],
+) -> dict[str, Any]:
     return asyncio.run(drive(*args))
 
 
@@ -213,6 +240,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered requests/s in all for the feed and mixed scenarios (default: as fast "
+        "as the server answers, --concurrency calls in flight per client)",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="aura-load-"))
@@ -250,6 +284,7 @@ def main() -> None:
         "concurrency": args.concurrency,
         "users": args.users,
         "events": args.events,
+        "offered_rate": args.rate,
         "scenarios": {},
     }
     try:
@@ -257,8 +292,9 @@ def main() -> None:
             print(f"scenario {scenario}: {args.duration:.0f} s", file=sys.stderr)
             cpu_before = {pid: cpu_seconds(pid) for pid in pids}
             started = time.monotonic()
+            rate = args.rate / args.clients if scenario != "ceiling" else 0.0
             jobs = [
-                (port, scenario, args.duration, args.concurrency, args.users, args.events, n)
+                (port, scenario, args.duration, args.concurrency, args.users, args.events, n, rate)
                 for n in range(args.clients)
             ]
             with multiprocessing.get_context("spawn").Pool(args.clients) as pool:

@@ -286,12 +286,13 @@ def main() -> None:
     else:
         from aura_server.app import Aura
         from aura_server.catalog_io import seed_demo
+        from aura_server.config import Settings
         from aura_server.grpc_api.server import GrpcServer
         from aura_server.store.sqlite import SQLiteRepository
 
         repo = SQLiteRepository(Path(tempfile.mkdtemp(prefix="aura-sim-")) / "aura.db")
         seed_demo(repo)
-        aura_app = Aura.build(repo)
+        aura_app = Aura.build(repo, Settings.from_env())  # AURA_* knobs apply
         server = GrpcServer(aura_app, host="127.0.0.1", port=0)
         server.start()
         target = f"127.0.0.1:{server.port}"

@@ -42,7 +42,7 @@ class Settings:
     # Ranking and learning.
     exploration: float = 0.15
     cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
-    candidate_pool: int = 300
+    candidate_pool: int = 120
     diversity_max_per_category: int = 3
     diversity_window: int = 10
     reward_wait_seconds: float = 600.0

@@ -80,15 +80,15 @@ PRIOR_WEIGHTS = {"category": 0.40, "price_fit": 0.20, "proximity": 0.20, "popula
 # How much of an event's all-time popularity counts as recent engagement.
 POPULARITY_PRIOR = 0.1
 NEARBY_KM = 5.0
-POOL_SEARCH_FACTOR = 20
+POOL_SEARCH_FACTOR = 50
 SOON_HOURS = 48.0
 
 
 @dataclass(frozen=True)
 class RankingSettings:
     cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
-    candidate_pool: int = 300
-    pool_per_category: int = 5
+    candidate_pool: int = 120
+    pool_per_category: int = 3
     slate: SlatePolicy = field(default_factory=SlatePolicy)
 
 
