@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos lint buf node browser typecheck test bench bench-feed bench-rank bench-natural bench-rest simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser typecheck test bench bench-feed bench-rank bench-natural bench-rest bench-scale simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 
 protos: install
 	$(PY) scripts/gen_protos.py
+
+# The README's configuration table, from server/aura_server/config.py.
+docs: install
+	$(PY) scripts/gen_docs.py
 
 # buf comes from npm; install Node.js from Debian's packages where it is missing.
 node:
@@ -40,7 +44,7 @@ lint: install
 	$(VENV)/bin/ruff format --check server tests scripts clients
 
 typecheck: install
-	$(VENV)/bin/mypy server
+	$(VENV)/bin/mypy server clients/python/aura_client
 
 test: install browser buf lint typecheck
 	$(PY) -m pytest -q
@@ -60,6 +64,10 @@ bench-natural: install
 
 bench-rest: install
 	$(PY) scripts/bench_rest.py
+
+# Feed latency and worker memory with 100,000 events and up to 1,000,000 profiles.
+bench-scale: install
+	$(PY) scripts/bench_scale.py
 
 simulate: install
 	$(PY) scripts/simulate.py

@@ -7,10 +7,14 @@ depends on; a test regenerates them into a temporary folder and fails on any dif
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 from importlib import resources
 from pathlib import Path
 
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import FieldDescriptor
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,11 +51,149 @@ def generate(out_dir: Path) -> None:
         raise SystemExit("protoc failed")
 
 
+CLIENT_METHODS = "aura_client/_methods.py"
+# Calls that must not be repeated blindly: a retried Natural logs its search twice, and a
+# retried DeleteEvent whose first attempt succeeded answers NOT_FOUND.
+NOT_RETRIED = {"Natural", "DeleteEvent"}
+SCALAR_TYPES = {
+    FieldDescriptor.TYPE_STRING: ("str", '""'),
+    FieldDescriptor.TYPE_DOUBLE: ("float", "0.0"),
+    FieldDescriptor.TYPE_FLOAT: ("float", "0.0"),
+    FieldDescriptor.TYPE_INT32: ("int", "0"),
+    FieldDescriptor.TYPE_INT64: ("int", "0"),
+    FieldDescriptor.TYPE_UINT32: ("int", "0"),
+    FieldDescriptor.TYPE_BOOL: ("bool", "False"),
+    FieldDescriptor.TYPE_ENUM: ("int | str", "0"),
+}
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _comments(descriptor_set: Path) -> dict[str, str]:
+    """Each RPC's leading comment, by "Service/Method"."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes())
+    comments = {}
+    for file in files.file:
+        for location in file.source_code_info.location:
+            path = list(location.path)
+            if len(path) == 4 and path[0] == 6 and path[2] == 2:
+                service = file.service[path[1]]
+                method = service.method[path[3]]
+                text = " ".join(location.leading_comments.split())
+                comments[f"{service.name}/{method.name}"] = text
+    return comments
+
+
+def _parameter(field: FieldDescriptor) -> tuple[str, str]:
+    """The keyword parameter for a request field: its annotation and default."""
+    if field.message_type is not None:
+        if field.message_type.full_name == "google.protobuf.Timestamp":
+            kind = "datetime | Timestamp"
+        else:
+            kind = f"{field.message_type.name}Input"
+        return (f"Sequence[{kind}]", "()") if field.is_repeated else (f"{kind} | None", "None")
+    kind, default = SCALAR_TYPES[field.type]
+    if field.is_repeated:
+        return f"Sequence[{kind}]", "()"
+    if field.has_presence:
+        return f"{kind} | None", "None"
+    return kind, default
+
+
+def client_methods(descriptor_set: Path) -> str:
+    """The typed methods of aura_client's clients, one per RPC, from the descriptors."""
+    from aura.v1 import (  # the stubs just generated, imported for their descriptors
+        behavior_pb2,
+        catalog_pb2,
+        feedback_pb2,
+        onboarding_pb2,
+        recommend_pb2,
+        status_pb2,
+    )
+
+    modules = (onboarding_pb2, behavior_pb2, feedback_pb2, recommend_pb2, catalog_pb2, status_pb2)
+    comments = _comments(descriptor_set)
+    sync_methods: list[str] = []
+    async_methods: list[str] = []
+    retried: list[str] = []
+    for module in modules:
+        alias = module.__name__.rsplit(".", 1)[1]
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                if method.name not in NOT_RETRIED:
+                    retried.append(
+                        f'    {{"service": "{service.full_name}", "method": "{method.name}"}},'
+                    )
+                params = []
+                names = []
+                for field in method.input_type.fields:
+                    annotation, default = _parameter(field)
+                    params.append(f"        {field.name}: {annotation} = {default},")
+                    names.append(f'"{field.name}": {field.name}')
+                params.append("        timeout: float | None = None,")
+                request = f"{alias}.{method.input_type.name}"
+                response = f"{alias}.{method.output_type.name}"
+                doc = comments.get(f"{service.name}/{method.name}", "")
+                doc = f"{service.name}.{method.name}" + (f": {doc}" if doc else "")
+                doc = textwrap.fill(doc, 88, subsequent_indent="        ")
+                call = (
+                    f'"/{service.full_name}/{method.name}", {request}, {response}, '
+                    f"{{{', '.join(names)}}}, timeout"
+                )
+                header = f"    def {snake(method.name)}(\n        self,\n        *,\n"
+                body = "\n".join(params)
+                sync_methods.append(
+                    f'{header}{body}\n    ) -> {response}:\n        """{doc}"""\n'
+                    f"        return self._unary({call})\n"
+                )
+                async_methods.append(
+                    f'{header.replace("    def", "    async def")}{body}\n'
+                    f'    ) -> {response}:\n        """{doc}"""\n'
+                    f"        return await self._unary({call})\n"
+                )
+    imports = ", ".join(m.__name__.rsplit(".", 1)[1] for m in modules)
+    return (
+        CLIENT_HEADER.format(imports=imports, retried="\n".join(retried))
+        + "\n\nclass SyncMethods(SyncCaller):\n"
+        + "\n".join(sync_methods)
+        + "\n\nclass AsyncMethods(AsyncCaller):\n"
+        + "\n".join(async_methods)
+    )
+
+
+CLIENT_HEADER = '''"""One typed method per RPC, generated from the protos by `make protos`; do not edit.
+
+Keyword arguments are the request's fields with their proto defaults; enums take the
+enum value, its name or its plain word (`intent="explore"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aura.v1 import {imports}
+from aura_client.calls import AsyncCaller, EventInput, SyncCaller
+
+# Calls the channel retries on UNAVAILABLE and RESOURCE_EXHAUSTED (see calls.py): every
+# RPC that is safe to repeat. Natural and DeleteEvent are not.
+RETRIED_METHODS = [
+{retried}
+]
+'''
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=STUB_ROOT, help="output root")
     out = parser.parse_args().out
     generate(out)
+    sys.path.insert(0, str(out))
+    (out / CLIENT_METHODS).write_text(client_methods(out / DESCRIPTOR_SET))
     print(f"generated stubs for {len(aura_protos())} protos under {out}", file=sys.stderr)
 
 

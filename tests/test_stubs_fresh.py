@@ -31,3 +31,11 @@ def test_committed_stubs_match_a_fresh_generation(tmp_path: Path) -> None:
     assert not mismatch and not errors, f"stale stubs {mismatch + errors}: run `make protos`"
     for proto in (ROOT / "protos" / "aura" / "v1").glob("*.proto"):
         assert f"{proto.stem}_pb2.pyi" in generated, "every message module ships type stubs"
+
+
+def test_the_client_methods_match_a_fresh_generation(tmp_path: Path) -> None:
+    generator = load_generator()
+    generator.generate(tmp_path)  # type: ignore[attr-defined]
+    fresh = generator.client_methods(tmp_path / generator.DESCRIPTOR_SET)  # type: ignore[attr-defined]
+    committed = ROOT / "clients" / "python" / generator.CLIENT_METHODS  # type: ignore[attr-defined]
+    assert committed.read_text() == fresh, "run `make protos` and commit the result"

@@ -2,128 +2,132 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from dotenv import load_dotenv
 
 
+def setting(default: Any, env: str, meaning: str) -> Any:
+    """A Settings field read from the environment variable `env`; `meaning` is its line in
+    the README's configuration table (generated from these fields by `make docs`)."""
+    return field(default=default, metadata={"env": env, "meaning": meaning})
+
+
 @dataclass(frozen=True)
 class Settings:
-    host: str = "0.0.0.0"
-    port: int = 50051
-    http_port: int = 8000
-    # MongoDB when set; otherwise the embedded SQLite file.
-    mongodb_url: str = ""
-    mongodb_db: str = "aura"
-    mongodb_write_concern: str = "majority"
-    db_path: str = "./var/aura.db"
-    grpc_threads: int = 16
-    # Processes serving the same ports (SO_REUSEPORT).
-    workers: int = 0  # 0: one per core
-    # How often the catalog index checks the store for writes by other processes.
-    catalog_refresh_seconds: float = 1.0
-    # How often the health service pings the store.
-    health_interval_seconds: float = 2.0
-    log_level: str = "INFO"
-    # Authentication (see security.py).
-    # jwt | disabled. On by default: only `make run` (development) turns it off.
-    auth: str = "jwt"
-    secret_key: str = ""
-    jwt_algorithm: str = ""  # HS256 with SECRET_KEY; RS256 or ES256 with a public key
-    jwt_public_key: str = ""
-    jwks_file: str = ""
-    jwt_issuer: str = ""
-    jwt_audience: str = ""
-    jwt_leeway_seconds: float = 30.0
-    # Requests per second per user and per user token (0 turns limits off), and bursts.
-    rate_limit: float = 100.0
-    rate_burst: float = 200.0
-    # Ranking and learning.
-    exploration: float = 0.15
-    cold_start_weights: tuple[float, float, float, float] = (0.40, 0.25, 0.20, 0.15)
-    candidate_pool: int = 120
-    diversity_max_per_category: int = 3
-    diversity_window: int = 10
-    reward_wait_seconds: float = 600.0
-    reward_window_hours: float = 24.0
-    model_save_every: int = 200
-    model_save_seconds: float = 60.0
-    trends_refresh_seconds: float = 30.0
-    learning_sweep_seconds: float = 5.0
-    # How often a process replays the examples other processes appended to the log.
-    model_sync_seconds: float = 0.2
-    # Natural-language search.
-    openai_api_key: str = ""
-    openai_base_url: str = ""
-    llm_model: str = "gpt-4o-mini"
-    llm_mode: str = "off"  # off | fallback | always; fallback by default when a key is set
-    llm_timeout_ms: int = 1500
-    llm_wait_ms: int = 250
-    llm_cache_size: int = 10000
-    llm_cache_ttl_seconds: float = 3600.0
+    host: str = setting("0.0.0.0", "AURA_HOST", "bind address (`aura serve --host`)")
+    port: int = setting(50051, "AURA_PORT", "gRPC port (`aura serve --port`; 0: any free port)")
+    http_port: int = setting(8000, "AURA_HTTP_PORT", "REST port (`aura serve --http-port`)")
+    mongodb_url: str = setting(
+        "", "MONGODB_URL", "use MongoDB (pymongo) instead of the embedded store"
+    )
+    mongodb_db: str = setting("aura", "AURA_MONGODB_DB", "MongoDB database")
+    mongodb_write_concern: str = setting(
+        "majority", "AURA_MONGODB_WRITE_CONCERN", "MongoDB acknowledgement (journaled)"
+    )
+    db_path: str = setting(
+        "./var/aura.db", "AURA_DB_PATH", "the embedded SQLite file (WAL mode), made on first start"
+    )
+    grpc_threads: int = setting(16, "AURA_GRPC_THREADS", "gRPC handler threads per process")
+    workers: int = setting(
+        0, "AURA_WORKERS", "processes sharing the ports (`aura serve --workers`); 0: one per core"
+    )
+    catalog_refresh_seconds: float = setting(
+        1.0, "AURA_CATALOG_REFRESH_SECONDS", "how often the catalog index looks for others' writes"
+    )
+    health_interval_seconds: float = setting(
+        2.0, "AURA_HEALTH_INTERVAL_SECONDS", "how often the health service pings the store"
+    )
+    log_level: str = setting("INFO", "AURA_LOG_LEVEL", "log level")
+    auth: str = setting(
+        "jwt",
+        "AURA_AUTH",
+        "`jwt` checks bearer tokens on every RPC but health, reflection and status; "
+        "`disabled` for development (`make run`)",
+    )
+    secret_key: str = setting("", "SECRET_KEY", "HS256 key for tokens (`aura token` signs with it)")
+    jwt_algorithm: str = setting(
+        "", "AURA_JWT_ALGORITHM", "HS256 with SECRET_KEY; RS256 or ES256 with a public key"
+    )
+    jwt_public_key: str = setting("", "AURA_JWT_PUBLIC_KEY", "an external issuer's PEM public key")
+    jwks_file: str = setting("", "AURA_JWKS_FILE", "an external issuer's keys as a JWKS file")
+    jwt_issuer: str = setting("", "AURA_JWT_ISSUER", "the `iss` claim required, when set")
+    jwt_audience: str = setting("", "AURA_JWT_AUDIENCE", "the `aud` claim required, when set")
+    jwt_leeway_seconds: float = setting(
+        30.0, "AURA_JWT_LEEWAY_SECONDS", "clock skew allowed on `exp` and `nbf`"
+    )
+    rate_limit: float = setting(
+        100.0, "AURA_RATE_LIMIT", "requests/s per user and per user token, all workers (0: off)"
+    )
+    rate_burst: float = setting(200.0, "AURA_RATE_BURST", "the burst a bucket holds")
+    exploration: float = setting(0.15, "AURA_EXPLORATION", "share of slots filled by exploration")
+    cold_start_weights: tuple[float, float, float, float] = setting(
+        (0.40, 0.25, 0.20, 0.15),
+        "AURA_COLD_START_WEIGHTS",
+        "popular_nearby, age_trending, intent_match, happening_soon",
+    )
+    candidate_pool: int = setting(120, "AURA_CANDIDATE_POOL", "candidates the learner scores")
+    diversity_max_per_category: int = setting(
+        3, "AURA_DIVERSITY_MAX_PER_CATEGORY", "items of one category in any window of slots"
+    )
+    diversity_window: int = setting(10, "AURA_DIVERSITY_WINDOW", "the window of the variety rule")
+    reward_wait_seconds: float = setting(
+        600.0, "AURA_REWARD_WAIT_SECONDS", "how long a viewed item waits for a reward before 0"
+    )
+    reward_window_hours: float = setting(
+        24.0, "AURA_REWARD_WINDOW_HOURS", "how far back a reward without feed_id looks"
+    )
+    model_save_every: int = setting(200, "AURA_MODEL_SAVE_EVERY", "examples between snapshots")
+    model_save_seconds: float = setting(
+        60.0, "AURA_MODEL_SAVE_SECONDS", "seconds between snapshots"
+    )
+    trends_refresh_seconds: float = setting(
+        30.0, "AURA_TRENDS_REFRESH_SECONDS", "how often trends are recounted from the store"
+    )
+    learning_sweep_seconds: float = setting(
+        5.0, "AURA_LEARNING_SWEEP_SECONDS", "how often default rewards and snapshots are checked"
+    )
+    model_sync_seconds: float = setting(
+        0.2, "AURA_MODEL_SYNC_SECONDS", "how often a process replays others' learned examples"
+    )
+    openai_api_key: str = setting("", "OPENAI_API_KEY", "the LLM parser's key")
+    openai_base_url: str = setting(
+        "", "OPENAI_BASE_URL", "the LLM endpoint (any OpenAI-compatible one)"
+    )
+    llm_model: str = setting("gpt-4o-mini", "AURA_LLM_MODEL", "the model asked")
+    llm_mode: str = setting(
+        "off", "AURA_LLM_MODE", "`off`, `fallback` or `always`; unset with a key: `fallback`"
+    )
+    llm_timeout_ms: int = setting(1500, "AURA_LLM_TIMEOUT_MS", "the LLM call's deadline")
+    llm_wait_ms: int = setting(250, "AURA_LLM_WAIT_MS", "how long a request waits for the LLM")
+    llm_cache_size: int = setting(10000, "AURA_LLM_CACHE_SIZE", "parses cached")
+    llm_cache_ttl_seconds: float = setting(
+        3600.0, "AURA_LLM_CACHE_TTL_SECONDS", "how long a parse is cached"
+    )
 
     @classmethod
     def from_env(cls, dotenv: bool = True) -> Settings:
+        """Every field from its variable (a .env file fills what the environment lacks);
+        a value that does not parse is refused, naming the variable."""
         if dotenv:
             load_dotenv(override=False)
-        env = os.environ
-        return cls(
-            host=env.get("AURA_HOST", cls.host),
-            port=int(env.get("AURA_PORT", cls.port)),
-            http_port=int(env.get("AURA_HTTP_PORT", cls.http_port)),
-            mongodb_url=env.get("MONGODB_URL", ""),
-            mongodb_db=env.get("AURA_MONGODB_DB", cls.mongodb_db),
-            mongodb_write_concern=env.get("AURA_MONGODB_WRITE_CONCERN", cls.mongodb_write_concern),
-            db_path=env.get("AURA_DB_PATH", cls.db_path),
-            grpc_threads=int(env.get("AURA_GRPC_THREADS", cls.grpc_threads)),
-            workers=int(env.get("AURA_WORKERS", cls.workers)),
-            catalog_refresh_seconds=float(
-                env.get("AURA_CATALOG_REFRESH_SECONDS", cls.catalog_refresh_seconds)
-            ),
-            health_interval_seconds=float(
-                env.get("AURA_HEALTH_INTERVAL_SECONDS", cls.health_interval_seconds)
-            ),
-            log_level=env.get("AURA_LOG_LEVEL", cls.log_level),
-            auth=env.get("AURA_AUTH", cls.auth).lower(),
-            secret_key=env.get("SECRET_KEY", ""),
-            jwt_algorithm=env.get("AURA_JWT_ALGORITHM", "").upper(),
-            jwt_public_key=env.get("AURA_JWT_PUBLIC_KEY", ""),
-            jwks_file=env.get("AURA_JWKS_FILE", ""),
-            jwt_issuer=env.get("AURA_JWT_ISSUER", ""),
-            jwt_audience=env.get("AURA_JWT_AUDIENCE", ""),
-            jwt_leeway_seconds=float(env.get("AURA_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds)),
-            rate_limit=float(env.get("AURA_RATE_LIMIT", cls.rate_limit)),
-            rate_burst=float(env.get("AURA_RATE_BURST", cls.rate_burst)),
-            exploration=float(env.get("AURA_EXPLORATION", cls.exploration)),
-            cold_start_weights=_weights(env.get("AURA_COLD_START_WEIGHTS", "")),
-            candidate_pool=int(env.get("AURA_CANDIDATE_POOL", cls.candidate_pool)),
-            diversity_max_per_category=int(
-                env.get("AURA_DIVERSITY_MAX_PER_CATEGORY", cls.diversity_max_per_category)
-            ),
-            diversity_window=int(env.get("AURA_DIVERSITY_WINDOW", cls.diversity_window)),
-            reward_wait_seconds=float(env.get("AURA_REWARD_WAIT_SECONDS", cls.reward_wait_seconds)),
-            reward_window_hours=float(env.get("AURA_REWARD_WINDOW_HOURS", cls.reward_window_hours)),
-            model_save_every=int(env.get("AURA_MODEL_SAVE_EVERY", cls.model_save_every)),
-            model_save_seconds=float(env.get("AURA_MODEL_SAVE_SECONDS", cls.model_save_seconds)),
-            trends_refresh_seconds=float(
-                env.get("AURA_TRENDS_REFRESH_SECONDS", cls.trends_refresh_seconds)
-            ),
-            learning_sweep_seconds=float(
-                env.get("AURA_LEARNING_SWEEP_SECONDS", cls.learning_sweep_seconds)
-            ),
-            model_sync_seconds=float(env.get("AURA_MODEL_SYNC_SECONDS", cls.model_sync_seconds)),
-            openai_api_key=env.get("OPENAI_API_KEY", ""),
-            openai_base_url=env.get("OPENAI_BASE_URL", ""),
-            llm_model=env.get("AURA_LLM_MODEL", cls.llm_model),
-            llm_mode=env.get(
-                "AURA_LLM_MODE", "fallback" if env.get("OPENAI_API_KEY") else "off"
-            ).lower(),
-            llm_timeout_ms=int(env.get("AURA_LLM_TIMEOUT_MS", cls.llm_timeout_ms)),
-            llm_wait_ms=int(env.get("AURA_LLM_WAIT_MS", cls.llm_wait_ms)),
-            llm_cache_size=int(env.get("AURA_LLM_CACHE_SIZE", cls.llm_cache_size)),
-            llm_cache_ttl_seconds=float(
-                env.get("AURA_LLM_CACHE_TTL_SECONDS", cls.llm_cache_ttl_seconds)
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            raw = os.environ.get(item.metadata["env"])
+            if raw is not None:
+                values[item.name] = _parse(item.metadata["env"], raw, item.default)
+        settings = cls(**values)
+        return dataclasses.replace(
+            settings,
+            auth=settings.auth.lower(),
+            jwt_algorithm=settings.jwt_algorithm.upper(),
+            llm_mode=(
+                "fallback"
+                if "AURA_LLM_MODE" not in os.environ and settings.openai_api_key
+                else settings.llm_mode.lower()
             ),
         ).checked()
 
@@ -142,13 +146,39 @@ class Settings:
         return self
 
 
+def _parse(env: str, raw: str, default: Any) -> Any:
+    if isinstance(default, tuple):
+        return _weights(raw)
+    try:
+        return type(default)(raw)
+    except ValueError:
+        raise ValueError(f"{env} must be a {type(default).__name__}, not {raw!r}") from None
+
+
 def _weights(text: str) -> tuple[float, float, float, float]:
     """AURA_COLD_START_WEIGHTS: popular_nearby,age_trending,intent_match,happening_soon."""
     if not text.strip():
         return Settings.cold_start_weights
-    parts = [float(part) for part in text.split(",")]
+    try:
+        parts = [float(part) for part in text.split(",")]
+    except ValueError:
+        parts = []
     if len(parts) != 4 or any(p < 0 for p in parts) or sum(parts) <= 0:
         raise ValueError(
             "AURA_COLD_START_WEIGHTS needs four non-negative numbers, e.g. 0.4,0.25,0.2,0.15"
         )
     return (parts[0], parts[1], parts[2], parts[3])
+
+
+def configuration_table() -> str:
+    """The README's configuration table, from the Settings fields."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for item in fields(Settings):
+        default = item.default
+        if isinstance(default, tuple):
+            shown = ",".join(f"{value:g}" for value in default)
+        else:
+            shown = f"{default:g}" if isinstance(default, float) else str(default)
+        shown = f"`{shown}`" if shown else "unset"
+        lines.append(f"| `{item.metadata['env']}` | {shown} | {item.metadata['meaning']} |")
+    return "\n".join(lines) + "\n"
