@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -217,14 +216,12 @@ def _display(host: str) -> str:
 
 
 def gateway(args: argparse.Namespace, settings: Settings) -> int:
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # taken by sigwait, as in serve
     try:
         door = RestGateway(args.grpc_target, host=args.host, port=args.port)
     except OSError as exc:
         print(f"aura: {exc}", file=sys.stderr)
         return 2
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
     door.start()
     print(
         f"Aura REST door on http://{_display(args.host)}:{door.port} "
@@ -233,9 +230,28 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
-    stopped.wait()
+    signal.sigwait(STOP_SIGNALS)
     door.stop()
     return 0
+
+
+def health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the gRPC health service answers SERVING (the container HEALTHCHECK)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    target = args.target or f"127.0.0.1:{settings.port}"
+    with grpc.insecure_channel(target) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+        except grpc.RpcError as error:
+            print(f"{target}: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+    print(f"{target}: {status}")
+    return 0 if answer.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
 def _open_store(settings: Settings) -> Repository:
@@ -358,6 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file", help="path to a .jsonl file")
     importer.set_defaults(run=catalog_import)
+
+    health_cmd = commands.add_parser(
+        "health", help="check a server through the gRPC health service (exit 0: SERVING)"
+    )
+    health_cmd.add_argument(
+        "--target", default="", help="HOST:PORT (default 127.0.0.1 and AURA_PORT)"
+    )
+    health_cmd.add_argument("--service", default="", help="a service name (default: the server)")
+    health_cmd.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    health_cmd.set_defaults(run=health)
 
     token_cmd = commands.add_parser("token", help="print a token signed with SECRET_KEY")
     token_cmd.add_argument("user_id", help="the token's subject")
