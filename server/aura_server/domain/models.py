@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     event_id: str
     title: str
@@ -220,22 +221,24 @@ def event_to_doc(event: Event) -> dict[str, Any]:
 
 def event_from_doc(doc: dict[str, Any]) -> Event:
     ends_at = doc.get("ends_at")
+    # Categories, tags, places and statuses repeat across a catalog: interned, a
+    # 100,000-event catalog index holds one copy of each instead of one per event.
     return Event(
         event_id=doc["event_id"],
         title=doc["title"],
         description=doc.get("description", ""),
-        categories=list(doc.get("categories", [])),
-        tags=list(doc.get("tags", [])),
-        venue=doc.get("venue", ""),
-        city=doc["city"],
-        neighborhood=doc.get("neighborhood", ""),
+        categories=[sys.intern(c) for c in doc.get("categories", [])],
+        tags=[sys.intern(t) for t in doc.get("tags", [])],
+        venue=sys.intern(doc.get("venue", "")),
+        city=sys.intern(doc["city"]),
+        neighborhood=sys.intern(doc.get("neighborhood", "")),
         lat=float(doc["lat"]),
         lng=float(doc["lng"]),
         starts_at=as_datetime(doc["starts_at"]),
         ends_at=None if ends_at is None else as_datetime(ends_at),
         price_min=doc.get("price_min"),
         price_max=doc.get("price_max"),
-        status=doc.get("status", "active"),
+        status=sys.intern(doc.get("status", "active")),
         popularity=float(doc.get("popularity", 0.0)),
     )
 
