@@ -23,6 +23,8 @@ from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
 from aura_server.security import TokenVerifier, issue_token
 from aura_server.store import Repository, open_repository
+from aura_server.telemetry import logs
+from aura_server.telemetry.metrics import cleanup, share_between_processes, worker_exited
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WORKER_RESTART_AFTER_SECONDS = 5.0
@@ -71,6 +73,7 @@ def supervise(
         reserved.append(holder)
         setattr(args, name, holder.getsockname()[1])
     parent = os.getpid()
+    metrics_folder = share_between_processes()  # before any metric exists or a worker forks
 
     def fork_worker(number: int) -> int:
         pid = os.fork()
@@ -105,6 +108,7 @@ def supervise(
     while started:
         pid, status = os.wait()
         number, since = started.pop(pid)
+        worker_exited(pid)
         code = os.waitstatus_to_exitcode(status)
         worst = max(worst, abs(code))
         if stopping or code == 0:
@@ -118,6 +122,7 @@ def supervise(
         started[fork_worker(number)] = (number, time.monotonic())
     for holder in reserved:
         holder.close()
+    cleanup(metrics_folder)
     return worst
 
 
@@ -405,9 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    if args.command in ("serve", "gateway"):
+        logs.configure(settings.log_level)  # a JSON line per record, one per request
+    else:
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     return int(args.run(args, settings))
 
 

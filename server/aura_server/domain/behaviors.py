@@ -23,6 +23,7 @@ from aura_server.domain.taxonomy import age_bracket
 from aura_server.domain.trends import ENGAGEMENT_WEIGHT, EngagementTrends
 from aura_server.domain.validation import MAX_ID_LENGTH, check_moment, require_id
 from aura_server.store.base import Repository
+from aura_server.telemetry.metrics import metrics
 
 MAX_QUERY_LENGTH = 500
 MAX_POSITION = 10_000
@@ -120,6 +121,7 @@ class BehaviorService:
         )
         if not self.repo.insert_behavior(behavior):
             return LogResult(behavior.behavior_id, duplicate=True)
+        metrics().behaviors.labels(action).inc()
         self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
         if event is not None:
             self.learning.observe(
@@ -182,6 +184,7 @@ class BehaviorService:
                 age_bracket=self._bracket(user_id),
             )
             if self.repo.insert_behavior(created):
+                metrics().rewards.labels(action).inc()
                 profile = self._learn(created, event, value, new_behavior=True)
                 self.learning.observe(
                     f"reward:{created.behavior_id}",
@@ -199,6 +202,7 @@ class BehaviorService:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
+        metrics().rewards.labels(action).inc()
         already_applied = stored.reward or 0.0
         profile = self._learn(stored, event, value - already_applied, new_behavior=False)
         self.learning.observe(

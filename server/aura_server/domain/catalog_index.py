@@ -22,6 +22,7 @@ from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Event
 from aura_server.domain.taxonomy import CATEGORY_CODES, INTENT_MAP, IntentMatch
 from aura_server.store.base import Repository
+from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
@@ -208,6 +209,7 @@ class CatalogIndex:
                         if version != self._snapshot.version:
                             events = self.repo.active_events()
                             self._snapshot = CatalogSnapshot.build(version, events)
+                            metrics().catalog_events.set(len(events))
                         self._stale = False
                     except StoreUnavailable as exc:
                         # Keep serving the catalog we have; try again next interval.

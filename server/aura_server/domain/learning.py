@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.models import Impression, utcnow
 from aura_server.store.base import LearnedExample, ModelSnapshot, PendingView, Repository
+from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class LearningLoop:
         if impression is None:
             if action != "view":
                 self.repo.add_to_counter("unjoined_rewards")
+                metrics().unjoined.inc()
             return False
         if action == "view":
             self.repo.add_pending_view(
@@ -124,6 +126,7 @@ class LearningLoop:
         if not self.repo.claim(key):
             return False
         self._learn(impression, event_id, reward)
+        metrics().learned.labels("reward").inc()
         return True
 
     def learn_due_defaults(self, now: datetime | None = None, batch: int = 500) -> int:
@@ -135,6 +138,7 @@ class LearningLoop:
                 f"default:{view.feed_id}:{view.event_id}"
             ):
                 self._learn(impression, view.event_id, DEFAULT_REWARD)
+                metrics().learned.labels("default").inc()
                 learned += 1
             self.repo.remove_pending_view(view.feed_id, view.event_id)
         return learned
@@ -179,6 +183,8 @@ class LearningLoop:
                     )
                     self.cursor = entry.seq
                     learned += 1
+                if learned:
+                    metrics().model_examples.set(self.bandit.learned)
                 if len(entries) < batch:
                     return learned
 
@@ -203,4 +209,5 @@ class LearningLoop:
             # The log before the snapshot is only needed by a replica that lags far behind.
             self.repo.trim_examples(cursor - LOG_TRIM_MARGIN)
             self._saved_learned, self._saved_at = learned, time.monotonic()
+            metrics().model_saved.set(time.time())
             log.info("saved model cb-%d (learning log up to %d)", learned, cursor)

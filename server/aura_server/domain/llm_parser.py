@@ -39,6 +39,7 @@ from aura_server.domain.taxonomy import (
     canonical_category,
     find_neighborhood,
 )
+from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -142,6 +143,7 @@ class LLMParser:
     def _answer(self, key: tuple[str, date], query: str, now: datetime) -> ParsedQuery | None:
         with self._lock:
             if key in self._answers:
+                metrics().llm.labels("cache_hit").inc()
                 return self._answers[key]
             if key in self._failed:
                 return None
@@ -163,10 +165,12 @@ class LLMParser:
             error = done.exception()
             if error is None:
                 self._answers[key] = done.result()
+                metrics().llm.labels("answered").inc()
             else:
                 kind = error.kind if isinstance(error, LLMFailure) else "error"
                 self._failed[key] = kind
                 self.failures[kind] += 1
+                metrics().llm.labels(kind).inc()
                 log.warning("LLM parse failed (%s); the rules parse was served", kind)
 
     def _ask(self, query: str, now: datetime) -> ParsedQuery:

@@ -26,6 +26,7 @@ from aura_server.domain.validation import (
     require_id,
 )
 from aura_server.store.base import Repository
+from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 FEED_WINDOW = timedelta(days=14)
@@ -151,6 +152,11 @@ class Recommender:
         feed_id = feed_id or uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, radius, now, feed_id)
         ranking = self.ranker.rank(context, candidates, limit)
+        recorded = metrics()
+        recorded.feeds.labels("cold_start" if ranking.cold_start else "learned").inc()
+        explored = sum(item.explored for item in ranking.items)
+        recorded.slots.labels("explored").inc(explored)
+        recorded.slots.labels("greedy").inc(len(ranking.items) - explored)
         logged = self.log_impression(feed_id, user_id, "feed", context, limit, ranking)
         return FeedResult(
             feed_id,

@@ -37,6 +37,7 @@ from aura_server.grpc_api.servicers import (
     RecommendServicer,
     StatusServicer,
 )
+from aura_server.grpc_api.telemetry import TelemetryInterceptor
 from aura_server.security import TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class GrpcServer:
         self.health_interval = health_interval
         # Outermost first: errors raised by the auth check are mapped like any other.
         interceptors: list[grpc.ServerInterceptor] = [
+            TelemetryInterceptor(worker),
             WorkerTagInterceptor(worker),
             DomainErrorInterceptor(),
             AuthInterceptor(verifier, limiter or RateLimiter(0, 1)),

@@ -26,8 +26,10 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from aura_server.grpc_api.telemetry import DOOR_METADATA
 from aura_server.rest.openapi import openapi_document
 from aura_server.rest.routes import Route, build_routes, match
+from aura_server.telemetry.metrics import exposition
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +314,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             for name in ("authorization", "x-request-id")
             if self.headers.get(name)
         ]
+        metadata.append((DOOR_METADATA, "rest"))
         try:
             reply, call = self.owner.calls[route.grpc_path].with_call(
                 request, timeout=timeout, metadata=metadata
@@ -326,7 +329,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._send(status, to_json(reply), extra=_worker_header(call))
 
     def _static(self, path: str) -> bool:
-        """The OpenAPI document and Swagger UI, all served from installed packages."""
+        """The OpenAPI document and Swagger UI (all served from installed packages), and the
+        Prometheus metrics."""
         if path == "/openapi.json":
             self._send(200, self.owner.openapi)
         elif path in ("/docs", "/docs/"):
@@ -339,6 +343,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             else:
                 kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
                 self._send(200, asset.read_bytes(), kind)
+        elif path == "/metrics":
+            body, kind = exposition()
+            self._send(200, body, kind)
         elif path == "/":
             self._send(302, b"", extra={"Location": "/docs"})
         else:

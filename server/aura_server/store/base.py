@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 import functools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Behavior, Event, Impression, UserProfile
+from aura_server.telemetry.metrics import metrics
 
 
 @dataclass(frozen=True)
@@ -227,12 +229,17 @@ def unavailable_on(*errors: type[Exception]) -> Callable[[type[Repository]], typ
                 self: Repository,
                 *args: object,
                 __method: Callable[..., object] = method,
+                __name: str = name,
                 **kwargs: object,
             ) -> object:
+                started = time.perf_counter()
                 try:
                     return __method(self, *args, **kwargs)
                 except errors as exc:
+                    metrics().store_errors.labels(__name).inc()
                     raise StoreUnavailable(f"{self.backend}: {exc}") from exc
+                finally:
+                    metrics().store_latency.labels(__name).observe(time.perf_counter() - started)
 
             setattr(cls, name, guarded)
         return cls

@@ -1,0 +1,1 @@
+"""What Aura tells operators about itself: Prometheus metrics and structured logs."""

@@ -1,0 +1,120 @@
+"""Prometheus metrics, shared by every worker (prometheus-client's multi-process mode).
+
+The metrics are made on first use, not at import: multi-process mode is chosen when the
+first metric is made, from PROMETHEUS_MULTIPROC_DIR, which `aura serve` sets (to a fresh
+folder) before its workers fork.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from typing import Any
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.requests = Counter(
+            "aura_requests_total",
+            "Calls answered, by RPC, door and status",
+            ["rpc", "door", "code"],
+        )
+        self.latency = Histogram(
+            "aura_request_seconds",
+            "Time to answer a call, by RPC and door",
+            ["rpc", "door"],
+            buckets=LATENCY_BUCKETS,
+        )
+        self.behaviors = Counter("aura_behaviors_total", "Behaviors stored, by action", ["action"])
+        self.rewards = Counter("aura_rewards_total", "Rewards recorded, by action", ["action"])
+        self.learned = Counter(
+            "aura_examples_learned_total",
+            "Examples the bandit learned: from a reward, or a view's default",
+            ["source"],
+        )
+        self.unjoined = Counter(
+            "aura_rewards_unjoined_total", "Rewards that matched no impression (not learned)"
+        )
+        self.slots = Counter(
+            "aura_feed_slots_total", "Feed slots served, explored or greedy", ["choice"]
+        )
+        self.feeds = Counter("aura_feeds_total", "Feeds served, cold-start or learned", ["kind"])
+        self.model_examples = Gauge(
+            "aura_model_examples", "Examples the served model has learned", multiprocess_mode="max"
+        )
+        self.model_saved = Gauge(
+            "aura_model_saved_timestamp_seconds",
+            "When the newest model snapshot was saved",
+            multiprocess_mode="max",
+        )
+        self.catalog_events = Gauge(
+            "aura_catalog_events", "Active events in the catalog index", multiprocess_mode="max"
+        )
+        self.store_latency = Histogram(
+            "aura_store_seconds",
+            "Store calls, by operation",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+        )
+        self.store_errors = Counter(
+            "aura_store_errors_total", "Store calls that failed, by operation", ["operation"]
+        )
+        self.llm = Counter(
+            "aura_llm_parses_total",
+            "LLM query parses: answered, cache hits, and failures by kind",
+            ["outcome"],
+        )
+
+
+_metrics: Metrics | None = None
+_lock = threading.Lock()
+
+
+def metrics() -> Metrics:
+    global _metrics
+    if _metrics is None:
+        with _lock:
+            if _metrics is None:
+                _metrics = Metrics()
+    return _metrics
+
+
+def share_between_processes() -> str:
+    """Point prometheus-client at a fresh folder for the worker processes about to fork
+    (call before any metric is made); returns it for `cleanup`."""
+    folder = tempfile.mkdtemp(prefix="aura-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    return folder
+
+
+def cleanup(folder: str) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def worker_exited(pid: int) -> None:
+    """Drop a stopped worker's live gauges (its counters stay in the totals)."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics text for /metrics: every worker's when they share a folder."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    metrics()  # the metrics exist (at zero) before the first call
+    registry: Any = REGISTRY
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
