@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from conftest import NOW, make_event
 
 from aura_server.domain.models import Behavior, Impression, ImpressionItem, UserProfile
 from aura_server.store import Repository
-from aura_server.store.base import EventCursor, EventFilter, ModelSnapshot, PendingView
+from aura_server.store.base import (
+    EventCursor,
+    EventFilter,
+    LogPosition,
+    ModelSnapshot,
+    PendingView,
+)
 
 
 def test_profile_round_trip_and_compare_and_set(repo: Repository) -> None:
@@ -226,3 +234,40 @@ def test_learning_log_is_ordered_and_trimmed(repo: Repository) -> None:
     repo.save_model(ModelSnapshot("cb-5", NOW, 5, b"model", last_seq=seqs[-1]))
     latest = repo.latest_model()
     assert latest is not None and latest.last_seq == seqs[-1]
+
+
+def test_impressions_and_behaviors_read_page_by_page_in_time_order(repo: Repository) -> None:
+    for n in range(7):
+        moment = NOW + timedelta(minutes=n // 2)  # pairs share a time: ties go by id
+        repo.insert_impression(
+            Impression(
+                f"f{6 - n}",
+                "u1",
+                "feed",
+                moment,
+                {},
+                [ImpressionItem("e1", 0, 0.5, "p", False, 1.0)],
+                "cb-0",
+            )
+        )
+        repo.insert_behavior(Behavior(f"b{6 - n}", "u1", "view", moment, event_id="e1"))
+    until = NOW + timedelta(hours=1)
+
+    def read_all(page: Callable[..., list[Any]], time_of: str, key_of: str) -> list[str]:
+        seen: list[str] = []
+        after = None
+        while True:
+            batch = page(NOW, until, after, 3)
+            if not batch:
+                return seen
+            seen += [getattr(record, key_of) for record in batch]
+            last = batch[-1]
+            after = LogPosition(getattr(last, time_of), getattr(last, key_of))
+
+    feeds = read_all(repo.impressions_page, "created_at", "feed_id")
+    assert feeds == ["f5", "f6", "f3", "f4", "f1", "f2", "f0"]
+    behaviors = read_all(repo.behaviors_page, "occurred_at", "behavior_id")
+    assert behaviors == ["b5", "b6", "b3", "b4", "b1", "b2", "b0"]
+    later = repo.impressions_page(NOW + timedelta(minutes=2), until, None, 10)
+    assert [i.feed_id for i in later] == ["f1", "f2", "f0"]
+    assert repo.behaviors_page(NOW - timedelta(hours=1), NOW, None, 10) == []

@@ -5,19 +5,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
 import socket
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from aura_server import __version__
+from aura_server import __version__, offline
 from aura_server.app import Aura
 from aura_server.catalog_io import import_jsonl, seed_demo
 from aura_server.config import Settings
+from aura_server.domain.decision_log import decisions
+from aura_server.domain.evaluation import evaluate as run_evaluation
+from aura_server.domain.evaluation import logged_slots
 from aura_server.domain.limits import RateLimiter
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
@@ -299,6 +304,74 @@ def catalog_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _since(text: str) -> datetime:
+    """--since: an ISO time (UTC when it names no zone) or a span back from now (7d, 12h)."""
+    text = text.strip()
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: float(text[:-1])})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: an ISO time or a span like 7d") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def export_log(args: argparse.Namespace, settings: Settings) -> int:
+    repo = _open_store(settings)
+    window = timedelta(hours=settings.reward_window_hours)
+    log = decisions(repo, args.since, datetime.now(UTC), window)
+    try:
+        if args.out == "-":
+            offline.export(log, args.format, sys.stdout, sys.stderr)
+        else:
+            with open(args.out, "w") as out:
+                offline.export(log, args.format, out, sys.stderr)
+    finally:
+        repo.close()
+    return 0
+
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rates = [float(rate) for rate in args.exploration.split(",") if rate.strip()]
+    except ValueError:
+        print("aura: --exploration takes rates like 0.05,0.15,0.3", file=sys.stderr)
+        return 2
+    if any(not 0 <= rate <= 1 for rate in rates):
+        print("aura: --exploration rates must be between 0 and 1", file=sys.stderr)
+        return 2
+    if args.policy == "popularity":
+        print(
+            "aura: a popularity policy cannot be evaluated from these logs: it needs the "
+            "candidates each slot was chosen from, which impressions do not record",
+            file=sys.stderr,
+        )
+        return 2
+    if args.policy == "uniform":
+        rates = [1.0]
+    repo = _open_store(settings)
+    try:
+        window = timedelta(hours=settings.reward_window_hours)
+        slots = logged_slots(
+            decisions(repo, args.since, datetime.now(UTC), window), settings.exploration
+        )
+    finally:
+        repo.close()
+    if len(slots) == 0:
+        print("no logged feed slots in that window", file=sys.stderr)
+        return 1
+    results = run_evaluation(slots, rates)
+    print(offline.report_table(results, len(slots), args.since))
+    report = Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(offline.report_json(results, len(slots), args.since), indent=2))
+    print(f"report: {report}", file=sys.stderr)
+    if offline.plot(results, report.with_suffix(".png")):
+        print(f"plot: {report.with_suffix('.png')}", file=sys.stderr)
+    return 0
+
+
 def eval_parser(args: argparse.Namespace, settings: Settings) -> int:
     from aura_server.domain.query import QueryParser
     from aura_server.domain.rules_parser import RulesParser
@@ -396,6 +469,31 @@ def build_parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--admin", action="store_true", help="may write the catalog")
     token_cmd.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     token_cmd.set_defaults(run=token)
+
+    export_cmd = commands.add_parser(
+        "export", help="write the joined decision and reward log (VW DSJSON or JSON lines)"
+    )
+    export_cmd.add_argument("--format", choices=offline.FORMATS, default="dsjson")
+    export_cmd.add_argument("--since", type=_since, default="30d", help="ISO time or 7d, 12h")
+    export_cmd.add_argument("--out", default="-", help="file (default: standard output)")
+    export_cmd.set_defaults(run=export_log)
+
+    evaluate_cmd = commands.add_parser(
+        "evaluate", help="estimate offline what other exploration settings would have earned"
+    )
+    evaluate_cmd.add_argument("--since", type=_since, default="7d", help="ISO time or 7d, 12h")
+    evaluate_cmd.add_argument(
+        "--exploration", default="0.05,0.15,0.3", help="candidate exploration rates"
+    )
+    evaluate_cmd.add_argument(
+        "--policy",
+        choices=("current", "uniform", "popularity"),
+        default="current",
+        help="current: the slate policy at each --exploration rate (and greedy); uniform: "
+        "exploration 1; popularity: refused (see the README)",
+    )
+    evaluate_cmd.add_argument("--report", default="build/evaluation.json", help="JSON report")
+    evaluate_cmd.set_defaults(run=evaluate)
 
     evaluation = commands.add_parser(
         "eval-parser", help="per-field and whole-query accuracy of the query parser"

@@ -80,6 +80,14 @@ class LoggedExample:
     example: LearnedExample
 
 
+@dataclass(frozen=True)
+class LogPosition:
+    """Where a page of a time-ordered log ended: the last record's time and id."""
+
+    at: datetime
+    key: str
+
+
 class Repository(abc.ABC):
     """Everything the domain persists. Each method is one durable operation."""
 
@@ -173,6 +181,20 @@ class Repository(abc.ABC):
         self, user_id: str, event_id: str, since: datetime
     ) -> Impression | None:
         """The newest impression since `since` that showed the event to the user."""
+
+    @abc.abstractmethod
+    def impressions_page(
+        self, since: datetime, until: datetime, after: LogPosition | None, limit: int
+    ) -> list[Impression]:
+        """Impressions created in [since, until), oldest first (ties by feed_id), starting
+        after `after`: read a long log page by page."""
+
+    @abc.abstractmethod
+    def behaviors_page(
+        self, since: datetime, until: datetime, after: LogPosition | None, limit: int
+    ) -> list[Behavior]:
+        """Behaviors that occurred in [since, until), oldest first (ties by behavior_id),
+        starting after `after`."""
 
     # Learning
     @abc.abstractmethod

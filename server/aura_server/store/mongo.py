@@ -31,6 +31,7 @@ from aura_server.store.base import (
     EventFilter,
     LearnedExample,
     LoggedExample,
+    LogPosition,
     ModelSnapshot,
     PendingView,
     Repository,
@@ -39,6 +40,25 @@ from aura_server.store.base import (
 
 Doc = dict[str, Any]
 MODELS_KEPT = 3
+
+
+def _page_filter(
+    time_field: str, key_field: str, since: datetime, until: datetime, after: LogPosition | None
+) -> Doc:
+    window: Doc = {time_field: {"$gte": since, "$lt": until}}
+    if after is None:
+        return window
+    return {
+        "$and": [
+            window,
+            {
+                "$or": [
+                    {time_field: {"$gt": after.at}},
+                    {time_field: after.at, key_field: {"$gt": after.key}},
+                ]
+            },
+        ]
+    }
 
 
 def _behavior_from_doc(doc: Doc) -> Behavior:
@@ -115,6 +135,7 @@ class MongoRepository(Repository):
             self.events.create_index([("location", "2dsphere")])
             self.impressions.create_index("feed_id", unique=True)
             self.impressions.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+            self.impressions.create_index([("created_at", ASCENDING), ("feed_id", ASCENDING)])
             self.impressions.create_index(
                 [("user_id", ASCENDING), ("items.event_id", ASCENDING), ("created_at", DESCENDING)]
             )
@@ -313,6 +334,26 @@ class MongoRepository(Repository):
     def get_impression(self, feed_id: str) -> Impression | None:
         doc = self.impressions.find_one({"feed_id": feed_id})
         return None if doc is None else impression_from_doc(doc)
+
+    def impressions_page(
+        self, since: datetime, until: datetime, after: LogPosition | None, limit: int
+    ) -> list[Impression]:
+        docs = self.impressions.find(
+            _page_filter("created_at", "feed_id", since, until, after),
+            sort=[("created_at", ASCENDING), ("feed_id", ASCENDING)],
+            limit=limit,
+        )
+        return [impression_from_doc(doc) for doc in docs]
+
+    def behaviors_page(
+        self, since: datetime, until: datetime, after: LogPosition | None, limit: int
+    ) -> list[Behavior]:
+        docs = self.behaviors.find(
+            _page_filter("occurred_at", "behavior_id", since, until, after),
+            sort=[("occurred_at", ASCENDING), ("behavior_id", ASCENDING)],
+            limit=limit,
+        )
+        return [_behavior_from_doc(doc) for doc in docs]
 
     def latest_impression_with(
         self, user_id: str, event_id: str, since: datetime

@@ -32,6 +32,7 @@ from aura_server.store.base import (
     EventFilter,
     LearnedExample,
     LoggedExample,
+    LogPosition,
     ModelSnapshot,
     PendingView,
     Repository,
@@ -81,6 +82,7 @@ CREATE TABLE IF NOT EXISTS impressions (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS impressions_by_user ON impressions (user_id, created_at);
+CREATE INDEX IF NOT EXISTS impressions_by_time ON impressions (created_at, feed_id);
 CREATE TABLE IF NOT EXISTS impression_events (
     feed_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
@@ -526,6 +528,30 @@ class SQLiteRepository(Repository):
             .fetchone()
         )
         return None if row is None else impression_from_doc(json.loads(row["doc"]))
+
+    def impressions_page(
+        self, since: datetime, until: datetime, after: LogPosition | None, limit: int
+    ) -> list[Impression]:
+        start, key = (_ts(after.at), after.key) if after else (_ts(since), "")
+        rows = self._conn().execute(
+            "SELECT doc FROM impressions WHERE created_at < ? AND created_at >= ? "
+            "AND (created_at > ? OR (created_at = ? AND feed_id > ?)) "
+            "ORDER BY created_at, feed_id LIMIT ?",
+            (_ts(until), _ts(since), start, start, key, limit),
+        )
+        return [impression_from_doc(json.loads(row["doc"])) for row in rows]
+
+    def behaviors_page(
+        self, since: datetime, until: datetime, after: LogPosition | None, limit: int
+    ) -> list[Behavior]:
+        start, key = (_ts(after.at), after.key) if after else (_ts(since), "")
+        rows = self._conn().execute(
+            f"SELECT {BEHAVIOR_COLUMNS} FROM behaviors WHERE occurred_at < ? "
+            "AND occurred_at >= ? AND (occurred_at > ? OR (occurred_at = ? AND behavior_id > ?)) "
+            "ORDER BY occurred_at, behavior_id LIMIT ?",
+            (_ts(until), _ts(since), start, start, key, limit),
+        )
+        return [_behavior_from_row(row) for row in rows]
 
     def latest_impression_with(
         self, user_id: str, event_id: str, since: datetime

@@ -1,0 +1,154 @@
+"""Offline evaluation: what reward per feed slot another policy would have earned, estimated
+from the logged slots, their propensities and rewards (counterfactual, no new traffic).
+
+Each served slot is one logged decision: the item shown, the probability p the serving
+policy had of showing it (exact, see slate.py) and its reward r. A candidate policy is
+judged by the probability q it gives the same item in the same situation, and
+
+    IPS   = mean(w r)                  w = q / p
+    SNIPS = sum(w r) / sum(w)
+    DR    = mean(m + w (r - m))        m: a reward model of the situation
+
+with 95% intervals from the normal approximation (the delta method for SNIPS). The reward
+model m is the mean logged reward at the slot's position: it depends on the situation
+only, not on the item, which keeps DR unbiased whatever m is and lowers its variance when
+m explains part of the reward.
+
+The candidate policies are the serving policy's own family, for which q follows exactly
+from what was logged: the slate policy with another exploration rate e (a greedy slot,
+logged with p = 1 - e_log, gets q = 1 - e; an explored one, logged with
+p = e_log * k / n, gets q = p * e / e_log; a slot with nothing to explore has
+p = q = 1), `uniform` (e = 1: every slot explores a category drawn uniformly), and
+`greedy` (e = 0). A policy outside that family, such as ranking by popularity, needs the
+probability it gives the logged item, which needs the candidates each slot was chosen
+from; impressions do not record them, so it cannot be estimated from these logs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from aura_server.domain.decision_log import Decision
+
+FloatArray = npt.NDArray[np.float64]
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    low: float
+    high: float
+
+    @classmethod
+    def mean_of(cls, terms: FloatArray) -> Estimate:
+        if len(terms) == 0:
+            return cls(math.nan, math.nan, math.nan)
+        mean = float(terms.mean())
+        half = Z95 * float(terms.std(ddof=1)) / math.sqrt(len(terms)) if len(terms) > 1 else 0.0
+        return cls(mean, mean - half, mean + half)
+
+
+@dataclass(frozen=True)
+class LoggedSlots:
+    """The logged decisions as columns."""
+
+    propensity: FloatArray  # p
+    explored: npt.NDArray[np.bool_]
+    reward: FloatArray  # r
+    position: npt.NDArray[np.int64]
+    epsilon: FloatArray  # the serving policy's exploration rate for that feed
+
+    def __len__(self) -> int:
+        return len(self.reward)
+
+
+def logged_slots(decisions: Iterable[Decision], default_epsilon: float) -> LoggedSlots:
+    """Slot columns from joined decisions. The serving exploration rate of a feed is read
+    off its greedy slots (p = 1 - e), or taken as `default_epsilon` when none shows it."""
+    propensity: list[float] = []
+    explored: list[bool] = []
+    reward: list[float] = []
+    position: list[int] = []
+    epsilon: list[float] = []
+    for decision in decisions:
+        greedy = [i.propensity for i in decision.items if not i.explored and i.propensity < 1]
+        feed_epsilon = 1.0 - greedy[0] if greedy else default_epsilon
+        for item, value in zip(decision.items, decision.rewards, strict=True):
+            if item.propensity <= 0:
+                continue  # not a logged random choice (never expected)
+            propensity.append(item.propensity)
+            explored.append(item.explored)
+            reward.append(value)
+            position.append(item.position)
+            epsilon.append(feed_epsilon)
+    return LoggedSlots(
+        np.array(propensity, dtype=np.float64),
+        np.array(explored, dtype=bool),
+        np.array(reward, dtype=np.float64),
+        np.array(position, dtype=np.int64),
+        np.array(epsilon, dtype=np.float64),
+    )
+
+
+def target_probability(slots: LoggedSlots, exploration: float) -> FloatArray:
+    """q: the probability the slate policy with exploration rate `exploration` gives each
+    logged item in its situation."""
+    nothing_to_explore = slots.propensity >= 1.0
+    greedy = np.where(nothing_to_explore, 1.0, 1.0 - exploration)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(slots.epsilon > 0, exploration / slots.epsilon, 0.0)
+    explored = np.minimum(slots.propensity * scale, 1.0)
+    return np.where(slots.explored, explored, greedy)
+
+
+def position_baseline(slots: LoggedSlots) -> FloatArray:
+    """m: the mean logged reward at each slot's position."""
+    baseline = np.zeros(len(slots))
+    for position in np.unique(slots.position):
+        at = slots.position == position
+        baseline[at] = slots.reward[at].mean()
+    return baseline
+
+
+@dataclass(frozen=True)
+class PolicyEstimate:
+    policy: str
+    ips: Estimate
+    snips: Estimate
+    dr: Estimate
+    effective_sample_size: float
+
+
+def estimate(slots: LoggedSlots, policy: str, target: FloatArray) -> PolicyEstimate:
+    weight = target / slots.propensity
+    reward = slots.reward
+    ips = Estimate.mean_of(weight * reward)
+    total = float(weight.sum())
+    if total > 0 and len(slots) > 1:
+        value = float((weight * reward).sum()) / total
+        mean_weight = total / len(slots)
+        spread = float(np.mean((weight * (reward - value)) ** 2))
+        half = Z95 * math.sqrt(spread / len(slots)) / mean_weight
+        snips = Estimate(value, value - half, value + half)
+    else:
+        snips = Estimate(math.nan, math.nan, math.nan)
+    baseline = position_baseline(slots)
+    dr = Estimate.mean_of(baseline + weight * (reward - baseline))
+    squares = float((weight**2).sum())
+    ess = total**2 / squares if squares > 0 else 0.0
+    return PolicyEstimate(policy, ips, snips, dr, ess)
+
+
+def evaluate(slots: LoggedSlots, explorations: Iterable[float]) -> list[PolicyEstimate]:
+    """The logged policy's own reward (as an estimate with q = p), then each candidate."""
+    results = [estimate(slots, "logged", slots.propensity)]
+    for rate in explorations:
+        name = {0.0: "greedy", 1.0: "uniform"}.get(rate, f"exploration={rate:g}")
+        results.append(estimate(slots, name, target_probability(slots, rate)))
+    return results
