@@ -121,7 +121,7 @@ class BehaviorService:
         )
         if not self.repo.insert_behavior(behavior):
             return LogResult(behavior.behavior_id, duplicate=True)
-        metrics().behaviors.labels(action).inc()
+        _count_engagement(action, event, behavior.reward or 0.0)
         self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
         if event is not None:
             self.learning.observe(
@@ -184,7 +184,7 @@ class BehaviorService:
                 age_bracket=self._bracket(user_id),
             )
             if self.repo.insert_behavior(created):
-                metrics().rewards.labels(action).inc()
+                _count_engagement(action, event, value, reward=True)
                 profile = self._learn(created, event, value, new_behavior=True)
                 self.learning.observe(
                     f"reward:{created.behavior_id}",
@@ -202,7 +202,7 @@ class BehaviorService:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
-        metrics().rewards.labels(action).inc()
+        _count_engagement(action, event, value, reward=True)
         already_applied = stored.reward or 0.0
         profile = self._learn(stored, event, value - already_applied, new_behavior=False)
         self.learning.observe(
@@ -250,3 +250,15 @@ class BehaviorService:
                 event.event_id, behavior.age_bracket, behavior.action, behavior.occurred_at
             )
         return profile
+
+
+def _count_engagement(action: str, event: Event | None, value: float, reward: bool = False) -> None:
+    """Metrics of a stored behavior (or reward): what engaged people, by category and
+    neighborhood, counts behaviors worth more than a view."""
+    recorded = metrics()
+    (recorded.rewards if reward else recorded.behaviors).labels(action).inc()
+    if event is not None and value > ACTION_REWARD["view"]:
+        for category in event.categories:
+            recorded.engaged_categories.labels(category).inc()
+        if event.neighborhood:
+            recorded.engaged_neighborhoods.labels(event.neighborhood).inc()

@@ -126,7 +126,10 @@ class LearningLoop:
         if not self.repo.claim(key):
             return False
         self._learn(impression, event_id, reward)
-        metrics().learned.labels("reward").inc()
+        recorded = metrics()
+        recorded.learned.labels("reward").inc()
+        slot = next(item for item in impression.items if item.event_id == event_id)
+        recorded.slot_rewards.labels("explored" if slot.explored else "greedy").inc(reward)
         return True
 
     def learn_due_defaults(self, now: datetime | None = None, batch: int = 500) -> int:

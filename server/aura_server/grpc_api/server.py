@@ -39,6 +39,7 @@ from aura_server.grpc_api.servicers import (
 )
 from aura_server.grpc_api.telemetry import TelemetryInterceptor
 from aura_server.security import TokenVerifier
+from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class GrpcServer:
         except StoreUnavailable as exc:
             log.warning("store unreachable: %s", exc)
             status = health_pb2.HealthCheckResponse.NOT_SERVING
+        metrics().store_up.set(int(status == health_pb2.HealthCheckResponse.SERVING))
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, status)
 

@@ -56,6 +56,7 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 }
 _GRPC_TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+DASHBOARD = Path(__file__).with_name("dashboard.html")
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Aura API</title>
 <link rel="icon" href="/docs/favicon-32x32.png">
@@ -329,8 +330,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._send(status, to_json(reply), extra=_worker_header(call))
 
     def _static(self, path: str) -> bool:
-        """The OpenAPI document and Swagger UI (all served from installed packages), and the
-        Prometheus metrics."""
+        """The OpenAPI document, Swagger UI and the dashboard (all served from installed
+        packages), and the Prometheus metrics."""
         if path == "/openapi.json":
             self._send(200, self.owner.openapi)
         elif path in ("/docs", "/docs/"):
@@ -343,6 +344,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             else:
                 kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
                 self._send(200, asset.read_bytes(), kind)
+        elif path in ("/dashboard", "/dashboard/"):
+            self._send(200, DASHBOARD.read_bytes(), "text/html; charset=utf-8")
         elif path == "/metrics":
             body, kind = exposition()
             self._send(200, body, kind)

@@ -46,6 +46,26 @@ class Metrics:
             "aura_feed_slots_total", "Feed slots served, explored or greedy", ["choice"]
         )
         self.feeds = Counter("aura_feeds_total", "Feeds served, cold-start or learned", ["kind"])
+        # A gauge, not a counter: skips and hides are negative rewards.
+        self.slot_rewards = Gauge(
+            "aura_slot_reward_sum",
+            "Sum of the rewards joined to served slots, explored or greedy",
+            ["choice"],
+            multiprocess_mode="sum",
+        )
+        self.engaged_categories = Counter(
+            "aura_engagement_by_category_total",
+            "Positive behaviors (click, save, like, share, purchase) by event category",
+            ["category"],
+        )
+        self.engaged_neighborhoods = Counter(
+            "aura_engagement_by_neighborhood_total",
+            "Positive behaviors by event neighborhood",
+            ["neighborhood"],
+        )
+        self.store_up = Gauge(
+            "aura_store_up", "1 while the store answers the health ping", multiprocess_mode="min"
+        )
         self.model_examples = Gauge(
             "aura_model_examples", "Examples the served model has learned", multiprocess_mode="max"
         )
