@@ -30,6 +30,7 @@ from aura_server.security import TokenVerifier, issue_token
 from aura_server.store import Repository, open_repository
 from aura_server.telemetry import logs
 from aura_server.telemetry.metrics import cleanup, share_between_processes, worker_exited
+from aura_server.telemetry.tracing import Tracer
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WORKER_RESTART_AFTER_SECONDS = 5.0
@@ -169,6 +170,7 @@ def serve_worker(
     # starts, so every thread inherits the mask.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     aura = Aura.from_settings(settings)
+    tracer = Tracer(settings.otlp_endpoint, worker) if settings.otlp_endpoint else None
     host = args.host or settings.host
     try:
         server = GrpcServer(
@@ -181,6 +183,7 @@ def serve_worker(
             limiter=limiter,
             worker=worker,
             reuse_port=reuse_port,
+            tracer=tracer,
         )
         gateway = None
         if not args.no_http:
@@ -218,6 +221,8 @@ def serve_worker(
         gateway.stop()
     server.stop(grace=5.0)
     aura.close()
+    if tracer is not None:
+        tracer.close()  # exports the spans still queued
     return 0
 
 

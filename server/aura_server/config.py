@@ -41,7 +41,12 @@ class Settings:
     health_interval_seconds: float = setting(
         2.0, "AURA_HEALTH_INTERVAL_SECONDS", "how often the health service pings the store"
     )
-    log_level: str = setting("INFO", "AURA_LOG_LEVEL", "log level")
+    log_level: str = setting("INFO", "AURA_LOG_LEVEL", "log level (JSON lines from `aura serve`)")
+    otlp_endpoint: str = setting(
+        "",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "an OTLP/HTTP collector for traces (a span per RPC); unset: tracing off, at no cost",
+    )
     auth: str = setting(
         "jwt",
         "AURA_AUTH",

@@ -42,6 +42,7 @@ from aura_server.domain.taxonomy import (
 )
 from aura_server.domain.validation import check_coordinates, require_id
 from aura_server.store.base import Repository
+from aura_server.telemetry.metrics import metrics
 
 ACTIONS: tuple[str, ...] = (
     "search",
@@ -157,9 +158,13 @@ class ProfileService:
         """The stored profile; while the store is unreachable, the last one seen here (or
         none: a cold start), and True to say the answer is degraded."""
         try:
-            return self.find(user_id), False
+            profile = self.find(user_id)
         except StoreUnavailable:
-            return self._last_known.get(user_id), True
+            last = self._last_known.get(user_id)
+            metrics().profile_reads.labels("last_known" if last else "none").inc()
+            return last, True
+        metrics().profile_reads.labels("store").inc()
+        return profile, False
 
     def update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
         """Apply change to the stored profile (a new one when absent) and save it,

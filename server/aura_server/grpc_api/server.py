@@ -37,9 +37,10 @@ from aura_server.grpc_api.servicers import (
     RecommendServicer,
     StatusServicer,
 )
-from aura_server.grpc_api.telemetry import TelemetryInterceptor
+from aura_server.grpc_api.telemetry import TelemetryInterceptor, TracingInterceptor
 from aura_server.security import TokenVerifier
 from aura_server.telemetry.metrics import metrics
+from aura_server.telemetry.tracing import Tracer
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class GrpcServer:
         limiter: RateLimiter | None = None,
         worker: str = "0",
         reuse_port: bool = False,
+        tracer: Tracer | None = None,
     ) -> None:
         self.aura = aura
         self.health_interval = health_interval
@@ -80,6 +82,8 @@ class GrpcServer:
             DomainErrorInterceptor(),
             AuthInterceptor(verifier, limiter or RateLimiter(0, 1)),
         ]
+        if tracer is not None:  # outermost: the span covers everything the call does
+            interceptors.insert(0, TracingInterceptor(tracer))
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="aura-rpc"),
             interceptors=interceptors,

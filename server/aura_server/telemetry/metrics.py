@@ -63,6 +63,13 @@ class Metrics:
             "Positive behaviors by event neighborhood",
             ["neighborhood"],
         )
+        # Profiles are read from the store on every request (read-your-writes across
+        # workers); the in-process copy serves only while the store is down.
+        self.profile_reads = Counter(
+            "aura_profile_reads_total",
+            "Profile reads for a feed: from the store, the last-known copy, or none",
+            ["source"],
+        )
         self.store_up = Gauge(
             "aura_store_up", "1 while the store answers the health ping", multiprocess_mode="min"
         )
