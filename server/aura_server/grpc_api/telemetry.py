@@ -48,21 +48,22 @@ class TelemetryInterceptor(grpc.ServerInterceptor):
                     recorded = metrics()
                     recorded.requests.labels(rpc, door, code).inc()
                     recorded.latency.labels(rpc, door).observe(elapsed)
-                    log.info(
-                        "%s %s %.1f ms",
-                        rpc,
-                        code,
-                        elapsed * 1000,
-                        extra={
-                            "request_id": request_id,
-                            "user_id": getattr(request, "user_id", ""),
-                            "rpc": rpc,
-                            "door": door,
-                            "status": code,
-                            "latency_ms": round(elapsed * 1000, 3),
-                            "worker": self.worker,
-                        },
-                    )
+                    if log.isEnabledFor(logging.INFO):
+                        log.info(
+                            "%s %s %.1f ms",
+                            rpc,
+                            code,
+                            elapsed * 1000,
+                            extra={
+                                "request_id": request_id,
+                                "user_id": getattr(request, "user_id", ""),
+                                "rpc": rpc,
+                                "door": door,
+                                "status": code,
+                                "latency_ms": round(elapsed * 1000, 3),
+                                "worker": self.worker,
+                            },
+                        )
 
             return observed
 
