@@ -348,8 +348,10 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.policy == "popularity":
         print(
-            "aura: a popularity policy cannot be evaluated from these logs: it needs the "
-            "candidates each slot was chosen from, which impressions do not record",
+            "aura: a popularity policy cannot be evaluated from these logs: it would show "
+            "items the serving policy gave no chance (it explores by category among its "
+            "scored candidates), and impressions do not record the candidates each slot "
+            "was chosen from; see README, Offline evaluation",
             file=sys.stderr,
         )
         return 2
