@@ -13,6 +13,7 @@ keyword arguments and returning the response message. Failures raise AuraError s
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -55,6 +56,17 @@ __all__ = [
 ]
 
 
+def _open(
+    api: Any, target: str, tls: bool | grpc.ChannelCredentials, root_certificates: bytes | None
+) -> Any:
+    """A channel from `grpc` or `grpc.aio` (same calls), retrying what is safe to retry."""
+    options = channel_options(RETRIED_METHODS)
+    secure = credentials(tls, root_certificates)
+    if secure is None:
+        return api.insecure_channel(target, options=options)
+    return api.secure_channel(target, secure, options=options)
+
+
 class AuraClient(SyncMethods):
     """Aura over one gRPC channel. `token` (or `token_provider`, called before every call)
     is sent as a bearer token; `tls=True` (or `root_certificates`, or your own
@@ -72,13 +84,7 @@ class AuraClient(SyncMethods):
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(token, token_provider, timeout)
-        options = channel_options(RETRIED_METHODS)
-        secure = credentials(tls, root_certificates)
-        self.channel = (
-            grpc.secure_channel(target, secure, options=options)
-            if secure is not None
-            else grpc.insecure_channel(target, options=options)
-        )
+        self.channel = _open(grpc, target, tls, root_certificates)
 
     def close(self) -> None:
         self.channel.close()
@@ -109,13 +115,7 @@ class AsyncAuraClient(AsyncMethods):
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(token, token_provider, timeout)
-        options = channel_options(RETRIED_METHODS)
-        secure = credentials(tls, root_certificates)
-        self.channel = (
-            grpc.aio.secure_channel(target, secure, options=options)
-            if secure is not None
-            else grpc.aio.insecure_channel(target, options=options)
-        )
+        self.channel = _open(grpc.aio, target, tls, root_certificates)
 
     async def close(self) -> None:
         await self.channel.close()
