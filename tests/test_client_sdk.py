@@ -30,9 +30,11 @@ from aura_client import (
 )
 from conftest import copy_of
 from test_auth import SECRET, Secured
+from test_server_process import free_port
 
 from aura_server.catalog_io import seed_demo
 from aura_server.config import Settings
+from aura_server.grpc_api.server import GrpcServer
 from aura_server.security import issue_token
 from aura_server.store.sqlite import SQLiteRepository
 
@@ -273,3 +275,62 @@ def test_the_examples_run(
     )
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
+
+
+def self_signed_localhost() -> tuple[bytes, bytes]:
+    """A certificate and key for 127.0.0.1, made on the spot."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+def test_tls_with_the_servers_root_certificate(secured: Secured) -> None:
+    certificate, key = self_signed_localhost()
+    port = free_port()
+    tls_server = GrpcServer(secured.aura, host="127.0.0.1", port=free_port())
+    tls_server.server.add_secure_port(
+        f"127.0.0.1:{port}", grpc.ssl_server_credentials([(key, certificate)])
+    )
+    tls_server.start()
+    try:
+        with AuraClient(f"127.0.0.1:{port}", root_certificates=certificate) as aura:
+            assert aura.get_status().status == "SERVING"
+        with (
+            AuraClient(f"127.0.0.1:{port}", tls=True, timeout=2) as untrusted,
+            pytest.raises((UnavailableError, DeadlineExceededError)),
+        ):
+            untrusted.get_status()  # the system roots do not know this certificate
+    finally:
+        tls_server.stop(grace=0)
