@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser typecheck test bench bench-feed bench-rank bench-natural bench-rest bench-scale simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser typecheck test bench bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-natural: install
 
 bench-rest: install
 	$(PY) scripts/bench_rest.py
+
+# Where a Feed's time goes (cProfile, by stage of the decision flow).
+profile-feed: install
+	$(PY) scripts/profile_feed.py
 
 # Feed latency and worker memory with 100,000 events and up to 1,000,000 profiles.
 bench-scale: install
