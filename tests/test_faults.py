@@ -95,3 +95,40 @@ def test_an_unreachable_mongodb_is_unavailable_not_a_crash() -> None:
     with pytest.raises(StoreUnavailable):
         MongoRepository.connect("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300", "aura")
     assert time.monotonic() - started < 10
+
+
+def test_a_behavior_and_its_profile_update_commit_together(
+    served: Served,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store error after the behavior is written but before its profile update rolls the
+    behavior back too, so the client's retry (same behavior_id) applies everything once."""
+    client, repo = served.client, served.aura.repo
+    client.onboard("atomic")
+    event_id = client.feed("atomic").items[0].event.event_id
+    real_save = repo.save_user
+    failures = [1]
+
+    def failing_save(profile: object) -> bool:
+        if failures:
+            failures.pop()
+            raise StoreUnavailable("sqlite: disk I/O error (injected)")
+        return real_save(profile)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "save_user", failing_save)
+    request = behavior_pb2.LogBehaviorRequest(
+        user_id="atomic", action=types_pb2.ACTION_PURCHASE, event_id=event_id, behavior_id="b-1"
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        client.behavior.LogBehavior(request)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert repo.get_behavior("b-1") is None, "rolled back with the failed profile update"
+    before = client.onboarding.GetProfile(
+        onboarding_pb2.GetProfileRequest(user_id="atomic")
+    ).profile
+    answer = client.behavior.LogBehavior(request)  # the retry
+    assert not answer.duplicate
+    after = client.onboarding.GetProfile(onboarding_pb2.GetProfileRequest(user_id="atomic")).profile
+    assert after.behavior_count == before.behavior_count + 1
+    assert after.total_events_attended == before.total_events_attended + 1
+    assert client.behavior.LogBehavior(request).duplicate

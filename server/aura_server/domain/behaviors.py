@@ -119,10 +119,14 @@ class BehaviorService:
             reward=ACTION_REWARD.get(action),
             age_bracket=self._bracket(user_id),
         )
-        if not self.repo.insert_behavior(behavior):
-            return LogResult(behavior.behavior_id, duplicate=True)
+        # The behavior, its profile update and the event's popularity commit together (on
+        # the embedded store): a crash or a store error between them cannot keep one
+        # without the others, and the client's retry with the same behavior_id redoes all.
+        with self.repo.atomic():
+            if not self.repo.insert_behavior(behavior):
+                return LogResult(behavior.behavior_id, duplicate=True)
+            self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
         _count_engagement(action, event, behavior.reward or 0.0)
-        self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
         if event is not None:
             self.learning.observe(
                 f"reward:{behavior.behavior_id}",
@@ -183,9 +187,12 @@ class BehaviorService:
                 rewarded=True,
                 age_bracket=self._bracket(user_id),
             )
-            if self.repo.insert_behavior(created):
+            with self.repo.atomic():
+                inserted = self.repo.insert_behavior(created)
+                if inserted:
+                    profile = self._learn(created, event, value, new_behavior=True)
+            if inserted:
                 _count_engagement(action, event, value, reward=True)
-                profile = self._learn(created, event, value, new_behavior=True)
                 self.learning.observe(
                     f"reward:{created.behavior_id}",
                     user_id,
@@ -198,13 +205,16 @@ class BehaviorService:
                 return RewardResult(created.behavior_id, value, True, False, profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
             assert stored is not None
-        if not self.repo.record_reward(stored.behavior_id, value):
+        with self.repo.atomic():
+            recorded_now = self.repo.record_reward(stored.behavior_id, value)
+            if recorded_now:
+                already_applied = stored.reward or 0.0
+                profile = self._learn(stored, event, value - already_applied, new_behavior=False)
+        if not recorded_now:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
         _count_engagement(action, event, value, reward=True)
-        already_applied = stored.reward or 0.0
-        profile = self._learn(stored, event, value - already_applied, new_behavior=False)
         self.learning.observe(
             f"reward:{stored.behavior_id}:submitted",
             user_id,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,6 +94,12 @@ class Repository(abc.ABC):
     """Everything the domain persists. Each method is one durable operation."""
 
     backend: str
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Writes made inside, by this thread, commit together or not at all, where the
+        backend can: the embedded store can; MongoDB writes each stand alone here (a
+        multi-document transaction needs a replica-set session, not used yet)."""
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def ping(self) -> None:

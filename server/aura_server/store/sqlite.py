@@ -239,7 +239,16 @@ class SQLiteRepository(Repository):
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def atomic(self) -> Iterator[None]:
+        """One transaction for every write this thread makes inside (nested: the outermost
+        commits)."""
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
         conn = self._conn()
         # Writers queue on locks that hand over at once (threads of this process on a
         # thread lock, processes on an flock of a side file) instead of in SQLite's busy
@@ -249,12 +258,27 @@ class SQLiteRepository(Repository):
         with self._write_lock, self._process_lock():
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                yield conn
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            self._local.depth = 1
+            try:
+                yield
                 conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.depth = 0
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self.atomic():
+            yield self._conn()
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
