@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import p99, pyplot, save
+from benchlib import onboard_random, p99, pyplot, save
 
 from aura_server.app import Aura
 from aura_server.catalog_io import seed_demo
-from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
+from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.store.sqlite import SQLiteRepository
 
 
@@ -36,15 +36,7 @@ def bench_size(size: int, calls: int, users: int) -> dict[str, list[float]]:
     names = [f"user-{i}" for i in range(users)]
     print(f"[{size} events] onboarding {users} users, half of them personalised", file=sys.stderr)
     for number, user in enumerate(names):
-        hood = rng.choice(NEIGHBORHOODS)
-        aura.profiles.onboard(
-            user,
-            "explore",
-            rng.randint(18, 60),
-            "",
-            neighborhood=hood.name,
-            favorite_categories=rng.sample(CATEGORIES, 2),
-        )
+        onboard_random(aura, user, rng, intents=("explore",), oldest=60)
         if number % 2 == 0:  # personalised: three rewarded behaviors
             feed = aura.recommender.feed(user, None, None, limit=10)
             for item in feed.items[:3]:

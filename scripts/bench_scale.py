@@ -26,14 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import p99, pyplot, save
+from benchlib import onboard_random, p99, pyplot, save
 from loadtest import BUILD, free_port, peak_mb, worker_pids
 
 
 def onboard(repo_path: Path, first: int, last: int) -> None:
     from aura_server.app import Aura
     from aura_server.config import Settings
-    from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
     from aura_server.store.sqlite import SQLiteRepository
 
     repo = SQLiteRepository(repo_path)
@@ -41,14 +40,7 @@ def onboard(repo_path: Path, first: int, last: int) -> None:
     rng = random.Random(first)
     started = time.monotonic()
     for number in range(first, last):
-        aura.profiles.onboard(
-            f"user-{number}",
-            rng.choice(["explore", "create", "freelance"]),
-            rng.randint(18, 65),
-            "",
-            neighborhood=rng.choice(NEIGHBORHOODS).name,
-            favorite_categories=rng.sample(CATEGORIES, 2),
-        )
+        onboard_random(aura, f"user-{number}", rng)
         if (number + 1) % 10_000 == 0 or number + 1 == last:
             rate = (number + 1 - first) / (time.monotonic() - started)
             print(f"\ronboarded {number + 1:,}/{last:,} users ({rate:,.0f}/s)", end="")

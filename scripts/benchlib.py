@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 from pathlib import Path
 from typing import Any
@@ -26,3 +27,26 @@ def save(fig: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     print(f"plot: {path}")
+
+
+INTENTS = ("explore", "create", "freelance")
+
+
+def onboard_random(
+    aura: Any,
+    user_id: str,
+    rng: random.Random,
+    intents: tuple[str, ...] = INTENTS,
+    oldest: int = 65,
+) -> None:
+    """Onboard a user with a random intent, age, home neighborhood and two favourites."""
+    from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
+
+    aura.profiles.onboard(
+        user_id,
+        rng.choice(intents),
+        rng.randint(18, oldest),
+        "",
+        neighborhood=rng.choice(NEIGHBORHOODS).name,
+        favorite_categories=rng.sample(CATEGORIES, 2),
+    )

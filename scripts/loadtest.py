@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import pyplot, save
+from benchlib import onboard_random, pyplot, save
 
 CONNECTIONS_PER_CLIENT = 16  # SO_REUSEPORT spreads connections, not calls, over workers
 BUILD = Path(__file__).resolve().parent.parent / "build"
@@ -208,7 +208,6 @@ def seed(folder: Path, users: int, events: int) -> None:
     from aura_server.app import Aura
     from aura_server.catalog_io import seed_demo
     from aura_server.config import Settings
-    from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
     from aura_server.store.sqlite import SQLiteRepository
 
     repo = SQLiteRepository(folder / "aura.db")
@@ -216,14 +215,7 @@ def seed(folder: Path, users: int, events: int) -> None:
     aura = Aura.build(repo, Settings(llm_mode="off"))
     rng = random.Random(1)
     for number in range(users):
-        aura.profiles.onboard(
-            f"load-{number}",
-            rng.choice(["explore", "create", "freelance"]),
-            rng.randint(18, 65),
-            "",
-            neighborhood=rng.choice(NEIGHBORHOODS).name,
-            favorite_categories=rng.sample(CATEGORIES, 2),
-        )
+        onboard_random(aura, f"load-{number}", rng)
         if number % 1000 == 999:
             print(f"\ronboarded {number + 1}/{users} users", end="", file=sys.stderr)
     print(file=sys.stderr)

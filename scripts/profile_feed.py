@@ -19,9 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import onboard_random
+
 from aura_server.app import Aura
 from aura_server.catalog_io import seed_demo
-from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
+from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.store.sqlite import SQLiteRepository
 
 # (function name, what it is), in decision-flow order.
@@ -55,14 +57,7 @@ def main() -> None:
     users = [f"user-{n}" for n in range(args.users)]
     print(f"onboarding {args.users} users with three clicks each")
     for user in users:
-        aura.profiles.onboard(
-            user,
-            "explore",
-            rng.randint(18, 60),
-            "",
-            neighborhood=rng.choice(NEIGHBORHOODS).name,
-            favorite_categories=rng.sample(CATEGORIES, 2),
-        )
+        onboard_random(aura, user, rng, intents=("explore",), oldest=60)
         feed = aura.recommender.feed(user, None, None, limit=10)
         for item in feed.items[:3]:
             aura.behaviors.log(user, "click", item.event.event_id, feed_id=feed.feed_id)

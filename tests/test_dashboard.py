@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from aura.v1 import types_pb2
@@ -13,7 +12,7 @@ from test_rest import (
     Rest,
     doors,  # noqa: F401 (the fixture)
 )
-from test_swagger_ui import BUILD, CHROMIUM
+from test_swagger_ui import BUILD, CHROMIUM, localhost_page, outside_localhost
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (make test installs Debian's chromium)"
@@ -36,59 +35,31 @@ def light_load(stack: object, stop: threading.Event) -> None:
 
 
 def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
-    from playwright.sync_api import Route, sync_playwright
-
     rest, _, stack = doors
     stop = threading.Event()
     load = threading.Thread(target=light_load, args=(stack, stop), daemon=True)
     load.start()
-    requested: list[str] = []
-
-    def guard(route: Route) -> None:
-        requested.append(route.request.url)
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            route.abort()
-
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--no-first-run",
-                ],
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                page.route("**/*", guard)
-                page.goto(rest.base + "/dashboard")
-                for chart in ("rps", "p99", "reward", "curve", "cold"):
-                    page.wait_for_function(
-                        f"Number(document.getElementById('{chart}').dataset.points) > 2",
-                        timeout=30_000,
-                    )
-                for bars in ("categories", "neighborhoods"):
-                    page.wait_for_function(
-                        f"Number(document.getElementById('{bars}').dataset.items) > 0",
-                        timeout=30_000,
-                    )
-                assert "store up" in page.locator("#store").inner_text()
-                assert "cb-" in page.locator("#model").inner_text()
-                assert "Feed" in page.locator("#rps-legend").inner_text()
-                BUILD.mkdir(exist_ok=True)
-                page.screenshot(path=str(BUILD / "dashboard.png"), full_page=True)
-            finally:
-                browser.close()
+        with localhost_page({"width": 1400, "height": 1100}) as (page, requested):
+            page.goto(rest.base + "/dashboard")
+            for chart in ("rps", "p99", "reward", "curve", "cold"):
+                page.wait_for_function(
+                    f"Number(document.getElementById('{chart}').dataset.points) > 2",
+                    timeout=30_000,
+                )
+            for bars in ("categories", "neighborhoods"):
+                page.wait_for_function(
+                    f"Number(document.getElementById('{bars}').dataset.items) > 0",
+                    timeout=30_000,
+                )
+            assert "store up" in page.locator("#store").inner_text()
+            assert "cb-" in page.locator("#model").inner_text()
+            assert "Feed" in page.locator("#rps-legend").inner_text()
+            BUILD.mkdir(exist_ok=True)
+            page.screenshot(path=str(BUILD / "dashboard.png"), full_page=True)
     finally:
         stop.set()
         load.join(timeout=10)
-    outside = [u for u in requested if urlsplit(u).hostname not in ("127.0.0.1", "localhost")]
-    assert outside == [], outside
+    assert outside_localhost(requested) == []
     assert any(url.endswith("/metrics") for url in requested)
     assert Path(BUILD / "dashboard.png").stat().st_size > 10_000

@@ -4,7 +4,10 @@ every operation, and "Try it out" makes a real round trip."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +15,9 @@ from test_rest import (
     Rest,
     doors,  # noqa: F401 (the fixture)
 )
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BUILD = Path(__file__).resolve().parent.parent / "build"
@@ -21,10 +27,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
+@contextmanager
+def localhost_page(viewport: dict[str, int]) -> Iterator[tuple[Page, list[str]]]:
+    """A page in headless Debian Chromium that may fetch only from localhost, and the list
+    of every URL it asked for."""
     from playwright.sync_api import Route, sync_playwright
 
-    rest = doors[0]
     requested: list[str] = []
 
     def guard(route: Route) -> None:
@@ -48,27 +56,36 @@ def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, objec
             ],
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 2000})
+            page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
             page.route("**/*", guard)
-            page.goto(rest.base + "/docs")
-            page.wait_for_selector(".opblock", timeout=30_000)
-            paths = page.locator(".opblock .opblock-summary-path").all_inner_texts()
-            assert len(paths) == 13, paths
-            assert any("/v1/recommend/feed" in path for path in paths)
-
-            health = page.locator(".opblock-get", has_text="/v1/health").first
-            health.locator(".opblock-summary").click()
-            health.get_by_role("button", name="Try it out").click()
-            health.get_by_role("button", name="Execute").click()
-            status = health.locator(".live-responses-table tbody .response-col_status").first
-            status.wait_for(timeout=30_000)
-            assert status.inner_text().strip().startswith("200")
-            body = health.locator(".live-responses-table tbody").first
-            assert "SERVING" in body.inner_text()
-            BUILD.mkdir(exist_ok=True)
-            page.screenshot(path=str(BUILD / "swagger-ui.png"), full_page=False)
+            yield page, requested
         finally:
             browser.close()
-    outside = [url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")]
-    assert outside == [], outside
+
+
+def outside_localhost(requested: list[str]) -> list[str]:
+    return [url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")]
+
+
+def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
+    rest = doors[0]
+    with localhost_page({"width": 1280, "height": 2000}) as (page, requested):
+        page.goto(rest.base + "/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        paths = page.locator(".opblock .opblock-summary-path").all_inner_texts()
+        assert len(paths) == 13, paths
+        assert any("/v1/recommend/feed" in path for path in paths)
+
+        health = page.locator(".opblock-get", has_text="/v1/health").first
+        health.locator(".opblock-summary").click()
+        health.get_by_role("button", name="Try it out").click()
+        health.get_by_role("button", name="Execute").click()
+        status = health.locator(".live-responses-table tbody .response-col_status").first
+        status.wait_for(timeout=30_000)
+        assert status.inner_text().strip().startswith("200")
+        body = health.locator(".live-responses-table tbody").first
+        assert "SERVING" in body.inner_text()
+        BUILD.mkdir(exist_ok=True)
+        page.screenshot(path=str(BUILD / "swagger-ui.png"), full_page=False)
+    assert outside_localhost(requested) == []
     assert any(url.endswith("/v1/health") for url in requested), "Try it out called the API"

@@ -141,8 +141,24 @@ class _Caller:
             return ()
         return (("authorization", f"Bearer {self._token_provider()}"),)
 
-    def _deadline(self, timeout: float | None) -> float | None:
-        return self.timeout if timeout is None else timeout
+    def _prepare(
+        self,
+        method: str,
+        request_type: type[Message],
+        response_type: type[Message],
+        fields: Mapping[str, Any],
+        timeout: float | None,
+    ) -> tuple[Any, Message, dict[str, Any]]:
+        """The channel's callable for the method, the request, and the call's deadline and
+        metadata (the same for the sync and the asyncio channel)."""
+        call = self.channel.unary_unary(  # type: ignore[attr-defined]
+            method,
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        deadline = self.timeout if timeout is None else timeout
+        options = {"timeout": deadline, "metadata": self._metadata()}
+        return call, build_request(method, request_type, fields), options
 
 
 class SyncCaller(_Caller):
@@ -156,16 +172,9 @@ class SyncCaller(_Caller):
         fields: Mapping[str, Any],
         timeout: float | None,
     ) -> Response:
-        request = build_request(method, request_type, fields)
-        call = self.channel.unary_unary(
-            method,
-            request_serializer=request_type.SerializeToString,
-            response_deserializer=response_type.FromString,
-        )
+        call, request, options = self._prepare(method, request_type, response_type, fields, timeout)
         try:
-            response: Response = call(
-                request, timeout=self._deadline(timeout), metadata=self._metadata()
-            )
+            response: Response = call(request, **options)
         except grpc.RpcError as error:
             raise error_from(error.code(), error.details(), error.trailing_metadata()) from None
         return response
@@ -182,16 +191,9 @@ class AsyncCaller(_Caller):
         fields: Mapping[str, Any],
         timeout: float | None,
     ) -> Response:
-        request = build_request(method, request_type, fields)
-        call = self.channel.unary_unary(
-            method,
-            request_serializer=request_type.SerializeToString,
-            response_deserializer=response_type.FromString,
-        )
+        call, request, options = self._prepare(method, request_type, response_type, fields, timeout)
         try:
-            response: Response = await call(
-                request, timeout=self._deadline(timeout), metadata=self._metadata()
-            )
+            response: Response = await call(request, **options)
         except grpc.aio.AioRpcError as error:
             trailing = tuple(error.trailing_metadata() or ())
             raise error_from(error.code(), error.details() or "", trailing) from None

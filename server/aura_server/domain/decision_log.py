@@ -10,9 +10,10 @@ gives a viewed item nobody acted on).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from aura_server.domain.models import Behavior, Impression, ImpressionItem
 from aura_server.store.base import LogPosition, Repository
@@ -22,6 +23,7 @@ PAGE = 1000
 # reward window after it.
 CHUNK = timedelta(days=1)
 NOT_REWARDS = ("view", "search")
+Record = TypeVar("Record")
 
 
 @dataclass(frozen=True)
@@ -42,24 +44,32 @@ def slot_reward(values: list[float]) -> float:
     return min(values) if values else 0.0
 
 
-def _impressions(repo: Repository, since: datetime, until: datetime) -> Iterator[Impression]:
+def _pages(
+    read: Callable[[datetime, datetime, LogPosition | None, int], list[Record]],
+    position: Callable[[Record], LogPosition],
+    since: datetime,
+    until: datetime,
+) -> Iterator[Record]:
+    """Every record of a time-ordered store log in [since, until), a page at a time."""
     after: LogPosition | None = None
     while True:
-        page = repo.impressions_page(since, until, after, PAGE)
+        page = read(since, until, after, PAGE)
         yield from page
         if len(page) < PAGE:
             return
-        after = LogPosition(page[-1].created_at, page[-1].feed_id)
+        after = position(page[-1])
+
+
+def _impressions(repo: Repository, since: datetime, until: datetime) -> Iterator[Impression]:
+    return _pages(
+        repo.impressions_page, lambda i: LogPosition(i.created_at, i.feed_id), since, until
+    )
 
 
 def _behaviors(repo: Repository, since: datetime, until: datetime) -> Iterator[Behavior]:
-    after: LogPosition | None = None
-    while True:
-        page = repo.behaviors_page(since, until, after, PAGE)
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = LogPosition(page[-1].occurred_at, page[-1].behavior_id)
+    return _pages(
+        repo.behaviors_page, lambda b: LogPosition(b.occurred_at, b.behavior_id), since, until
+    )
 
 
 def decisions(
