@@ -73,8 +73,11 @@ profile-feed: install
 bench-scale: install
 	$(PY) scripts/bench_scale.py
 
+# Both learning simulations: additive-utility users, then product-utility users in
+# several behaviour worlds (tables on stdout, PNGs in var/).
 simulate: install
 	$(PY) scripts/simulate.py
+	$(PY) scripts/simulate_product.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -23,10 +23,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from aura_server.app import Aura
+from aura_server.config import Settings
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.tastes import decay_factor
 from aura_server.grpc_api.converters import timestamp
 
 BUSHWICK = (40.6944, -73.9213)
+# What one feedback action leaves of earlier category scores (the default half-life).
+FADE = decay_factor(Settings().taste_half_life)
 
 
 class Api(AuraStubs):
@@ -137,7 +141,8 @@ def test_learning_flow_onboard_behave_reward_profile_feed(api: Api) -> None:
     )
     assert reward.applied and not reward.duplicate and reward.reward == 1.0
     scores = {c.name: c.score for c in reward.profile.preferred_categories}
-    assert scores["Jazz"] == pytest.approx(0.045 + 0.15)
+    # The click's step fades by one feedback action's half-life before the purchase's.
+    assert scores["Jazz"] == pytest.approx(0.045 * FADE + 0.15, abs=1e-6)
     assert reward.profile.total_events_attended == 1
     assert reward.profile.behavior_count == 2
     twice = api.feedback.SubmitReward(

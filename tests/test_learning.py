@@ -10,9 +10,11 @@ import pytest
 from conftest import make_event
 
 from aura_server.app import Aura
+from aura_server.config import Settings
 from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.models import PriceRange, UserProfile
 from aura_server.domain.profiles import apply_reward
+from aura_server.domain.tastes import decay_factor
 from aura_server.store.sqlite import SQLiteRepository
 
 
@@ -71,12 +73,13 @@ def test_explicit_reward_replaces_the_action_reward(catalog_aura: Aura) -> None:
     aura = catalog_aura
     aura.behaviors.log("u1", "click", event_id="e2", behavior_id="b-click")
     jazz_after_click = aura.profiles.get("u1").categories["Jazz"]
-    assert jazz_after_click == pytest.approx(0.6 + 0.045)
+    faded = 0.6 * decay_factor(Settings().taste_half_life)  # a new feedback action fades
+    assert jazz_after_click == pytest.approx(faded + 0.045, abs=1e-6)
     result = aura.behaviors.reward("u1", "e2", "click", reward=1.0, behavior_id="b-click")
-    assert result.profile.categories["Jazz"] == pytest.approx(0.6 + 0.15)
+    assert result.profile.categories["Jazz"] == pytest.approx(faded + 0.15, abs=1e-6)
     again = aura.behaviors.reward("u1", "e2", "click", reward=-1.0, behavior_id="b-click")
     assert again.duplicate and again.reward == 1.0
-    assert again.profile.categories["Jazz"] == pytest.approx(0.75)
+    assert again.profile.categories["Jazz"] == pytest.approx(faded + 0.15, abs=1e-6)
 
 
 def test_reward_without_behavior_creates_one(catalog_aura: Aura) -> None:

@@ -94,7 +94,7 @@ class Aura:
                 ),
             ),
         )
-        profiles = ProfileService(repo)
+        profiles = ProfileService(repo, half_life=settings.taste_half_life)
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
         recommender = Recommender(repo, index, ranker, trends, profiles)
         return cls(

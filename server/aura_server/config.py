@@ -74,6 +74,12 @@ class Settings:
         "AURA_COLD_START_WEIGHTS",
         "popular_nearby, age_trending, intent_match, happening_soon",
     )
+    taste_half_life: float = setting(
+        20.0,
+        "AURA_TASTE_HALF_LIFE",
+        "units of new evidence (1: a purchase, a skip, a top slot shown) after which a "
+        "user's older evidence counts half (0: never fades)",
+    )
     candidate_pool: int = setting(120, "AURA_CANDIDATE_POOL", "candidates the learner scores")
     diversity_max_per_category: int = setting(
         3, "AURA_DIVERSITY_MAX_PER_CATEGORY", "items of one category in any window of slots"
@@ -138,6 +144,8 @@ class Settings:
 
     def checked(self) -> Settings:
         """Refuse settings that cannot work, naming the variable."""
+        if self.taste_half_life < 0:
+            raise ValueError("AURA_TASTE_HALF_LIFE must be 0 or more")
         if not 0 <= self.exploration < 1:
             raise ValueError("AURA_EXPLORATION must be in [0, 1)")
         if self.candidate_pool < 1:

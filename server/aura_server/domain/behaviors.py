@@ -7,20 +7,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.actions import ACTIONS, action_reward, engagement_weight
+from aura_server.domain.catalog_index import CatalogIndex, distance_km
 from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.learning import LearningLoop
-from aura_server.domain.models import Behavior, Event, UserProfile, utcnow
+from aura_server.domain.models import Behavior, Event, Impression, UserProfile, utcnow
 from aura_server.domain.profiles import (
-    ACTION_REWARD,
-    ACTIONS,
     ProfileService,
     adjust_categories,
-    apply_reward,
     count_behavior,
+    learn_from,
 )
 from aura_server.domain.taxonomy import age_bracket
-from aura_server.domain.trends import ENGAGEMENT_WEIGHT, EngagementTrends
+from aura_server.domain.trends import EngagementTrends
 from aura_server.domain.validation import MAX_ID_LENGTH, check_moment, require_id
 from aura_server.store.base import Repository
 from aura_server.telemetry.metrics import metrics
@@ -116,27 +115,18 @@ class BehaviorService:
             query=query.strip(),
             feed_id=feed_id.strip(),
             position=position,
-            reward=ACTION_REWARD.get(action),
+            reward=action_reward(action),
             age_bracket=self._bracket(user_id),
         )
+        impression = self._impression(behavior, event)
         # The behavior, its profile update and the event's popularity commit together (on
         # the embedded store): a crash or a store error between them cannot keep one
         # without the others, and the client's retry with the same behavior_id redoes all.
         with self.repo.atomic():
             if not self.repo.insert_behavior(behavior):
                 return LogResult(behavior.behavior_id, duplicate=True)
-            self._learn(behavior, event, behavior.reward or 0.0, new_behavior=True)
-        _count_engagement(action, event, behavior.reward or 0.0)
-        if event is not None:
-            self.learning.observe(
-                f"reward:{behavior.behavior_id}",
-                user_id,
-                event.event_id,
-                action,
-                behavior.feed_id,
-                behavior.reward or 0.0,
-                behavior.occurred_at,
-            )
+            self._learn(behavior, event, behavior.reward or 0.0, True, impression)
+        self._observe(behavior, event, f"reward:{behavior.behavior_id}", impression)
         return LogResult(behavior.behavior_id, duplicate=False)
 
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
@@ -169,7 +159,8 @@ class BehaviorService:
             raise InvalidArgument("action", f"must be one of {allowed}")
         if reward is not None and (not math.isfinite(reward) or not -1.0 <= reward <= 1.0):
             raise InvalidArgument("reward", "must be between -1 and 1")
-        value = ACTION_REWARD[action] if reward is None else reward
+        value = action_reward(action) if reward is None else reward
+        assert value is not None  # every action but search carries a reward
         event = self._event(event_id)
         feed_id = feed_id.strip()
         if len(feed_id) > MAX_ID_LENGTH:
@@ -187,43 +178,29 @@ class BehaviorService:
                 rewarded=True,
                 age_bracket=self._bracket(user_id),
             )
+            impression = self._impression(created, event)
             with self.repo.atomic():
                 inserted = self.repo.insert_behavior(created)
                 if inserted:
-                    profile = self._learn(created, event, value, new_behavior=True)
+                    profile = self._learn(created, event, value, True, impression)
             if inserted:
-                _count_engagement(action, event, value, reward=True)
-                self.learning.observe(
-                    f"reward:{created.behavior_id}",
-                    user_id,
-                    event.event_id,
-                    action,
-                    feed_id,
-                    value,
-                    created.occurred_at,
-                )
+                self._observe(created, event, f"reward:{created.behavior_id}", impression, value)
                 return RewardResult(created.behavior_id, value, True, False, profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
             assert stored is not None
+        if not stored.feed_id and feed_id:
+            stored.feed_id = feed_id
+        impression = self._impression(stored, event, at=utcnow())
         with self.repo.atomic():
             recorded_now = self.repo.record_reward(stored.behavior_id, value)
             if recorded_now:
                 already_applied = stored.reward or 0.0
-                profile = self._learn(stored, event, value - already_applied, new_behavior=False)
+                profile = self._learn(stored, event, value - already_applied, False, impression)
         if not recorded_now:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
-        _count_engagement(action, event, value, reward=True)
-        self.learning.observe(
-            f"reward:{stored.behavior_id}:submitted",
-            user_id,
-            event.event_id,
-            action,
-            stored.feed_id or feed_id,
-            value,
-            utcnow(),
-        )
+        self._observe(stored, event, f"reward:{stored.behavior_id}:submitted", impression, value)
         return RewardResult(stored.behavior_id, value, True, False, profile)
 
     def _matching_behavior(
@@ -239,8 +216,24 @@ class BehaviorService:
             return stored
         return self.repo.latest_behavior(user_id, event_id, action, feed_id)
 
+    def _impression(
+        self, behavior: Behavior, event: Event | None, at: datetime | None = None
+    ) -> Impression | None:
+        """The logged impression a behavior answers (where the user asked from, and what
+        the learner is taught against), or None."""
+        if event is None:
+            return None
+        return self.learning.join(
+            behavior.user_id, event.event_id, behavior.feed_id, at or behavior.occurred_at
+        )
+
     def _learn(
-        self, behavior: Behavior, event: Event | None, reward: float, new_behavior: bool
+        self,
+        behavior: Behavior,
+        event: Event | None,
+        reward: float,
+        new_behavior: bool,
+        impression: Impression | None,
     ) -> UserProfile:
         """Apply a stored behavior's reward to the profile, the event's popularity and the
         trends."""
@@ -248,11 +241,20 @@ class BehaviorService:
         def change(profile: UserProfile) -> None:
             if new_behavior:
                 count_behavior(profile, behavior.action)
-            if event is not None and reward:
-                apply_reward(profile, event, reward)
+            if event is not None:
+                learn_from(
+                    profile,
+                    event,
+                    behavior.action,
+                    reward,
+                    self.profiles.half_life,
+                    shown_at=_position_in(impression, event),
+                    distance_km=_distance_from_asker(profile, impression, event),
+                    new_behavior=new_behavior,
+                )
 
         profile = self.profiles.update(behavior.user_id, change)
-        weight = ENGAGEMENT_WEIGHT.get(behavior.action, 0.0) if new_behavior else 0.0
+        weight = engagement_weight(behavior.action) if new_behavior else 0.0
         if event is not None and weight:
             self.repo.add_popularity(event.event_id, weight)
             self.index.add_popularity(event.event_id, weight)
@@ -261,14 +263,56 @@ class BehaviorService:
             )
         return profile
 
+    def _observe(
+        self,
+        behavior: Behavior,
+        event: Event | None,
+        key: str,
+        impression: Impression | None,
+        reward: float | None = None,
+    ) -> None:
+        """After the write: the metrics, and the learner taught (SubmitReward passes the
+        reward it recorded; a behavior carries its action's)."""
+        value = (behavior.reward or 0.0) if reward is None else reward
+        submitted = reward is not None
+        recorded = metrics()
+        (recorded.rewards if submitted else recorded.behaviors).labels(behavior.action).inc()
+        if event is None:
+            return
+        if value > (action_reward("view") or 0.0):
+            for category in event.categories:
+                recorded.engaged_categories.labels(category).inc()
+            if event.neighborhood:
+                recorded.engaged_neighborhoods.labels(event.neighborhood).inc()
+        self.learning.observe(
+            key,
+            impression,
+            behavior.user_id,
+            event.event_id,
+            behavior.action,
+            value,
+            behavior.occurred_at,
+        )
 
-def _count_engagement(action: str, event: Event | None, value: float, reward: bool = False) -> None:
-    """Metrics of a stored behavior (or reward): what engaged people, by category and
-    neighborhood, counts behaviors worth more than a view."""
-    recorded = metrics()
-    (recorded.rewards if reward else recorded.behaviors).labels(action).inc()
-    if event is not None and value > ACTION_REWARD["view"]:
-        for category in event.categories:
-            recorded.engaged_categories.labels(category).inc()
-        if event.neighborhood:
-            recorded.engaged_neighborhoods.labels(event.neighborhood).inc()
+
+def _position_in(impression: Impression | None, event: Event) -> int | None:
+    if impression is None:
+        return None
+    for item in impression.items:
+        if item.event_id == event.event_id:
+            return item.position
+    return None
+
+
+def _distance_from_asker(
+    profile: UserProfile, impression: Impression | None, event: Event
+) -> float | None:
+    """How far the event was from where the user asked: the feed's coordinates, else the
+    user's home, else unknown."""
+    if impression is not None and "lat" in impression.context:
+        lat, lng = float(impression.context["lat"]), float(impression.context["lng"])
+    elif profile.home_lat is not None and profile.home_lng is not None:
+        lat, lng = profile.home_lat, profile.home_lng
+    else:
+        return None
+    return distance_km(lat, lng, event.lat, event.lng)

@@ -15,13 +15,19 @@ only, not on the item, which keeps DR unbiased whatever m is and lowers its vari
 m explains part of the reward.
 
 The candidate policies are the serving policy's own family, for which q follows exactly
-from what was logged: the slate policy with another exploration rate e (a greedy slot,
-logged with p = 1 - e_log, gets q = 1 - e; an explored one, logged with
-p = e_log * k / n, gets q = p * e / e_log; a slot with nothing to explore has
-p = q = 1), `uniform` (e = 1: every slot explores a category drawn uniformly), and
-`greedy` (e = 0). A policy outside that family, such as ranking by popularity, needs the
-probability it gives the logged item, which needs the candidates each slot was chosen
-from; impressions do not record them, so it cannot be estimated from these logs.
+from what was logged: the slate policy with another configured exploration share e.
+Each slot is logged with its own exploration probability e_slot (scaled from the
+configured share e_log by the user's uncertainty and the slot's position, ranking.py);
+under share e it would be e' = e_slot * e / e_log, so a greedy slot, logged with
+p = 1 - e_slot, gets q = 1 - e'; an explored one, logged with p = e_slot * w / W, gets
+q = p * e' / e_slot; a slot with nothing to explore has p = q = 1. `uniform` (e = 1)
+explores every slot that can be explored (by the logged category weights), and
+`greedy` (e = 0) none. Logs written before slots carried e_slot count the feed's rate,
+read off its greedy slots, for every slot.
+
+A policy outside that family, such as ranking by popularity, needs the probability it
+gives the logged item, which needs the candidates each slot was chosen from; impressions
+do not record them, so it cannot be estimated from these logs.
 """
 
 from __future__ import annotations
@@ -62,23 +68,28 @@ class LoggedSlots:
     explored: npt.NDArray[np.bool_]
     reward: FloatArray  # r
     position: npt.NDArray[np.int64]
-    epsilon: FloatArray  # the serving policy's exploration rate for that feed
+    epsilon: FloatArray  # the slot's exploration probability when it was served
+    # The configured exploration share each slot's was scaled from (None: the same).
+    configured: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.reward)
 
 
 def logged_slots(decisions: Iterable[Decision], default_epsilon: float) -> LoggedSlots:
-    """Slot columns from joined decisions. The serving exploration rate of a feed is read
-    off its greedy slots (p = 1 - e), or taken as `default_epsilon` when none shows it."""
+    """Slot columns from joined decisions. In logs from before slots carried their own
+    exploration probability, a feed's rate is read off its greedy slots (p = 1 - e), or
+    taken as `default_epsilon` when none shows it, and stands for every slot."""
     propensity: list[float] = []
     explored: list[bool] = []
     reward: list[float] = []
     position: list[int] = []
     epsilon: list[float] = []
+    configured: list[float] = []
     for decision in decisions:
         greedy = [i.propensity for i in decision.items if not i.explored and i.propensity < 1]
         feed_epsilon = 1.0 - greedy[0] if greedy else default_epsilon
+        share = decision.impression.context.get("exploration")
         for item, value in zip(decision.items, decision.rewards, strict=True):
             if item.propensity <= 0:
                 continue  # not a logged random choice (never expected)
@@ -86,23 +97,35 @@ def logged_slots(decisions: Iterable[Decision], default_epsilon: float) -> Logge
             explored.append(item.explored)
             reward.append(value)
             position.append(item.position)
-            epsilon.append(feed_epsilon)
+            if item.epsilon is None or share is None:
+                epsilon.append(feed_epsilon)
+                configured.append(feed_epsilon)
+            else:
+                epsilon.append(item.epsilon)
+                configured.append(float(share))
     return LoggedSlots(
         np.array(propensity, dtype=np.float64),
         np.array(explored, dtype=bool),
         np.array(reward, dtype=np.float64),
         np.array(position, dtype=np.int64),
         np.array(epsilon, dtype=np.float64),
+        np.array(configured, dtype=np.float64),
     )
 
 
 def target_probability(slots: LoggedSlots, exploration: float) -> FloatArray:
-    """q: the probability the slate policy with exploration rate `exploration` gives each
-    logged item in its situation."""
+    """q: the probability the slate policy with exploration share `exploration` gives
+    each logged item in its situation."""
     nothing_to_explore = slots.propensity >= 1.0
-    greedy = np.where(nothing_to_explore, 1.0, 1.0 - exploration)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(slots.epsilon > 0, exploration / slots.epsilon, 0.0)
+        if exploration >= 1.0:
+            target = np.where(slots.epsilon > 0, 1.0, 0.0)
+        else:
+            configured = slots.epsilon if slots.configured is None else slots.configured
+            ratio = np.where(configured > 0, exploration / configured, 0.0)
+            target = np.minimum(slots.epsilon * ratio, 1.0)
+        scale = np.where(slots.epsilon > 0, target / slots.epsilon, 0.0)
+    greedy = np.where(nothing_to_explore, 1.0, 1.0 - target)
     explored = np.minimum(slots.propensity * scale, 1.0)
     return np.where(slots.explored, explored, greedy)
 

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aura_server.domain.actions import REWARD_ACTIONS
 from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.models import Impression, utcnow
 from aura_server.store.base import LearnedExample, ModelSnapshot, PendingView, Repository
@@ -37,7 +38,6 @@ from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 
-REWARD_ACTIONS = frozenset({"purchase", "like", "share", "save", "click", "skip", "hide"})
 DEFAULT_REWARD = 0.0
 LOG_GAP_GRACE_SECONDS = 5.0
 # Log entries kept behind the newest snapshot, for replicas that lag behind.
@@ -101,17 +101,17 @@ class LearningLoop:
     def observe(
         self,
         key: str,
+        impression: Impression | None,
         user_id: str,
         event_id: str,
         action: str,
-        feed_id: str,
         reward: float,
         at: datetime,
     ) -> bool:
-        """Learn from one stored behavior or reward; True when it taught the model."""
+        """Learn from one stored behavior or reward, joined to `impression` (see join);
+        True when it taught the model."""
         if action not in REWARD_ACTIONS and action != "view":
             return False
-        impression = self.join(user_id, event_id, feed_id, at)
         if impression is None:
             if action != "view":
                 self.repo.add_to_counter("unjoined_rewards")

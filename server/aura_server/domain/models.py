@@ -44,6 +44,42 @@ class PriceRange:
 
 
 @dataclass
+class TasteEvidence:
+    """The learner's decayed statistics of one user's feedback (see tastes.py)."""
+
+    liked: dict[str, float] = field(default_factory=dict)  # per category
+    passed: dict[str, float] = field(default_factory=dict)  # per category
+    # Per distance band and per price band: how much the user was shown that they should
+    # have liked, and how much of it they took.
+    distance_shown: list[float] = field(default_factory=list)
+    distance_taken: list[float] = field(default_factory=list)
+    price_shown: list[float] = field(default_factory=list)
+    price_taken: list[float] = field(default_factory=list)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "liked": dict(self.liked),
+            "passed": dict(self.passed),
+            "distance_shown": list(self.distance_shown),
+            "distance_taken": list(self.distance_taken),
+            "price_shown": list(self.price_shown),
+            "price_taken": list(self.price_taken),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> TasteEvidence:
+        doc = doc or {}
+        return cls(
+            liked={str(k): float(v) for k, v in doc.get("liked", {}).items()},
+            passed={str(k): float(v) for k, v in doc.get("passed", {}).items()},
+            distance_shown=[float(v) for v in doc.get("distance_shown", [])],
+            distance_taken=[float(v) for v in doc.get("distance_taken", [])],
+            price_shown=[float(v) for v in doc.get("price_shown", [])],
+            price_taken=[float(v) for v in doc.get("price_taken", [])],
+        )
+
+
+@dataclass
 class UserProfile:
     user_id: str
     intent: str = ""  # explore | create | freelance | "" (never onboarded)
@@ -66,6 +102,8 @@ class UserProfile:
     favorite_categories: list[str] = field(default_factory=list)
     home_city: str = ""
     home_neighborhood: str = ""
+    # What the learner has gathered from feedback (tastes.py); not part of the document.
+    evidence: TasteEvidence = field(default_factory=TasteEvidence)
     # Bumped on every write; the store refuses a write based on a stale copy.
     version: int = 0
 
@@ -110,6 +148,7 @@ class UserProfile:
             "favorite_categories": list(self.favorite_categories),
             "home_city": self.home_city,
             "home_neighborhood": self.home_neighborhood,
+            "evidence": self.evidence.to_doc(),
             "version": self.version,
         }
 
@@ -139,6 +178,7 @@ class UserProfile:
             favorite_categories=list(doc.get("favorite_categories", [])),
             home_city=doc.get("home_city", ""),
             home_neighborhood=doc.get("home_neighborhood", ""),
+            evidence=TasteEvidence.from_doc(doc.get("evidence")),
             version=int(doc.get("version", 0)),
         )
 
@@ -174,6 +214,8 @@ class ImpressionItem:
     propensity: float
     # The learner's action features for this item at decision time ("" when none).
     features: str = ""
+    # The slot's exploration probability (None in logs written before it was kept).
+    epsilon: float | None = None
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Preference profiles and how every behavior and reward changes them.
 
-The learning table (see the README):
+The learning table (the reward of each action is in actions.py):
 
 | action   | reward | category score | location score |
 |----------|--------|----------------|----------------|
@@ -9,18 +9,22 @@ The learning table (see the README):
 | share    | +0.6   | +0.09          | +0.06          |
 | save     | +0.5   | +0.075         | +0.05          |
 | click    | +0.3   | +0.045         | +0.03          |
-| view     | +0.1   | +0.015         | +0.01          |
-| skip     | -1/3   | -0.05          | -0.033         |
-| hide     | -1.0   | -0.15          | -0.10          |
+| view     | +0.1   | +0.015         | none           |
+| skip     | -1/3   | -0.05          | none           |
+| hide     | -1.0   | -0.15          | none           |
 | search   | none   | none           | none           |
 
 Category deltas are 0.15 x reward and location deltas 0.10 x reward, so a purchase adds
 0.15 and a skip takes 0.05 (the original design). Scores stay in [0, 1]; what a negative
 delta would take below 0 is kept as the category's aversion (in [0, 1], reduced by positive
-deltas), so ranking can tell "skipped ten times" from "never seen". A positive
-reward also pulls the price range toward the event's prices by 0.2 x reward (the first
-one sets it). Every behavior counts toward behavior_count; purchases also count toward
-total_events_attended.
+deltas), so ranking can tell "skipped ten times" from "never seen". Negative feedback is
+about what the user rejected, the kind of event: it moves the category, never the place
+(a skipped brunch says nothing against the user's own neighbourhood). A positive reward
+also moves the price range: its average toward the event's prices by 0.2 x reward, its
+low end down to the lowest price taken, its top (the budget, DEFAULT_BUDGET at first) up
+to the highest. Every feedback action first fades the earlier category scores and the
+taste evidence by the half-life (tastes.py). Every behavior counts toward behavior_count;
+purchases also count toward total_events_attended.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from collections.abc import Callable, Sequence
 
 from cachetools import LRUCache
 
+from aura_server.domain import tastes
+from aura_server.domain.actions import REWARD_ACTIONS
 from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
-from aura_server.domain.models import Event, PriceRange, UserProfile, utcnow
+from aura_server.domain.models import Event, TasteEvidence, UserProfile, utcnow
 from aura_server.domain.taxonomy import (
     CATEGORIES,
     GENDERS,
@@ -44,30 +50,8 @@ from aura_server.domain.validation import check_coordinates, require_id
 from aura_server.store.base import Repository
 from aura_server.telemetry.metrics import metrics
 
-ACTIONS: tuple[str, ...] = (
-    "search",
-    "view",
-    "click",
-    "like",
-    "save",
-    "share",
-    "purchase",
-    "skip",
-    "hide",
-)
-ACTION_REWARD: dict[str, float] = {
-    "purchase": 1.0,
-    "like": 0.6,
-    "share": 0.6,
-    "save": 0.5,
-    "click": 0.3,
-    "view": 0.1,
-    "skip": -1.0 / 3.0,
-    "hide": -1.0,
-}
 CATEGORY_STEP = 0.15
 LOCATION_STEP = 0.10
-PRICE_RATE = 0.2
 FAVORITE_CATEGORY_SCORE = 0.6
 HOME_LOCATION_SCORE = 0.5
 # A write based on a stale copy is retried this many times before giving up.
@@ -94,23 +78,61 @@ def adjust_categories(profile: UserProfile, categories: Sequence[str], reward: f
             profile.category_aversion[category] = round(_clamp(aversion), 6)
 
 
-def apply_reward(profile: UserProfile, event: Event, reward: float) -> None:
-    """Move the profile toward (reward > 0) or away from (reward < 0) the event."""
+def apply_reward(profile: UserProfile, event: Event, reward: float, taken: bool = True) -> None:
+    """The learning table: move the profile toward (reward > 0) or away from (reward < 0)
+    the event's categories; places and prices only toward what was taken (not merely
+    viewed: what was shown is not what was wanted)."""
     adjust_categories(profile, event.categories, reward)
+    if reward <= 0 or not taken:
+        return
     place = (event.city, event.neighborhood)
     current = profile.locations.get(place, 0.0)
     profile.locations[place] = round(_clamp(current + LOCATION_STEP * reward), 6)
-    if reward > 0 and event.price_min is not None:
-        low = event.price_min
-        high = event.price_max if event.price_max is not None else low
-        if profile.price_range is None:
-            profile.price_range = PriceRange((low + high) / 2, low, high)
-        else:
-            rate = PRICE_RATE * reward
-            price = profile.price_range
-            price.avg += rate * ((low + high) / 2 - price.avg)
-            price.sweet_spot_min += rate * (low - price.sweet_spot_min)
-            price.sweet_spot_max += rate * (high - price.sweet_spot_max)
+    profile.price_range = tastes.take_price(profile.price_range, event, reward)
+
+
+def user_tastes(profile: UserProfile | None) -> tastes.TasteView:
+    """What the learner knows of the user's tastes (none of an unknown user's)."""
+    if profile is None:
+        return tastes.taste_view(None)
+    return tastes.taste_view(profile.evidence, profile.favorite_categories)
+
+
+def learn_from(
+    profile: UserProfile,
+    event: Event,
+    action: str,
+    reward: float,
+    half_life: float,
+    shown_at: int | None = None,
+    distance_km: float | None = None,
+    new_behavior: bool = True,
+) -> None:
+    """Everything one behavior (or a reward added to one) teaches about the user: the
+    learning table's scores fade by the half-life when it is new feedback, then move;
+    the taste evidence takes it in (tastes.py). A view is only a look: its exposure was
+    counted when the list was shown."""
+    if new_behavior and action in REWARD_ACTIONS:
+        factor = tastes.decay_factor(half_life)
+        for scores in (profile.categories, profile.category_aversion):
+            for name in scores:
+                scores[name] = round(scores[name] * factor, 6)
+    if not reward:
+        return
+    apply_reward(profile, event, reward, taken=action != "view")
+    if action == "view":
+        return
+    tastes.record(
+        profile.evidence,
+        user_tastes(profile),
+        event,
+        reward,
+        shown_at if new_behavior else None,  # an added reward: the exposure is settled
+        distance_km,
+        half_life,
+    )
+    if profile.price_range is not None:
+        profile.price_range.sweet_spot_max = user_tastes(profile).budget
 
 
 def count_behavior(profile: UserProfile, action: str) -> None:
@@ -133,8 +155,15 @@ def _seed_from_onboarding(profile: UserProfile) -> None:
 class ProfileService:
     """Reads and writes profiles; every write is a compare-and-set on the version."""
 
-    def __init__(self, repo: Repository, lock_stripes: int = 64, remembered: int = 100_000) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        half_life: float = tastes.EVIDENCE_HALF_LIFE,
+        lock_stripes: int = 64,
+        remembered: int = 100_000,
+    ) -> None:
         self.repo = repo
+        self.half_life = half_life  # of taste evidence, in the user's feedback actions
         # The last profile read or written per user, to rank with while the store is down.
         self._last_known: LRUCache[str, UserProfile] = LRUCache(remembered)
         # Writes to one user queue here instead of racing to the store and retrying;
@@ -181,6 +210,20 @@ class ProfileService:
                     self._last_known[user_id] = profile
                     return profile
         raise RuntimeError(f"profile {user_id!r} kept changing under {MAX_WRITE_ATTEMPTS} writes")
+
+    def expose(
+        self, user_id: str, shown: Sequence[tuple[Event, int]], origin: tuple[float, float]
+    ) -> None:
+        """A list was shown to a known user from `origin`: count each item's exposure
+        (tastes.expose). Unknown users get no profile from being shown something."""
+        if not shown or self.repo.get_user(user_id) is None:
+            return
+
+        def change(profile: UserProfile) -> None:
+            view = user_tastes(profile)
+            tastes.expose(profile.evidence, view, shown, origin, self.half_life)
+
+        self.update(user_id, change)
 
     def onboard(
         self,
@@ -251,6 +294,7 @@ class ProfileService:
             profile.category_aversion.clear()
             profile.locations.clear()
             profile.price_range = None
+            profile.evidence = TasteEvidence()
             profile.behavior_count = 0
             profile.total_events_attended = 0
             _seed_from_onboarding(profile)

@@ -4,23 +4,29 @@ Users with fewer than 3 behaviors get the cold-start blend of four signals, each
 [0, 1] over the candidates (weights configurable; defaults from the original design):
 
 - popular_nearby (0.40): time-decayed engagement of the event (plus a little of its
-  all-time popularity), weighted by distance (halved about every 3.5 km);
+  all-time popularity), times nearness (exp(-km / the user's travel distance)); the
+  nearest events keep a quarter of their weight even when nobody has engaged yet, so
+  nearness carries a catalog's first feeds;
 - age_trending (0.25): time-decayed engagement from users of the same age bracket;
-- intent_match (0.20): the intent's categories (1) or tags (0.5) from taxonomy.INTENT_MAP,
-  or the user's stated favourite categories, whichever is higher;
+- intent_match (0.20): the intent's categories (1) or tags (0.5) from
+  taxonomy.INTENT_MAP;
 - happening_soon (0.15): half how soon it starts (halved about every 33 h), half how much
   the bracket engages with events at that hour of the week.
 
-Everyone else gets the learned ranking: a cheap preference prior (below) keeps the best
-`candidate_pool` candidates, and the contextual bandit's reward estimate is added to it.
+The categories the user named at onboarding, or has shown they like since, then multiply
+an event's blend score by up to 1 + FAVORITE_BOOST (the best of their tastes gets all of
+it): what someone says they love leads their first feed wherever the catalog has it
+nearby, and one click on Jazz makes Jazz lead the next. Such items say so (reason
+"favorite_category" for a named favourite).
 
-    prior = 0.40 category + 0.20 price_fit + 0.20 proximity + 0.20 popularity
-
-category is the profile's best net preference (score - aversion) among the event's
-categories; price_fit is 1 inside the
-sweet spot and decays with the dollar gap relative to the average price paid (0.5 without
-price history); proximity is 1 - distance/radius; popularity is log-scaled against the
-candidates' highest. The slate is then filled slot by slot with exploration (slate.py).
+Everyone else gets the learned ranking: the expected appeal of each event to the user
+(tastes.py: what their feedback says of its category, times how near it is for how far
+they travel, times how its price fits their budget, times a touch of popularity) keeps
+the best `candidate_pool` candidates, and the contextual bandit's reward estimate is
+added to it (BANDIT_WEIGHT). The slate is then filled slot by slot with exploration
+(slate.py), spent as far as the user's tastes are uncertain: a user we know nothing about
+explores twice the configured share, one whose tastes are clear a fifth of it, and the
+first PROTECTED_SLOTS stay greedy once the user has a clear favourite.
 """
 
 from __future__ import annotations
@@ -36,8 +42,10 @@ from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.catalog_index import Candidates, FloatArray, IntArray
 from aura_server.domain.features import action_features, event_traits, shared_features
 from aura_server.domain.models import COLD_START_BEHAVIORS, Event, UserProfile
+from aura_server.domain.profiles import user_tastes
 from aura_server.domain.slate import SlatePolicy, fill_slate
-from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES, age_bracket
+from aura_server.domain.tastes import BASE_TASTE, LIKED_MEAN, TasteView, nearness
+from aura_server.domain.taxonomy import CATEGORIES, age_bracket
 from aura_server.domain.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
 
 
@@ -59,6 +67,7 @@ class RankedItem:
     explored: bool = False
     propensity: float = 1.0
     features: str = ""  # the learner's action features, logged with the impression
+    epsilon: float = 0.0  # the slot's exploration probability, logged for evaluation
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Ranking:
     cold_start: bool
     model_version: str
     shared_features: str = ""
+    exploration: float = 0.0  # the configured share the slots' epsilons were scaled from
 
 
 class Ranker(Protocol):
@@ -76,12 +86,22 @@ class Ranker(Protocol):
 
 
 COLD_START_SIGNALS = ("popular_nearby", "age_trending", "intent_match", "happening_soon")
-PRIOR_WEIGHTS = {"category": 0.40, "price_fit": 0.20, "proximity": 0.20, "popularity": 0.20}
 # How much of an event's all-time popularity counts as recent engagement.
 POPULARITY_PRIOR = 0.1
-NEARBY_KM = 5.0
+# In the blend, the share of popular_nearby an event keeps with no engagement at all.
+NEARBY_FLOOR = 0.25
+# A named or shown favourite multiplies an event's blend score by up to 1 + this.
+FAVORITE_BOOST = 1.0
 POOL_SEARCH_FACTOR = 50
 SOON_HOURS = 48.0
+# How much popularity shades the learned appeal (1 - share for the least popular).
+POPULARITY_SHARE = 0.15
+BANDIT_WEIGHT = 0.2
+# The greedy ranking is optimistic by UCB_OPTIMISM posterior spreads of taste (an upper
+# confidence bound: a kind never tried ranks above a known favourite's far events, below
+# its near ones); exploration hopes for EXPLORE_OPTIMISM more.
+UCB_OPTIMISM = 1.0
+EXPLORE_OPTIMISM = 2.0
 
 
 @dataclass(frozen=True)
@@ -98,50 +118,45 @@ def scaled(values: FloatArray) -> FloatArray:
     return values / top if top > 0 else np.zeros_like(values)
 
 
-def category_affinity(profile: UserProfile | None, matrix: npt.NDArray[np.bool_]) -> FloatArray:
-    """Per candidate (rows of a category matrix), the user's best net preference (score -
-    aversion, in [-1, 1]) among its categories; 0 for categories with no history."""
-    preferences = profile.category_preferences() if profile is not None else {}
-    if not any(preferences.values()):
-        return np.zeros(len(matrix), dtype=np.float64)
-    by_code = np.zeros(len(CATEGORIES))
-    for category, value in preferences.items():
-        if category in CATEGORY_CODES:
-            by_code[CATEGORY_CODES[category]] = value
-    # The best over each event's categories (every event has at least one).
-    best: FloatArray = np.where(matrix, by_code, -np.inf).max(axis=1)
+def best_of_categories(values: FloatArray, matrix: npt.NDArray[np.bool_]) -> FloatArray:
+    """Per candidate (rows of a category matrix), the best of its categories' values."""
+    best: FloatArray = np.where(matrix, values, -np.inf).max(axis=1)
     return best
 
 
-def price_fit(profile: UserProfile | None, prices: FloatArray) -> FloatArray:
-    if profile is None or profile.price_range is None:
-        return np.full(len(prices), 0.5)
-    band = profile.price_range
-    gap = np.maximum(band.sweet_spot_min - prices, 0) + np.maximum(prices - band.sweet_spot_max, 0)
-    fit = np.exp(-gap / max(band.avg, 10.0))
-    return np.where(np.isnan(prices), 0.5, fit)
-
-
-def preference_prior(context: RankingContext, candidates: Candidates) -> FloatArray:
+def expected_appeal(tastes: TasteView, candidates: Candidates, optimism: float = 0.0) -> FloatArray:
+    """How much the user should like each candidate: category taste (its mean plus
+    `optimism` spreads) x nearness x price fit, shaded by popularity."""
     snap, rows = candidates.snapshot, candidates.rows
-    return (
-        PRIOR_WEIGHTS["category"] * category_affinity(context.profile, snap.category_matrix[rows])
-        + PRIOR_WEIGHTS["price_fit"] * price_fit(context.profile, snap.price_min[rows])
-        + PRIOR_WEIGHTS["proximity"] * np.clip(1 - candidates.distance_km / context.radius_km, 0, 1)
-        + PRIOR_WEIGHTS["popularity"] * scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
+    taste = best_of_categories(tastes.mean + optimism * tastes.sd, snap.category_matrix[rows])
+    popularity = scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
+    appeal: FloatArray = (
+        taste
+        * tastes.fit(candidates.distance_km, snap.price_min[rows])
+        * (1 - POPULARITY_SHARE + POPULARITY_SHARE * popularity)
     )
+    return appeal
+
+
+def liked_signal(tastes: TasteView) -> FloatArray:
+    """Per category, how far the user's taste stands above an unknown category's, with
+    the best of theirs at 1: one click on Jazz makes Jazz lead the next cold-start feed."""
+    lift = np.maximum(tastes.mean - BASE_TASTE, 0.0)
+    return scaled(lift)
 
 
 def cold_start_signals(
-    context: RankingContext, candidates: Candidates, trends: TrendView
+    context: RankingContext, candidates: Candidates, trends: TrendView, tastes: TasteView
 ) -> FloatArray:
     """The four blend signals, one row each (in COLD_START_SIGNALS order)."""
     snap, rows = candidates.snapshot, candidates.rows
     profile = context.profile
     bracket = age_bracket(profile.age) if profile is not None else ""
     engagement = trends.overall[rows] + POPULARITY_PRIOR * np.maximum(snap.popularity[rows], 0)
-    nearness = np.exp(-candidates.distance_km / NEARBY_KM)
-    popular_nearby = scaled(scaled(np.log1p(engagement)) * nearness)
+    near = nearness(candidates.distance_km, tastes.travel_km)
+    popular_nearby = scaled(
+        (NEARBY_FLOOR + (1 - NEARBY_FLOOR) * scaled(np.log1p(engagement))) * near
+    )
     if bracket:
         age_trending = scaled(np.log1p(trends.by_bracket[bracket][rows]))
         hours = trends.bracket_hours[bracket]
@@ -156,24 +171,30 @@ def cold_start_signals(
         if profile is not None and profile.intent in snap.intent_match
         else np.zeros(len(rows))
     )
-    intent = np.maximum(intent, category_affinity(profile, snap.category_matrix[rows]))
     hours_until = np.maximum((snap.starts_at[rows] - context.now.timestamp()) / 3600, 0)
     soon = np.exp(-hours_until / SOON_HOURS)
     happening_soon = 0.5 * soon + 0.5 * pattern if pattern.any() else soon
     return np.stack([popular_nearby, age_trending, intent, happening_soon])
 
 
-def category_caps(profile: UserProfile | None, policy: SlatePolicy) -> IntArray:
+def category_caps(tastes: TasteView, policy: SlatePolicy) -> IntArray:
     """Per category, how many of any `window` consecutive slots it may fill: the policy's
-    limit, raised for the categories a user has shown they love (a score of 0.8 allows 8
-    of 10), so variety never buries someone's taste."""
-    caps = np.full(len(CATEGORIES), policy.max_per_category, dtype=np.int64)
-    if profile is not None:
-        for category, score in profile.categories.items():
-            code = CATEGORY_CODES.get(category)
-            if code is not None:
-                caps[code] = max(caps[code], int(policy.window * score))
+    limit, raised for the categories a user has shown they love (a taste of LIKED_MEAN or
+    more may fill the window), so variety never buries someone's taste."""
+    loved = np.floor(policy.window * np.minimum(tastes.mean / LIKED_MEAN, 1.0)).astype(np.int64)
+    caps: IntArray = np.maximum(loved, policy.max_per_category)
     return caps
+
+
+def optimistic_scores(
+    scores: FloatArray, tastes: TasteView, candidates: Candidates, which: IntArray
+) -> FloatArray:
+    """Per candidate in `which`, the most its score could plausibly be: its score, plus
+    what EXPLORE_OPTIMISM more spreads of taste would add to its appeal."""
+    hoped = expected_appeal(tastes, candidates, UCB_OPTIMISM + EXPLORE_OPTIMISM)
+    ranked = expected_appeal(tastes, candidates, UCB_OPTIMISM)
+    hopeful: FloatArray = scores[which] + (hoped - ranked)[which]
+    return hopeful
 
 
 def _top(scores: FloatArray, among: IntArray, count: int) -> IntArray:
@@ -211,14 +232,20 @@ class LearnedRanker:
         profile = context.profile
         cold = profile is None or profile.behavior_count < COLD_START_BEHAVIORS
         shared = shared_features(profile, context.now)
+        slate = self.settings.slate
         if len(candidates) == 0:
-            return Ranking([], cold, self.bandit.version, shared)
+            return Ranking([], cold, self.bandit.version, shared, slate.epsilon)
+        tastes = user_tastes(profile)
         if cold:
             trend_view = self.trends.view(candidates.snapshot, context.now)
-            contributions = self._weights * cold_start_signals(context, candidates, trend_view)
-            scores = contributions.sum(axis=0)
+            signals = cold_start_signals(context, candidates, trend_view, tastes)
+            contributions = self._weights * signals
+            liked = best_of_categories(
+                liked_signal(tastes), candidates.snapshot.category_matrix[candidates.rows]
+            )
+            scores = contributions.sum(axis=0) * (1 + FAVORITE_BOOST * liked)
         else:
-            scores = preference_prior(context, candidates)
+            scores = expected_appeal(tastes, candidates, UCB_OPTIMISM)
         pool = candidate_pool(
             scores, candidates.snapshot.category_mask[candidates.rows], self.settings
         )
@@ -226,14 +253,18 @@ class LearnedRanker:
         if not cold:
             actions = self._action_features(context, candidates, pool)
             scores = scores.copy()
-            scores[pool] += self.bandit.predict_rewards(shared, actions)
+            scores[pool] += BANDIT_WEIGHT * self.bandit.predict_rewards(shared, actions)
         choices = fill_slate(
             scores[pool],
             candidates.snapshot.category_mask[candidates.rows[pool]],
             limit,
-            self.settings.slate,
+            slate,
             seed=context.feed_id,
-            caps=category_caps(profile, self.settings.slate),
+            caps=category_caps(tastes, slate),
+            # A cold start explores the configured share, towards what is least known;
+            # a learned ranking only where it could pay (slate.py).
+            explore_weights=tastes.sd,
+            optimistic=None if cold else optimistic_scores(scores, tastes, candidates, pool),
         )
         if cold:  # only what is shown is logged for learning
             shown = self._action_features(context, candidates, pool[[c.index for c in choices]])
@@ -243,21 +274,27 @@ class LearnedRanker:
         items = []
         for choice in choices:
             i = int(pool[choice.index])
-            if cold:
+            event = candidates.snapshot.events[candidates.rows[i]]
+            if choice.explored:
+                reason = "exploration"
+            elif cold:
                 reason = COLD_START_SIGNALS[int(np.argmax(contributions[:, i]))]
+                if liked[i] >= 0.5 and tastes.stated.intersection(event.categories):
+                    reason = "favorite_category"
             else:
-                reason = "exploration" if choice.explored else "personalized"
+                reason = "personalized"
             items.append(
                 RankedItem(
-                    event=candidates.snapshot.events[candidates.rows[i]],
+                    event=event,
                     score=round(float(scores[i]), 6),
                     reason=reason,
                     explored=choice.explored,
                     propensity=round(choice.propensity, 6),
                     features=actions[choice.index],
+                    epsilon=round(choice.epsilon, 6),
                 )
             )
-        return Ranking(items, cold, self.bandit.version, shared)
+        return Ranking(items, cold, self.bandit.version, shared, slate.epsilon)
 
     def _action_features(
         self, context: RankingContext, candidates: Candidates, which: IntArray

@@ -190,6 +190,7 @@ class Recommender:
                         logged.explored,
                         logged.propensity,
                         logged.features,
+                        logged.epsilon or 0.0,
                     )
                 )
         cold = bool(impression.context.get("cold_start", False))
@@ -267,6 +268,7 @@ class Recommender:
                 "now": context.now.isoformat(),
                 "limit": limit,
                 "cold_start": ranking.cold_start,
+                "exploration": ranking.exploration,
             },
             items=[
                 ImpressionItem(
@@ -277,6 +279,7 @@ class Recommender:
                     explored=item.explored,
                     propensity=item.propensity,
                     features=item.features,
+                    epsilon=item.epsilon,
                 )
                 for position, item in enumerate(ranking.items)
             ],
@@ -284,7 +287,13 @@ class Recommender:
             shared_features=ranking.shared_features,
         )
         try:
-            self.repo.insert_impression(impression)
+            with self.repo.atomic():
+                self.repo.insert_impression(impression)
+                self.profiles.expose(
+                    user_id,
+                    [(item.event, position) for position, item in enumerate(ranking.items)],
+                    (context.lat, context.lng),
+                )
         except StoreUnavailable as exc:
             log.warning("impression %s not logged: %s", feed_id, exc)
             return False

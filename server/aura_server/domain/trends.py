@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from aura_server.domain.actions import engagement_weight
 from aura_server.domain.catalog_index import CatalogSnapshot, FloatArray
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import utcnow
@@ -27,15 +28,6 @@ log = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=72)
 HALF_LIFE_HOURS = 24.0
 HOURS_OF_WEEK = 168
-# How much each action says "people want this".
-ENGAGEMENT_WEIGHT: dict[str, float] = {
-    "view": 0.5,
-    "click": 1.0,
-    "like": 2.0,
-    "save": 2.0,
-    "share": 3.0,
-    "purchase": 5.0,
-}
 
 
 @dataclass
@@ -104,7 +96,7 @@ class EngagementTrends:
 
     def record(self, event_id: str, bracket: str, action: str, occurred_at: datetime) -> None:
         """Count a behavior of this process in the cached views right away."""
-        weight = ENGAGEMENT_WEIGHT.get(action, 0.0)
+        weight = engagement_weight(action)
         with self._lock:
             views = list(self._past.values())
             if self._live is not None:
@@ -127,7 +119,7 @@ class EngagementTrends:
                 return live  # the last counts, still aligned with this catalog
             return view  # no trends until the store is back
         for row in rows:
-            weight = ENGAGEMENT_WEIGHT.get(row.action, 0.0) * row.count
+            weight = engagement_weight(row.action) * row.count
             # The middle of the counted hour, halved every HALF_LIFE_HOURS.
             age_hours = max(now_hour - (row.hour + 0.5), 0.0)
             view.add(row.event_id, row.age_bracket, weight * 0.5 ** (age_hours / HALF_LIFE_HOURS))

@@ -249,7 +249,10 @@ class SQLiteRepository(Repository):
             finally:
                 self._local.depth -= 1
             return
-        conn = self._conn()
+        try:
+            conn = self._conn()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
         # Writers queue on locks that hand over at once (threads of this process on a
         # thread lock, processes on an flock of a side file) instead of in SQLite's busy
         # handler, which sleeps in growing steps (1, 2, 5 ... 100 ms) and was most of the

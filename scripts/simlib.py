@@ -1,0 +1,133 @@
+"""What the learning simulators share: an Aura to talk to, the catalog as plain records,
+and distances."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from aura.v1 import types_pb2
+from aura_client import AuraClient
+
+from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES
+
+EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass(frozen=True)
+class SimEvent:
+    event_id: str
+    categories: tuple[str, ...]
+    lat: float
+    lng: float
+    starts_at: datetime
+    price: float
+    popularity: float
+
+
+def km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    dlat, dlng = math.radians(lat2 - lat1), math.radians(lng2 - lng1)
+    a = (
+        math.sin(dlat / 2) ** 2
+        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(dlng / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def load_catalog(aura: AuraClient) -> list[SimEvent]:
+    """Every active event, through ListEvents a page at a time."""
+    events, token = [], ""
+    while True:
+        page = aura.list_events(page_size=1000, page_token=token)
+        for e in page.events:
+            if e.status == types_pb2.EVENT_STATUS_CANCELLED:
+                continue
+            events.append(
+                SimEvent(
+                    e.event_id,
+                    tuple(e.categories),
+                    e.lat,
+                    e.lng,
+                    e.starts_at.ToDatetime(tzinfo=UTC),
+                    e.price_min,
+                    e.popularity,
+                )
+            )
+        token = page.next_page_token
+        if not token:
+            return events
+
+
+@dataclass(frozen=True)
+class CatalogArrays:
+    """The catalog as numpy columns, for utilities over every event at once."""
+
+    events: list[SimEvent]
+    positions: dict[str, int]
+    lat: np.ndarray
+    lng: np.ndarray
+    price: np.ndarray
+    starts_at: np.ndarray  # epoch seconds
+    categories: np.ndarray  # [event, category code] booleans
+
+    @classmethod
+    def of(cls, events: list[SimEvent]) -> CatalogArrays:
+        matrix = np.zeros((len(events), len(CATEGORIES)), dtype=bool)
+        for row, event in enumerate(events):
+            for category in event.categories:
+                matrix[row, CATEGORY_CODES[category]] = True
+        return cls(
+            events,
+            {e.event_id: row for row, e in enumerate(events)},
+            np.array([e.lat for e in events]),
+            np.array([e.lng for e in events]),
+            np.array([e.price for e in events]),
+            np.array([e.starts_at.timestamp() for e in events]),
+            matrix,
+        )
+
+    def distances_km(self, lat: float, lng: float) -> np.ndarray:
+        phi, lats = math.radians(lat), np.radians(self.lat)
+        a = (
+            np.sin((lats - phi) / 2) ** 2
+            + math.cos(phi)
+            * np.cos(lats)
+            * np.sin((np.radians(self.lng) - math.radians(lng)) / 2) ** 2
+        )
+        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+@contextmanager
+def aura_target(target: str = "", keep: Path | None = None) -> Iterator[str]:
+    """The given server, or one started in this process on a fresh store holding the demo
+    catalog (in `keep` when given, so the run's decision log can be evaluated after)."""
+    if target:
+        yield target
+        return
+    from aura_server.app import Aura
+    from aura_server.catalog_io import seed_demo
+    from aura_server.config import Settings
+    from aura_server.grpc_api.server import GrpcServer
+    from aura_server.store.sqlite import SQLiteRepository
+
+    folder = keep or Path(tempfile.mkdtemp(prefix="aura-sim-"))
+    if folder.exists():
+        shutil.rmtree(folder)  # a fresh store every run
+    folder.mkdir(parents=True)
+    repo = SQLiteRepository(folder / "aura.db")
+    seed_demo(repo)
+    app = Aura.build(repo, Settings.from_env())  # AURA_* knobs apply
+    server = GrpcServer(app, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        server.stop(grace=0)
+        app.close()

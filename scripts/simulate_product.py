@@ -1,0 +1,425 @@
+"""A second learning simulation, built unlike the first: utility is a product, not a sum.
+
+A user's utility for an event is
+
+    u = taste(category) x price_fit x nearness
+
+so a Techno night is worth almost nothing to a Jazz fan however close and cheap it is.
+- taste: one to three hidden favourite categories (worth 1, then 0.5-1, then 0.3-0.8);
+  every other category is worth a little (0 to the world's background taste).
+- price_fit: 1 up to the user's budget ($15-$100), then exp(-(price - budget) / softness).
+- nearness: exp(-(km / travel_km) ^ shape) from where the user asks, with distance-
+  sensitive users (travel_km 0.6-1.5) beside distance-tolerant ones (3-8 km).
+Half the users state nothing at onboarding (intent and age only, no home), the other
+half tell one favourite; every user sends the coordinates of home with each Feed. A
+quarter of them change tastes half-way (new favourites replace the old ones).
+
+How users behave is drawn once per *world*, and each world is a fresh Aura (fresh store,
+fresh model): how steeply attention falls down the list, how readily utility turns into
+clicks and purchases, how many of the rest get an explicit skip, whether views are sent,
+how much the other categories are worth. Several worlds show how much the result depends
+on assumptions no one tuned for; the report gives the mean and the range across worlds.
+
+Every user has a quiet twin with the same tastes who receives the same number of feeds
+but never sends feedback: the no-feedback group. Per session, a user's score is the
+utility of the 10 items shown relative to the best possible 10 among what they could have
+been shown (upcoming within 14 days, within 30 km, not bought).
+
+    python scripts/simulate_product.py [--worlds 4] [--users 24] [--sessions 12]
+
+Prints a table per session (feedback groups beside the no-feedback group), the targets,
+the offline evaluation of the last world's decision log, and writes a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from aura_client import AuraClient
+from benchlib import pyplot, save
+from simlib import CatalogArrays, aura_target, load_catalog
+
+from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
+
+SLOTS = 10
+RADIUS_KM = 30.0
+WINDOW = timedelta(days=14)
+LATE = (9, 12)  # the sessions whose mean is the "late" figure
+
+
+@dataclass(frozen=True)
+class World:
+    """How every user of one simulated world behaves."""
+
+    index: int
+    position_decay: float  # slot k is looked at with probability 1 / (1 + decay * k)
+    buy_gain: float  # P(buy | looked) = buy_gain * u
+    click_gain: float  # P(click | looked, not bought) = click_gain * u
+    skip_share: float  # of the looked-at items not engaged with, the share skipped
+    sends_views: bool
+    background_taste: float  # the most any non-favourite category is worth
+
+    def describe(self) -> str:
+        return (
+            f"world {self.index}: attention 1/(1+{self.position_decay:.2f}k), "
+            f"buy {self.buy_gain:.2f}u, click {self.click_gain:.2f}u, "
+            f"skip {self.skip_share:.0%} of the rest, "
+            f"views {'sent' if self.sends_views else 'not sent'}, "
+            f"other categories worth <= {self.background_taste:.2f}"
+        )
+
+
+def draw_world(index: int, rng: random.Random) -> World:
+    return World(
+        index=index,
+        position_decay=rng.uniform(0.1, 0.6),
+        buy_gain=rng.uniform(0.2, 0.6),
+        click_gain=rng.uniform(0.4, 1.0),
+        skip_share=rng.uniform(0.3, 0.9),
+        sends_views=rng.random() < 0.5,
+        background_taste=rng.uniform(0.0, 0.12),
+    )
+
+
+def draw_taste(rng: random.Random, world: World, avoid: set[str]) -> tuple[list[str], np.ndarray]:
+    """Hidden favourites (none of `avoid`) and what every category is worth."""
+    count = rng.choice((1, 2, 2, 3))
+    favourites = rng.sample([c for c in CATEGORIES if c not in avoid], count)
+    weights = np.array([rng.uniform(0, world.background_taste) for _ in CATEGORIES])
+    for rank, category in enumerate(favourites):
+        weights[CATEGORIES.index(category)] = (
+            1.0 if rank == 0 else rng.uniform(0.5, 1.0) if rank == 1 else rng.uniform(0.3, 0.8)
+        )
+    return favourites, weights
+
+
+@dataclass
+class SimUser:
+    user_id: str
+    age: int
+    intent: str
+    lat: float
+    lng: float
+    states_favourite: bool
+    favourites: list[str]
+    taste: np.ndarray  # per category code
+    budget: float
+    price_softness: float
+    travel_km: float
+    travel_shape: float
+    distance_sensitive: bool
+    change_at: int  # the session from which the new taste holds; 0: never
+    new_favourites: list[str]
+    new_taste: np.ndarray
+    gives_feedback: bool = True
+    owned: set[str] = field(default_factory=set)
+
+    def taste_at(self, session: int) -> np.ndarray:
+        return self.new_taste if self.change_at and session >= self.change_at else self.taste
+
+    def utilities(self, catalog: CatalogArrays, distances: np.ndarray, session: int) -> np.ndarray:
+        taste = np.where(catalog.categories, self.taste_at(session), 0.0).max(axis=1)
+        over = np.maximum(catalog.price - self.budget, 0.0)
+        price_fit = np.exp(-over / self.price_softness)
+        nearness = np.exp(-((distances / self.travel_km) ** self.travel_shape))
+        return taste * price_fit * nearness
+
+
+def _twin(user: SimUser) -> SimUser:
+    values = {**vars(user), "user_id": user.user_id + "-quiet", "owned": set()}
+    values["gives_feedback"] = False
+    return SimUser(**values)
+
+
+def draw_users(
+    world: World, count: int, sessions: int, rng: random.Random, run: str
+) -> list[SimUser]:
+    users = []
+    for number in range(count):
+        home = rng.choice(NEIGHBORHOODS)
+        favourites, taste = draw_taste(rng, world, set())
+        new_favourites, new_taste = draw_taste(rng, world, set(favourites))
+        sensitive = number % 2 == 0
+        users.append(
+            SimUser(
+                user_id=f"w{world.index}-{run}-{number}",
+                age=rng.randint(19, 62),
+                intent=rng.choice(("explore", "explore", "create", "freelance")),
+                # Somewhere in the neighborhood, not at its centre.
+                lat=home.lat + rng.uniform(-0.004, 0.004),
+                lng=home.lng + rng.uniform(-0.005, 0.005),
+                states_favourite=number % 4 in (1, 2),
+                favourites=favourites,
+                taste=taste,
+                budget=rng.uniform(15, 100),
+                price_softness=rng.uniform(5, 25),
+                travel_km=rng.uniform(0.6, 1.5) if sensitive else rng.uniform(3, 8),
+                travel_shape=rng.uniform(1.0, 2.0),
+                distance_sensitive=sensitive,
+                change_at=sessions // 2 + 1 if number % 4 == 3 else 0,
+                new_favourites=new_favourites,
+                new_taste=new_taste,
+            )
+        )
+    return users
+
+
+@dataclass
+class Scores:
+    """Per session (0-based), the scores of each group's users."""
+
+    sessions: int
+    groups: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def add(self, group: str, session: int, value: float) -> None:
+        rows = self.groups.setdefault(group, [[] for _ in range(self.sessions)])
+        rows[session].append(value)
+
+    def mean(self, group: str, session: int) -> float:
+        values = self.groups.get(group, [[]] * self.sessions)[session]
+        return statistics.fmean(values) if values else float("nan")
+
+
+def groups_of(user: SimUser) -> list[str]:
+    if not user.gives_feedback:
+        found = ["no feedback"]
+        if not user.change_at:
+            found.append("no feedback, steady")
+            if not user.states_favourite:
+                found.append("no feedback, stated nothing")
+        return found
+    found = ["feedback"]
+    found.append("stated a favourite" if user.states_favourite else "stated nothing")
+    found.append("distance-sensitive" if user.distance_sensitive else "distance-tolerant")
+    found.append("tastes change" if user.change_at else "steady")
+    if not user.change_at and not user.states_favourite:
+        found.append("steady, stated nothing")
+    return found
+
+
+def run_session(
+    aura: AuraClient,
+    user: SimUser,
+    session: int,
+    catalog: CatalogArrays,
+    world: World,
+    rng: random.Random,
+) -> float:
+    """One feed for the user, their reactions sent back; the session's score."""
+    distances = catalog.distances_km(user.lat, user.lng)
+    utilities = user.utilities(catalog, distances, session)
+    now = datetime.now(UTC).timestamp()
+    eligible = (
+        (catalog.starts_at >= now)
+        & (catalog.starts_at <= now + WINDOW.total_seconds())
+        & (distances <= RADIUS_KM)
+    )
+    for event_id in user.owned:
+        eligible[catalog.positions[event_id]] = False
+    best = np.sort(utilities[eligible])[::-1][:SLOTS]
+    # A feed_id of our own makes a run replay exactly (exploration is seeded with it).
+    reply = aura.feed(
+        user_id=user.user_id,
+        lat=user.lat,
+        lng=user.lng,
+        limit=SLOTS,
+        feed_id=f"{user.user_id}-s{session}",
+    )
+    rows = [catalog.positions[item.event.event_id] for item in reply.items]
+    shown = utilities[rows]
+    if user.gives_feedback:
+        for position, row in enumerate(rows):
+            if rng.random() > 1 / (1 + world.position_decay * position):
+                continue
+            event_id, u = catalog.events[row].event_id, float(utilities[row])
+            common = {"user_id": user.user_id, "event_id": event_id, "feed_id": reply.feed_id}
+            if world.sends_views:
+                aura.log_behavior(action="view", position=position, **common)
+            draw = rng.random()
+            if draw < world.buy_gain * u:
+                aura.submit_reward(action="purchase", **common)
+                user.owned.add(event_id)
+            elif draw < (world.buy_gain + world.click_gain) * u:
+                aura.log_behavior(action="click", position=position, **common)
+            elif rng.random() < world.skip_share:
+                aura.log_behavior(action="skip", position=position, **common)
+    total_best = float(best.sum())
+    return float(shown.sum()) / total_best if total_best > 0 else 0.0
+
+
+def run_world(
+    world: World, users: int, sessions: int, target: str, keep: Path | None
+) -> tuple[Scores, str]:
+    rng = random.Random(1000 + world.index)
+    scores = Scores(sessions)
+    with aura_target(target, keep) as address, AuraClient(address) as aura:
+        catalog = CatalogArrays.of(load_catalog(aura))
+        # Fresh stores take plain ids; a shared server gets ids of this run only.
+        run = uuid.uuid4().hex[:6] if target else "sim"
+        people = draw_users(world, users, sessions, rng, run)
+        everyone = people + [_twin(u) for u in people]
+        for user in everyone:
+            aura.onboard(
+                user_id=user.user_id,
+                intent=user.intent,
+                age=user.age,
+                favorite_categories=user.favourites[:1] if user.states_favourite else [],
+            )
+        for session in range(sessions):
+            for user in everyone:
+                score = run_session(aura, user, session + 1, catalog, world, rng)
+                for group in groups_of(user):
+                    scores.add(group, session, score)
+            print(
+                f"\r  world {world.index}: session {session + 1}/{sessions}, "
+                f"feedback {scores.mean('feedback', session):.2f}, "
+                f"no feedback {scores.mean('no feedback', session):.2f}",
+                end="",
+                flush=True,
+            )
+        print()
+    return scores, world.describe()
+
+
+GROUPS = (
+    "feedback",
+    "steady",
+    "stated a favourite",
+    "stated nothing",
+    "distance-sensitive",
+    "distance-tolerant",
+    "tastes change",
+    "no feedback",
+    "no feedback, steady",
+    "steady, stated nothing",
+    "no feedback, stated nothing",
+)
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def late_mean(scores: Scores, group: str) -> float:
+    return statistics.fmean(scores.mean(group, s - 1) for s in range(LATE[0], LATE[1] + 1))
+
+
+def report(worlds: list[Scores], sessions: int, change_at: int) -> list[str]:
+    short = {
+        g: g.replace("stated a favourite", "stated")
+        .replace("distance-", "")
+        .replace("no feedback", "quiet")
+        .replace("stated nothing", "unstated")
+        for g in GROUPS
+    }
+    lines = ["top-10 utility / best possible top-10, mean over worlds [lowest-highest world]"]
+    lines.append(f"{'session':>7} " + " ".join(f"{short[g]:>17}" for g in GROUPS))
+    for session in range(sessions):
+        cells = [spread([w.mean(g, session) for w in worlds]) for g in GROUPS]
+        lines.append(f"{session + 1:>7} " + " ".join(f"{c:>17}" for c in cells))
+    steady_late = [late_mean(w, "steady") for w in worlds]
+    quiet_late = [late_mean(w, "no feedback, steady") for w in worlds]
+    ratios = [a / b if b else float("inf") for a, b in zip(steady_late, quiet_late, strict=True)]
+    unstated_ratios = [
+        late_mean(w, "steady, stated nothing") / late_mean(w, "no feedback, stated nothing")
+        for w in worlds
+    ]
+    stated_first = [w.mean("stated a favourite", 0) for w in worlds]
+    after_change = [w.mean("tastes change", change_at - 1 + 3) for w in worlds]
+    lines += [
+        "",
+        f"targets (sessions {LATE[0]}-{LATE[1]} unless said):",
+        f"  steady users, feedback:         {spread(steady_late)}   target >= 0.70",
+        f"  ... over the no-feedback group: {spread(ratios)}x  target >= 2x",
+        f"  ... users who stated nothing, over their no-feedback twins: {spread(unstated_ratios)}x",
+        f"  first session, stated a favourite: {spread(stated_first)}   target >= 0.30",
+        f"  changed tastes, 4th session after the change (session {change_at + 3}): "
+        f"{spread(after_change)}   target >= 0.60",
+    ]
+    return lines
+
+
+def plot(worlds: list[Scores], sessions: int, change_at: int, path: Path) -> None:
+    plt = pyplot()
+    x = np.arange(1, sessions + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, groups in (
+        (left, ("steady", "stated a favourite", "stated nothing", "no feedback, steady")),
+        (right, ("tastes change", "distance-sensitive", "distance-tolerant", "no feedback")),
+    ):
+        for group in groups:
+            per_world = np.array([[w.mean(group, s) for s in range(sessions)] for w in worlds])
+            line = "--" if group.startswith("no feedback") else "-"
+            (drawn,) = ax.plot(x, per_world.mean(axis=0), line, marker="o", label=group)
+            ax.fill_between(
+                x, per_world.min(axis=0), per_world.max(axis=0), color=drawn.get_color(), alpha=0.15
+            )
+        ax.axhline(0.7, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xlabel("session")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=8)
+    right.axvline(change_at, color="grey", linewidth=0.8)
+    left.set_title("top-10 utility / best possible (band: range over worlds)")
+    right.set_title(f"tastes change at session {change_at}; distance")
+    fig.suptitle(f"Aura on product-utility users, {len(worlds)} worlds")
+    save(fig, path)
+
+
+def evaluate_log(folder: Path) -> None:
+    """`aura evaluate` on a world's decision log: what other exploration rates would have
+    earned on it, next to the logged policy."""
+    from aura_server.config import Settings
+    from aura_server.domain.decision_log import decisions
+    from aura_server.domain.evaluation import evaluate, logged_slots
+    from aura_server.offline import report_table
+    from aura_server.store.sqlite import SQLiteRepository
+
+    settings = Settings.from_env()
+    repo = SQLiteRepository(folder / "aura.db")
+    since, until = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
+    window = timedelta(hours=settings.reward_window_hours)
+    slots = logged_slots(decisions(repo, since, until, window), settings.exploration)
+    results = evaluate(slots, (0.0, 0.05, 0.15, 0.3))
+    slots = len(slots)
+    print(report_table(results, slots, since))
+    repo.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--worlds", type=int, default=4)
+    parser.add_argument("--users", type=int, default=24)
+    parser.add_argument("--sessions", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=23, help="draws the worlds")
+    parser.add_argument("--target", default="", help="a running server (HOST:PORT), for one world")
+    parser.add_argument("--plot", type=Path, default=Path("var/simulate_product.png"))
+    parser.add_argument("--keep", type=Path, default=Path("var/simulate_product"))
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
+    results: list[Scores] = []
+    for world in worlds:
+        print(world.describe(), flush=True)
+        keep = args.keep / f"world-{world.index}" if not args.target else None
+        scores, _ = run_world(world, args.users, args.sessions, args.target, keep)
+        results.append(scores)
+    change_at = args.sessions // 2 + 1
+    print("\n".join(report(results, args.sessions, change_at)))
+    plot(results, args.sessions, change_at, args.plot)
+    if not args.target:
+        print(f"\noffline evaluation of world {worlds[-1].index}'s decision log:")
+        evaluate_log(args.keep / f"world-{worlds[-1].index}")
+
+
+if __name__ == "__main__":
+    main()

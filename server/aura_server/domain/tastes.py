@@ -1,0 +1,315 @@
+"""What the learner knows of one user's taste, how sure it is, and how it forgets.
+
+Whether an event suits someone is modelled as a product, each factor learned from what
+they were shown and what they did with it:
+
+    appeal = taste(category) x nearness(distance) x price_fit(price)
+
+- **Category taste**, a Beta posterior per category. Every list shown counts each item as
+  probably looked at and passed over (its *exposure*: the position prior
+  1 / (1 + POSITION_DECAY k) at slot k, times how well the item fitted on distance and
+  price: not taking a far or dear event says little against its kind). Feedback then
+  corrects it: a positive action takes the exposure back and adds its reward to `liked`
+  (a purchase 1, a click 0.3; shared among the event's categories by how likely each is
+  the reason), a negative one makes it a certain pass (3 x |reward|: a skip 1, a hide 3).
+  With prior mean m (STATED_TASTE for a category named at onboarding, BASE_TASTE
+  otherwise) worth PRIOR_STRENGTH observations:
+
+      mean = (liked + k m) / (liked + passed + k)      sd = sqrt(mean (1 - mean) / (n + k + 1))
+
+  So silence counts: a category shown again and again and never taken sinks, and one
+  purchase lifts an unknown category from 0.15 to 0.43.
+- **Willingness to travel and budget**, learned the same way: per distance band
+  (DISTANCE_BANDS, km from where the user asked: the feed's coordinates, else home;
+  never from the neighborhoods purchases happened to be in) and per price band
+  (PRICE_BANDS), how much the user was shown that they should have liked (exposure times
+  its category's taste) and how much of it they took (rewards). The travel distance s of
+  nearness = exp(-km / s), and the budget B of price_fit = 1 up to B, then
+  exp(-(price - B) / max(0.35 B, 8)), are the values on a grid that best explain what
+  was taken, as counts proportional to shown x fit (a Poisson likelihood), with a
+  log-normal prior around DEFAULT_TRAVEL_KM and DEFAULT_BUDGET. So buying at $60 rules
+  out a $30 budget, leaving things under $40 untouched while taking cheaper ones lowers
+  it, and a user who takes events 200 m away but never 3 km away gets a short s.
+
+Tastes change, so evidence fades: before new evidence of mass m is added (an item's
+exposure, a purchase's 1, a skip's 1), all earlier evidence is multiplied by
+0.5 ** (m / EVIDENCE_HALF_LIFE): after that many units, old evidence counts half.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aura_server.domain.catalog_index import FloatArray, distance_km
+from aura_server.domain.models import Event, PriceRange, TasteEvidence
+from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES
+
+BASE_TASTE = 0.15
+STATED_TASTE = 0.8
+PRIOR_STRENGTH = 4.0
+LIKED_MEAN = 0.5  # a taste this high is a clear favourite
+NEGATIVE_WEIGHT = 3.0
+# A positive action is one engagement (the taste is a chance to engage), more for a
+# bigger reward: a click 1.15, a purchase 1.5.
+LIKED_BASE = 1.0
+LIKED_PER_REWARD = 0.5
+# The position prior of exposure: slot k is looked at with 1 / (1 + POSITION_DECAY k).
+POSITION_DECAY = 0.3
+EVIDENCE_HALF_LIFE = 20.0
+# Band edges (the last band is open), and the value each band stands for.
+DISTANCE_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+DISTANCE_BANDS = (0.25, 0.75, 1.5, 3.0, 6.0, 12.0, 24.0)
+PRICE_EDGES = (5.0, 15.0, 25.0, 35.0, 50.0, 70.0, 100.0, 150.0)
+PRICE_BANDS = (0.0, 10.0, 20.0, 30.0, 42.0, 60.0, 85.0, 125.0, 200.0)
+DEFAULT_TRAVEL_KM = 2.5
+# The values tried, the default among them.
+TRAVEL_GRID = tuple(sorted({*(float(v) for v in np.geomspace(0.3, 30.0, 25)), DEFAULT_TRAVEL_KM}))
+DEFAULT_BUDGET = 40.0
+BUDGET_GRID = tuple(sorted({*(float(v) for v in np.geomspace(8.0, 250.0, 25)), DEFAULT_BUDGET}))
+# The spread (in log units) of the priors around the defaults.
+PRIOR_LOG_SPREAD = 0.8
+UNKNOWN_PRICE_FIT = 0.5
+
+
+@dataclass(frozen=True)
+class TasteView:
+    """One user's tastes as arrays over category codes, ready for ranking."""
+
+    mean: FloatArray  # posterior mean taste per category
+    sd: FloatArray  # posterior spread per category
+    evidence: FloatArray  # liked + passed per category
+    travel_km: float
+    budget: float
+    stated: frozenset[str]
+
+    def fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
+        """How well events suit the user apart from their kind: nearness x price fit."""
+        fitted: FloatArray = nearness(distance, self.travel_km) * price_fit(price, self.budget)
+        return fitted
+
+
+def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> TasteView:
+    prior = np.full(len(CATEGORIES), BASE_TASTE)
+    for category in stated:
+        code = CATEGORY_CODES.get(category)
+        if code is not None:
+            prior[code] = STATED_TASTE
+    liked = np.zeros(len(CATEGORIES))
+    passed = np.zeros(len(CATEGORIES))
+    travel, budget = DEFAULT_TRAVEL_KM, DEFAULT_BUDGET
+    if evidence is not None:
+        for category, mass in evidence.liked.items():
+            if category in CATEGORY_CODES:
+                liked[CATEGORY_CODES[category]] = mass
+        for category, mass in evidence.passed.items():
+            if category in CATEGORY_CODES:
+                passed[CATEGORY_CODES[category]] = mass
+        travel = best_on_grid(
+            evidence.distance_shown,
+            evidence.distance_taken,
+            TRAVEL_GRID,
+            DEFAULT_TRAVEL_KM,
+            lambda s: nearness(np.array(DISTANCE_BANDS), s),
+        )
+        budget = best_on_grid(
+            evidence.price_shown,
+            evidence.price_taken,
+            BUDGET_GRID,
+            DEFAULT_BUDGET,
+            lambda b: price_fit(np.array(PRICE_BANDS), b),
+        )
+    seen = liked + passed
+    mean = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
+    sd = np.sqrt(mean * (1 - mean) / (seen + PRIOR_STRENGTH + 1))
+    return TasteView(
+        mean=mean,
+        sd=sd,
+        evidence=seen,
+        travel_km=travel,
+        budget=budget,
+        stated=frozenset(stated),
+    )
+
+
+def best_category_mean(view: TasteView, categories: Sequence[str]) -> float:
+    """The taste for an event of these categories: the best of them."""
+    means = [float(view.mean[CATEGORY_CODES[c]]) for c in categories if c in CATEGORY_CODES]
+    return max(means, default=BASE_TASTE)
+
+
+def best_on_grid(
+    shown: Sequence[float],
+    taken: Sequence[float],
+    grid: Sequence[float],
+    default: float,
+    fit: Callable[[float], FloatArray],
+) -> float:
+    """The grid value that best explains what was taken per band, as Poisson counts
+    proportional to shown x fit(value) (profile likelihood), with a log-normal prior
+    around `default`."""
+    if not taken or sum(taken) <= 0:
+        return default
+    shown_, taken_ = np.asarray(shown), np.asarray(taken)
+    best, best_score = default, -np.inf
+    for value in grid:
+        expected = shown_ * fit(value) + 1e-9
+        likelihood = float(taken_ @ np.log(expected) - taken_.sum() * np.log(expected.sum()))
+        prior = -((np.log(value) - np.log(default)) ** 2) / (2 * PRIOR_LOG_SPREAD**2)
+        if likelihood + prior > best_score:
+            best, best_score = value, likelihood + prior
+    return best
+
+
+def band_of(value: float, edges: Sequence[float]) -> int:
+    return bisect.bisect_right(edges, value)
+
+
+def nearness(distance: FloatArray, travel: float) -> FloatArray:
+    near: FloatArray = np.exp(-distance / travel)
+    return near
+
+
+def price_fit(prices: FloatArray, budget: float) -> FloatArray:
+    """1 up to the budget, decaying above it. Unknown prices (NaN) fit half."""
+    softness = max(0.35 * budget, 8.0)
+    fit = np.exp(-np.maximum(prices - budget, 0) / softness)
+    result: FloatArray = np.where(np.isnan(prices), UNKNOWN_PRICE_FIT, fit)
+    return result
+
+
+def position_weight(position: int) -> float:
+    """How likely an item at this 0-based position was looked at (a position prior)."""
+    return 1.0 / (1.0 + POSITION_DECAY * position)
+
+
+def decay(evidence: TasteEvidence, factor: float) -> None:
+    for masses in (evidence.liked, evidence.passed):
+        for name in masses:
+            masses[name] = round(masses[name] * factor, 6)
+    for bands in (
+        evidence.distance_shown,
+        evidence.distance_taken,
+        evidence.price_shown,
+        evidence.price_taken,
+    ):
+        bands[:] = [round(value * factor, 6) for value in bands]
+
+
+def decay_factor(half_life: float) -> float:
+    """The fading of one unit of evidence (0: none)."""
+    return 0.5 ** (1.0 / half_life) if half_life > 0 else 1.0
+
+
+def fade(evidence: TasteEvidence, mass: float, half_life: float) -> None:
+    """Before `mass` of new evidence is added, the old counts for less: half after
+    half_life units of it (0: never)."""
+    if half_life > 0 and mass > 0:
+        decay(evidence, 0.5 ** (mass / half_life))
+
+
+def _add(masses: dict[str, float], category: str, amount: float) -> None:
+    masses[category] = round(max(masses.get(category, 0.0) + amount, 0.0), 6)
+
+
+def exposure(view: TasteView, event: Event, position: int, distance: float) -> float:
+    """How much not taking this item says against its kind."""
+    price = np.array([np.nan if event.price_min is None else event.price_min])
+    fit = float(view.fit(np.array([distance]), price)[0])
+    return position_weight(position) * fit
+
+
+def _add_band(bands: list[float], size: int, band: int, amount: float) -> None:
+    if len(bands) < size:
+        bands.extend([0.0] * (size - len(bands)))
+    bands[band] = round(max(bands[band] + amount, 0.0), 6)
+
+
+def _add_bands(
+    evidence: TasteEvidence, shown: bool, distance: float | None, price: float | None, amount: float
+) -> None:
+    """Count `amount` in the event's distance and price bands, as shown or as taken."""
+    if distance is not None:
+        bands = evidence.distance_shown if shown else evidence.distance_taken
+        _add_band(bands, len(DISTANCE_BANDS), band_of(distance, DISTANCE_EDGES), amount)
+    if price is not None:
+        bands = evidence.price_shown if shown else evidence.price_taken
+        _add_band(bands, len(PRICE_BANDS), band_of(price, PRICE_EDGES), amount)
+
+
+def expose(
+    evidence: TasteEvidence,
+    view: TasteView,
+    shown: Sequence[tuple[Event, int]],
+    origin: tuple[float, float],
+    half_life: float = EVIDENCE_HALF_LIFE,
+) -> None:
+    """A list was shown from `origin`: each (event, position) counts as passed over by
+    its exposure until feedback says otherwise, and as shown in its distance and price
+    bands by how much the user should have liked it."""
+    weighed = []
+    for event, position in shown:
+        distance = distance_km(*origin, event.lat, event.lng)
+        weighed.append((event, position, distance, exposure(view, event, position, distance)))
+    fade(evidence, sum(weight for *_, weight in weighed), half_life)
+    for event, position, distance, weight in weighed:
+        for category in event.categories:
+            _add(evidence.passed, category, weight)
+        likely = position_weight(position) * best_category_mean(view, event.categories)
+        _add_bands(evidence, True, distance, event.price_min, likely)
+
+
+def record(
+    evidence: TasteEvidence,
+    view: TasteView,
+    event: Event,
+    reward: float,
+    shown_at: int | None,
+    distance: float | None,
+    half_life: float = EVIDENCE_HALF_LIFE,
+) -> None:
+    """Add one action's evidence. `shown_at` is the item's position in the list it
+    answers (its exposure was counted then), None when it answers none; `distance` is
+    from where the user asked."""
+    if not reward:
+        return
+    exposed = 0.0
+    if shown_at is not None and distance is not None:
+        exposed = exposure(view, event, shown_at, distance)
+    categories = event.categories
+    fade(evidence, abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward, half_life)
+    if reward > 0:
+        # Credit the categories by how likely each is the reason: a Community lover who
+        # buys a Food & Drink + Community night likes Community.
+        means = [best_category_mean(view, [c]) for c in categories]
+        total = sum(means)
+        for category, mean in zip(categories, means, strict=True):
+            _add(evidence.liked, category, (LIKED_BASE + LIKED_PER_REWARD * reward) * mean / total)
+            _add(evidence.passed, category, -exposed)
+        _add_bands(evidence, False, distance, event.price_min, reward)
+        if shown_at is None:  # taken without being shown: it was there to be taken
+            _add_bands(evidence, True, distance, event.price_min, reward)
+    else:
+        for category in categories:
+            _add(evidence.passed, category, NEGATIVE_WEIGHT * -reward - exposed)
+
+
+def take_price(price: PriceRange | None, event: Event, reward: float) -> PriceRange | None:
+    """The price range after the user took an event (reward > 0): the average moves toward
+    its prices by 0.2 x reward, the low end down to its lowest price (the top is the
+    learned budget, set by the profile)."""
+    if event.price_min is None:
+        return price
+    low = event.price_min
+    high = event.price_max if event.price_max is not None else low
+    if price is None:
+        return PriceRange((low + high) / 2, low, max(high, DEFAULT_BUDGET))
+    price.avg += PRICE_RATE * reward * ((low + high) / 2 - price.avg)
+    price.sweet_spot_min = min(price.sweet_spot_min, low)
+    return price
+
+
+PRICE_RATE = 0.2
