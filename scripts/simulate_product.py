@@ -413,6 +413,12 @@ def main() -> None:
         keep = args.keep / f"world-{world.index}" if not args.target else None
         scores, _ = run_world(world, args.users, args.sessions, args.target, keep)
         results.append(scores)
+        print(
+            f"  world {world.index}, sessions {LATE[0]}-{LATE[1]}: steady "
+            f"{late_mean(scores, 'steady'):.2f}, no feedback "
+            f"{late_mean(scores, 'no feedback, steady'):.2f}",
+            flush=True,
+        )
     change_at = args.sessions // 2 + 1
     print("\n".join(report(results, args.sessions, change_at)))
     plot(results, args.sessions, change_at, args.plot)
