@@ -26,24 +26,16 @@ import argparse
 import math
 import random
 import statistics
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import grpc
-from aura.client import AuraStubs
-from aura.v1 import (
-    behavior_pb2,
-    catalog_pb2,
-    feedback_pb2,
-    onboarding_pb2,
-    recommend_pb2,
-    types_pb2,
-)
+from aura_client import AuraClient
 from benchlib import pyplot, save
+from simlib import SimEvent as Event
+from simlib import aura_target, km, load_catalog
 
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS_BY_NAME
 
@@ -64,17 +56,6 @@ HOODS = {name: (NEIGHBORHOODS_BY_NAME[name].lat, NEIGHBORHOODS_BY_NAME[name].lng
 TIME_TASTES = {"daytime": range(7, 17), "evening": range(17, 22), "late": (22, 23, 0, 1, 2, 3)}
 RADIUS_KM = 30.0
 SLOTS = 10
-
-
-@dataclass
-class Event:
-    event_id: str
-    categories: list[str]
-    lat: float
-    lng: float
-    starts_at: datetime
-    price: float
-    popularity: float
 
 
 @dataclass
@@ -99,15 +80,6 @@ class SimUser:
         hour = event.starts_at.astimezone(NEW_YORK).hour
         timing = 1.0 if hour in TIME_TASTES[self.time_taste] else 0.0
         return 0.55 * category + 0.20 * price + 0.15 * near + 0.10 * timing
-
-
-def km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    dlat, dlng = math.radians(lat2 - lat1), math.radians(lng2 - lng1)
-    a = (
-        math.sin(dlat / 2) ** 2
-        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(dlng / 2) ** 2
-    )
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
 def buy_probability(utility: float) -> float:
@@ -155,70 +127,30 @@ def outcome(user: SimUser, shown: list[Event], pool: list[Event], purchases: int
     return SessionOutcome(purchases, len(shown), ratio)
 
 
-class AuraClient(AuraStubs):
-    def load_catalog(self) -> list[Event]:
-        events, token = [], ""
-        while True:
-            page = self.catalog.ListEvents(
-                catalog_pb2.ListEventsRequest(page_size=1000, page_token=token)
-            )
-            for e in page.events:
-                if e.status == types_pb2.EVENT_STATUS_CANCELLED:
-                    continue
-                events.append(
-                    Event(
-                        e.event_id,
-                        list(e.categories),
-                        e.lat,
-                        e.lng,
-                        e.starts_at.ToDatetime(tzinfo=UTC),
-                        e.price_min,
-                        e.popularity,
-                    )
-                )
-            token = page.next_page_token
-            if not token:
-                return events
+def onboard(aura: AuraClient, user: SimUser, rng: random.Random) -> None:
+    stated = [user.favourites[0]] if rng.random() < 0.5 else []
+    aura.onboard(
+        user_id=user.user_id,
+        intent="explore",
+        age=user.age,
+        neighborhood=user.home,
+        favorite_categories=stated,
+    )
 
-    def onboard(self, user: SimUser, rng: random.Random) -> None:
-        stated = [user.favourites[0]] if rng.random() < 0.5 else []
-        self.onboarding.Onboard(
-            onboarding_pb2.OnboardRequest(
-                user_id=user.user_id,
-                intent=types_pb2.INTENT_EXPLORE,
-                age=user.age,
-                neighborhood=user.home,
-                favorite_categories=stated,
-            )
-        )
 
-    def feed(self, user: SimUser) -> tuple[str, list[str]]:
-        lat, lng = HOODS[user.home]
-        reply = self.recommend.Feed(
-            recommend_pb2.FeedRequest(user_id=user.user_id, lat=lat, lng=lng, limit=SLOTS)
-        )
-        return reply.feed_id, [item.event.event_id for item in reply.items]
+def feed(aura: AuraClient, user: SimUser) -> tuple[str, list[str]]:
+    lat, lng = HOODS[user.home]
+    reply = aura.feed(user_id=user.user_id, lat=lat, lng=lng, limit=SLOTS)
+    return reply.feed_id, [item.event.event_id for item in reply.items]
 
-    def send(self, user: SimUser, feed_id: str, event: Event, action: str) -> None:
-        if action == "purchase":
-            self.feedback.SubmitReward(
-                feedback_pb2.SubmitRewardRequest(
-                    user_id=user.user_id,
-                    event_id=event.event_id,
-                    action=types_pb2.ACTION_PURCHASE,
-                    feed_id=feed_id,
-                )
-            )
-            return
-        for name in ("view", action):
-            self.behavior.LogBehavior(
-                behavior_pb2.LogBehaviorRequest(
-                    user_id=user.user_id,
-                    event_id=event.event_id,
-                    feed_id=feed_id,
-                    action=types_pb2.Action.Value(f"ACTION_{name.upper()}"),
-                )
-            )
+
+def send(aura: AuraClient, user: SimUser, feed_id: str, event: Event, action: str) -> None:
+    common = {"user_id": user.user_id, "event_id": event.event_id, "feed_id": feed_id}
+    if action == "purchase":
+        aura.submit_reward(action="purchase", **common)
+        return
+    for name in ("view", action):
+        aura.log_behavior(action=name, **common)
 
 
 def make_users(count: int, rng: random.Random) -> list[SimUser]:
@@ -280,32 +212,18 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=Path("var/simulate.png"))
     args = parser.parse_args()
 
-    server = aura_app = None
-    if args.target:
-        target = args.target
-    else:
-        from aura_server.app import Aura
-        from aura_server.catalog_io import seed_demo
-        from aura_server.config import Settings
-        from aura_server.grpc_api.server import GrpcServer
-        from aura_server.store.sqlite import SQLiteRepository
+    with aura_target(args.target) as target, AuraClient(target) as aura:
+        run(aura, args)
 
-        repo = SQLiteRepository(Path(tempfile.mkdtemp(prefix="aura-sim-")) / "aura.db")
-        seed_demo(repo)
-        aura_app = Aura.build(repo, Settings.from_env())  # AURA_* knobs apply
-        server = GrpcServer(aura_app, host="127.0.0.1", port=0)
-        server.start()
-        target = f"127.0.0.1:{server.port}"
 
-    channel = grpc.insecure_channel(target)
-    client = AuraClient(channel)
-    catalog = client.load_catalog()
+def run(aura: AuraClient, args: argparse.Namespace) -> None:
+    catalog = load_catalog(aura)
     by_id = {e.event_id: e for e in catalog}
     rng = random.Random(args.seed)
     users = make_users(args.users, rng)
     shadows = {u.user_id: SimUser(**{**vars(u), "owned": set()}) for u in users}
     for user in users:
-        client.onboard(user, rng)
+        onboard(aura, user, rng)
 
     aura_runs: list[list[SessionOutcome]] = []
     base_runs: list[list[SessionOutcome]] = []
@@ -318,11 +236,11 @@ def main() -> None:
         aura_session, base_session = [], []
         for user in users:
             pool = eligible(user, catalog, now)
-            feed_id, ids = client.feed(user)
+            feed_id, ids = feed(aura, user)
             shown = [by_id[i] for i in ids if i in by_id]
             bought = 0
             for event, action in react(user, shown, rng):
-                client.send(user, feed_id, event, action)
+                send(aura, user, feed_id, event, action)
                 if action == "purchase":
                     bought += 1
                     user.owned.add(event.event_id)
@@ -348,10 +266,6 @@ def main() -> None:
             flush=True,
         )
     plot(aura_runs, base_runs, args.plot)
-    channel.close()
-    if server is not None and aura_app is not None:
-        server.stop(grace=0)
-        aura_app.close()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ but never sends feedback: the no-feedback group. Per session, a user's score is 
 utility of the 10 items shown relative to the best possible 10 among what they could have
 been shown (upcoming within 14 days, within 30 km, not bought).
 
-    python scripts/simulate_product.py [--worlds 4] [--users 24] [--sessions 12]
+    python scripts/simulate_product.py [--worlds 6] [--users 24] [--sessions 12]
 
 Prints a table per session (feedback groups beside the no-feedback group), the targets,
 the offline evaluation of the last world's decision log, and writes a PNG.
@@ -199,8 +199,10 @@ def groups_of(user: SimUser) -> list[str]:
     found.append("stated a favourite" if user.states_favourite else "stated nothing")
     found.append("distance-sensitive" if user.distance_sensitive else "distance-tolerant")
     found.append("tastes change" if user.change_at else "steady")
-    if not user.change_at and not user.states_favourite:
-        found.append("steady, stated nothing")
+    if not user.change_at:
+        found.append(
+            "steady, stated a favourite" if user.states_favourite else "steady, stated nothing"
+        )
     return found
 
 
@@ -351,7 +353,15 @@ def plot(worlds: list[Scores], sessions: int, change_at: int, path: Path) -> Non
     x = np.arange(1, sessions + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for ax, groups in (
-        (left, ("steady", "stated a favourite", "stated nothing", "no feedback, steady")),
+        (
+            left,
+            (
+                "steady",
+                "steady, stated a favourite",
+                "steady, stated nothing",
+                "no feedback, steady",
+            ),
+        ),
         (right, ("tastes change", "distance-sensitive", "distance-tolerant", "no feedback")),
     ):
         for group in groups:
@@ -396,7 +406,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--worlds", type=int, default=4)
+    parser.add_argument("--worlds", type=int, default=6)
     parser.add_argument("--users", type=int, default=24)
     parser.add_argument("--sessions", type=int, default=12)
     parser.add_argument("--seed", type=int, default=23, help="draws the worlds")

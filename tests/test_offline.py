@@ -132,3 +132,18 @@ def test_evaluate_prints_a_table_and_writes_a_report(served_log: Path) -> None:
     assert (folder / "e.png").stat().st_size > 1000
     refused = run_aura(folder, "evaluate", "--policy", "popularity")
     assert refused.returncode == 2 and "candidates" in refused.stderr
+
+
+def test_slots_with_their_own_exploration_scale_with_the_configured_share() -> None:
+    # Served with AURA_EXPLORATION 0.15: a newcomer's slot explored at 0.3, a protected
+    # top slot at 0, an explored item drawn with p = 0.3 x 1/3.
+    slots = LoggedSlots(
+        np.array([0.7, 1.0, 0.1]),
+        np.array([False, False, True]),
+        np.zeros(3),
+        np.arange(3),
+        np.array([0.3, 0.0, 0.3]),
+        np.full(3, 0.15),
+    )
+    assert target_probability(slots, 0.3).tolist() == pytest.approx([0.4, 1.0, 0.2])
+    assert target_probability(slots, 0.0).tolist() == pytest.approx([1.0, 1.0, 0.0])

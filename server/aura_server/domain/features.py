@@ -3,10 +3,14 @@
 Shared line (namespace U: the user; T: the moment):
     shared |U u_ana c3:0.75 l12:0.5 price_30 intent_explore age_25-34 |T hour_21 day_4 weekend_0
 Action line per event (namespace E):
-    |E c3 c1 t_warehouse t_dj price_30 hood_15 boro_1 km_3 soon_24 pop_4 start_21 sday_4
+    |E c3 c1 t_warehouse t_dj price_30 hood_15 boro_1 start_21 sday_4 km_3 in_2 in_5
+       soon_24 pop_4
 
 Interactions -q UE and -q TE let the model learn how a user's tastes and the moment meet an
-event's traits. Numbers are bucketed so the model generalises across events.
+event's traits. Numbers are bucketed so the model generalises across events; the distance
+from where the user asked is also given as "within" flags (in_0.5, in_1, in_2, in_5 km),
+so a user's weight on in_1 can say "only what is within a kilometre" while a tolerant
+user's weights stay flat.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ _BOROUGH_CODES = {name: code for code, name in enumerate(BOROUGHS)}
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 PRICE_EDGES = (0.0, 15.0, 30.0, 50.0, 80.0, 120.0)
 KM_EDGES = (1.0, 3.0, 7.0, 15.0)
+WITHIN_KM = (0.5, 1.0, 2.0, 5.0)
 HOURS_EDGES = (3.0, 12.0, 24.0, 72.0, 168.0)
 
 
@@ -99,8 +104,13 @@ def action_features(
 ) -> list[str]:
     """One action line per event: its traits plus how far, how soon and how popular."""
     km = _bucket_labels(distance_km, KM_EDGES)
+    within = [
+        "".join(f" in_{edge:g}" for edge in WITHIN_KM if distance <= edge)
+        for distance in distance_km.tolist()
+    ]
     soon = _bucket_labels(np.maximum(hours_until, 0.0), HOURS_EDGES)
     pop = np.log2(1 + np.maximum(popularity, 0.0)).astype(int)
     return [
-        f"|E {t} km_{k} soon_{h} pop_{p}" for t, k, h, p in zip(traits, km, soon, pop, strict=True)
+        f"|E {t} km_{k}{w} soon_{h} pop_{p}"
+        for t, k, w, h, p in zip(traits, km, within, soon, pop, strict=True)
     ]

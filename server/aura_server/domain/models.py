@@ -55,6 +55,7 @@ class TasteEvidence:
     distance_taken: list[float] = field(default_factory=list)
     price_shown: list[float] = field(default_factory=list)
     price_taken: list[float] = field(default_factory=list)
+    paid_max: float | None = None  # the most they have paid (fading with the rest)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class TasteEvidence:
             "distance_taken": list(self.distance_taken),
             "price_shown": list(self.price_shown),
             "price_taken": list(self.price_taken),
+            "paid_max": self.paid_max,
         }
 
     @classmethod
@@ -76,6 +78,7 @@ class TasteEvidence:
             distance_taken=[float(v) for v in doc.get("distance_taken", [])],
             price_shown=[float(v) for v in doc.get("price_shown", [])],
             price_taken=[float(v) for v in doc.get("price_taken", [])],
+            paid_max=doc.get("paid_max"),
         )
 
 

@@ -92,6 +92,7 @@ POPULARITY_PRIOR = 0.1
 NEARBY_FLOOR = 0.25
 # A named or shown favourite multiplies an event's blend score by up to 1 + this.
 FAVORITE_BOOST = 1.0
+PROTECTED_SLOTS = 2
 POOL_SEARCH_FACTOR = 50
 SOON_HOURS = 48.0
 # How much popularity shades the learned appeal (1 - share for the least popular).
@@ -265,6 +266,8 @@ class LearnedRanker:
             # a learned ranking only where it could pay (slate.py).
             explore_weights=tastes.sd,
             optimistic=None if cold else optimistic_scores(scores, tastes, candidates, pool),
+            # A favourite someone named leads their first feeds: no exploration above it.
+            protected=PROTECTED_SLOTS if cold and tastes.stated else 0,
         )
         if cold:  # only what is shown is logged for learning
             shown = self._action_features(context, candidates, pool[[c.index for c in choices]])

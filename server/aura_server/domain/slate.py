@@ -62,15 +62,16 @@ def fill_slate(
     caps: IntArray | None = None,
     explore_weights: FloatArray | None = None,
     optimistic: FloatArray | None = None,
+    protected: int = 0,
 ) -> list[SlotChoice]:
     """caps[c] overrides max_per_category for category code c; explore_weights[c] is
-    category c's weight when exploring. With `optimistic` (per candidate, the most its
-    score could plausibly be), exploration pays for itself: a category is explorable at a
-    slot only by what its best event could gain over the greedy one, is drawn in
-    proportion to that gain, and the slot's epsilon is policy.epsilon x GAIN_EXPLORATION x
-    gain / (gain + greedy score) for the largest gain (at most MAX_SLOT_EPSILON), so a
-    user whose known favourites fill the top explores below them, and one whose known
-    tastes serve them badly explores a lot."""
+    category c's weight when exploring; the first `protected` slots stay greedy. With
+    `optimistic` (per candidate, the most its score could plausibly be), exploration pays
+    for itself: a category is explorable at a slot only by what its best event could gain
+    over the greedy one, is drawn in proportion to that gain, and the slot's epsilon is
+    policy.epsilon x GAIN_EXPLORATION x gain / (gain + greedy score) for the largest gain
+    (at most MAX_SLOT_EPSILON), so a user whose known favourites fill the top explores
+    below them, and one whose known tastes serve them badly explores a lot."""
     rng = random.Random(seed)
     # Best first (ties: lower index first, as argmax would), so "the best eligible
     # candidate" is the first eligible one. A slate is 30 slots over a few hundred
@@ -92,7 +93,7 @@ def fill_slate(
     in_window = [0] * CATEGORY_COUNT  # per category, picks among the last window - 1
     picks: list[int] = []  # positions in `order`
     choices: list[SlotChoice] = []
-    for _ in range(min(limit, len(order))):
+    for slot in range(min(limit, len(order))):
         # Categories already at their cap within the window that this slot closes.
         full = sum(1 << code for code in range(CATEGORY_COUNT) if in_window[code] >= cap[code])
         best = _best_per_category(in_category, masks, taken, full)
@@ -101,7 +102,7 @@ def fill_slate(
         greedy = min(position for _, position in best)
         # What exploring each category would show: its best eligible event, when that is
         # not the greedy choice anyway, with the category's weight.
-        epsilon = policy.epsilon
+        epsilon = policy.epsilon if slot >= protected else 0.0
         if hopes is None:
             alternatives = [
                 (position, weight_of[code])
@@ -115,7 +116,7 @@ def fill_slate(
                 for _, position in best
                 if position != greedy and hopes[position] > floor
             ]
-            if alternatives:
+            if alternatives and epsilon > 0:
                 gain = max(weight for _, weight in alternatives)
                 share = gain / (gain + max(floor, 0.0))
                 epsilon = min(MAX_SLOT_EPSILON, policy.epsilon * GAIN_EXPLORATION * share)

@@ -27,9 +27,12 @@ they were shown and what they did with it:
   nearness = exp(-km / s), and the budget B of price_fit = 1 up to B, then
   exp(-(price - B) / max(0.35 B, 8)), are the values on a grid that best explain what
   was taken, as counts proportional to shown x fit (a Poisson likelihood), with a
-  log-normal prior around DEFAULT_TRAVEL_KM and DEFAULT_BUDGET. So buying at $60 rules
-  out a $30 budget, leaving things under $40 untouched while taking cheaper ones lowers
-  it, and a user who takes events 200 m away but never 3 km away gets a short s.
+  log-normal prior around DEFAULT_TRAVEL_KM and DEFAULT_BUDGET; the budget is never below
+  the most the user has paid (fading like the rest). So buying at $60 rules out a $30
+  budget, leaving dearer things untaken while taking cheaper ones lowers it, and a user
+  who takes events 200 m away but never 3 km away gets a short s. Only items of kinds the
+  user likes above an unknown kind count as shown here: a Techno night nearby left alone
+  is about Techno, not about nearby.
 
 Tastes change, so evidence fades: before new evidence of mass m is added (an item's
 exposure, a purchase's 1, a skip's 1), all earlier evidence is multiplied by
@@ -115,12 +118,15 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
             DEFAULT_TRAVEL_KM,
             lambda s: nearness(np.array(DISTANCE_BANDS), s),
         )
-        budget = best_on_grid(
-            evidence.price_shown,
-            evidence.price_taken,
-            BUDGET_GRID,
-            DEFAULT_BUDGET,
-            lambda b: price_fit(np.array(PRICE_BANDS), b),
+        budget = max(
+            evidence.paid_max or 0.0,
+            best_on_grid(
+                evidence.price_shown,
+                evidence.price_taken,
+                BUDGET_GRID,
+                DEFAULT_BUDGET,
+                lambda b: price_fit(np.array(PRICE_BANDS), b),
+            ),
         )
     seen = liked + passed
     mean = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
@@ -190,6 +196,8 @@ def decay(evidence: TasteEvidence, factor: float) -> None:
     for masses in (evidence.liked, evidence.passed):
         for name in masses:
             masses[name] = round(masses[name] * factor, 6)
+    if evidence.paid_max is not None:
+        evidence.paid_max = round(evidence.paid_max * factor, 6)
     for bands in (
         evidence.distance_shown,
         evidence.distance_taken,
@@ -258,8 +266,10 @@ def expose(
     for event, position, distance, weight in weighed:
         for category in event.categories:
             _add(evidence.passed, category, weight)
-        likely = position_weight(position) * best_category_mean(view, event.categories)
-        _add_bands(evidence, True, distance, event.price_min, likely)
+        # Only kinds the user likes above an unknown one's say anything about distance
+        # and price: a Techno night nearby left alone is about Techno, not about nearby.
+        lift = max(best_category_mean(view, event.categories) - BASE_TASTE, 0.0)
+        _add_bands(evidence, True, distance, event.price_min, position_weight(position) * lift)
 
 
 def record(
@@ -292,6 +302,8 @@ def record(
         _add_bands(evidence, False, distance, event.price_min, reward)
         if shown_at is None:  # taken without being shown: it was there to be taken
             _add_bands(evidence, True, distance, event.price_min, reward)
+        if event.price_min is not None:
+            evidence.paid_max = max(evidence.paid_max or 0.0, event.price_min)
     else:
         for category in categories:
             _add(evidence.passed, category, NEGATIVE_WEIGHT * -reward - exposed)

@@ -1,0 +1,217 @@
+"""What the learner makes of exposure and feedback (tastes.py), and how the feed uses it:
+silence counts, nearness comes from where the user asks, price is a budget, tastes fade,
+and a stated favourite leads the first feed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+import pytest
+from conftest import NOW, copy_of, make_event
+
+from aura_server.app import Aura
+from aura_server.config import Settings
+from aura_server.domain import tastes
+from aura_server.domain.catalog_index import distance_km
+from aura_server.domain.models import Event, TasteEvidence, UserProfile
+from aura_server.domain.profiles import learn_from, user_tastes
+from aura_server.domain.taxonomy import CATEGORY_CODES, NEIGHBORHOODS_BY_NAME
+from aura_server.store.sqlite import SQLiteRepository
+
+ORIGIN = (40.7081, -73.9571)  # Williamsburg
+HALF_LIFE = 20.0
+
+
+def at_km(km: float, event_id: str, **fields: object) -> Event:
+    """An event `km` north of ORIGIN."""
+    return make_event(event_id, lat=ORIGIN[0] + km / 111.2, lng=ORIGIN[1], **fields)
+
+
+def mean_of(profile: UserProfile, category: str) -> float:
+    return float(user_tastes(profile).mean[CATEGORY_CODES[category]])
+
+
+def show(profile: UserProfile, events: list[Event]) -> None:
+    tastes.expose(
+        profile.evidence,
+        user_tastes(profile),
+        [(e, i) for i, e in enumerate(events)],
+        ORIGIN,
+        HALF_LIFE,
+    )
+
+
+def take(profile: UserProfile, event: Event, position: int, action: str = "purchase") -> None:
+    reward = {"purchase": 1.0, "click": 0.3, "skip": -1 / 3}[action]
+    distance = distance_km(*ORIGIN, event.lat, event.lng)
+    learn_from(profile, event, action, reward, HALF_LIFE, shown_at=position, distance_km=distance)
+
+
+def test_silence_counts_and_one_purchase_lifts_an_unknown_kind() -> None:
+    profile = UserProfile(user_id="u")
+    unseen = mean_of(profile, "Jazz")
+    for round_ in range(6):
+        show(profile, [at_km(0.3, f"t{round_}", categories=["Techno"])])
+    assert mean_of(profile, "Techno") < unseen, "shown again and again, never taken"
+    jazz = at_km(0.3, "j", categories=["Jazz"])
+    show(profile, [jazz])
+    take(profile, jazz, 0)
+    assert mean_of(profile, "Jazz") > 2 * unseen
+    assert mean_of(profile, "Jazz") > mean_of(profile, "Techno")
+
+
+def test_a_purchase_credits_the_likely_reason_among_an_events_categories() -> None:
+    profile = UserProfile(user_id="u", favorite_categories=["Community"])
+    both = at_km(0.3, "b", categories=["Food & Drink", "Community"])
+    show(profile, [both])
+    take(profile, both, 0)
+    liked = profile.evidence.liked
+    assert liked["Community"] > 3 * liked["Food & Drink"]
+
+
+def test_travel_distance_is_learned_from_where_the_user_asked() -> None:
+    near_lover, tolerant = UserProfile(user_id="near"), UserProfile(user_id="far")
+    for round_ in range(12):
+        near = at_km(0.2, f"n{round_}", categories=["Jazz"])
+        far = at_km(4.0, f"f{round_}", categories=["Jazz"])
+        for profile in (near_lover, tolerant):
+            show(profile, [near, far])
+        take(near_lover, near, 0)
+        take(tolerant, near, 0)
+        take(tolerant, far, 1)
+    # The data rules out "4 km is fine" for one and "only next door" for the other; the
+    # prior (2.5 km) settles what it cannot tell apart.
+    assert user_tastes(near_lover).travel_km < 1.5
+    assert user_tastes(tolerant).travel_km > 4.0
+    assert not near_lover.locations or all(
+        hood == "Bushwick" for _, hood in near_lover.locations
+    ), "places come from the events taken, distance from the request"
+
+
+def test_price_is_learned_as_a_budget() -> None:
+    big_spender, thrifty = UserProfile(user_id="big"), UserProfile(user_id="thrifty")
+    for round_ in range(10):
+        cheap = at_km(0.3, f"c{round_}", categories=["Jazz"], price_min=10.0, price_max=15.0)
+        dear = at_km(0.3, f"d{round_}", categories=["Jazz"], price_min=65.0, price_max=80.0)
+        for profile in (big_spender, thrifty):
+            show(profile, [cheap, dear])
+        take(thrifty, cheap, 0)
+        take(big_spender, dear, 1)
+    assert user_tastes(big_spender).budget >= 65.0, "what they buy bounds what they will pay"
+    assert user_tastes(thrifty).budget < 40.0, "what they never take lowers it"
+    assert thrifty.price_range is not None
+    assert thrifty.price_range.sweet_spot_max == user_tastes(thrifty).budget
+    assert thrifty.price_range.sweet_spot_max >= 15.0, "never below what they paid"
+
+
+def change_of_taste(half_life: float) -> int:
+    """Feedback actions after a Techno regular turns to Jazz until Jazz leads."""
+    profile = UserProfile(user_id="u")
+
+    def act(event: Event, action: str) -> None:
+        tastes.expose(profile.evidence, user_tastes(profile), [(event, 0)], ORIGIN, half_life)
+        distance = distance_km(*ORIGIN, event.lat, event.lng)
+        reward = {"purchase": 1.0, "skip": -1 / 3}[action]
+        learn_from(profile, event, action, reward, half_life, shown_at=0, distance_km=distance)
+
+    for n in range(30):
+        act(at_km(0.3, f"t{n}", categories=["Techno"]), "purchase")
+    for n in range(1, 200):
+        act(at_km(0.3, f"tt{n}", categories=["Techno"]), "skip")
+        act(at_km(0.3, f"j{n}", categories=["Jazz"]), "purchase")
+        if mean_of(profile, "Jazz") > mean_of(profile, "Techno"):
+            return 2 * n
+    return 400
+
+
+def test_tastes_that_change_are_followed_within_a_few_sessions() -> None:
+    followed = change_of_taste(HALF_LIFE)
+    assert followed <= 12  # two or three sessions of feedback
+    assert change_of_taste(0) > followed, "without fading, old evidence holds on longer"
+
+
+def test_a_skip_never_moves_places_so_home_keeps_its_score(aura: Aura) -> None:
+    harlem = NEIGHBORHOODS_BY_NAME["Harlem"]
+    brunch = make_event(
+        "brunch",
+        categories=["Food & Drink"],
+        city="Manhattan",
+        neighborhood="Harlem",
+        lat=harlem.lat,
+        lng=harlem.lng,
+    )
+    aura.repo.upsert_events([brunch])
+    aura.profiles.onboard("h", "explore", 40, "", neighborhood="Harlem")
+    for n in range(5):
+        aura.behaviors.log("h", "skip", event_id="brunch", behavior_id=f"skip-{n}")
+    profile = aura.profiles.get("h")
+    assert profile.locations[("Manhattan", "Harlem")] == pytest.approx(0.5)
+    assert profile.category_preferences()["Food & Drink"] < 0
+
+
+@pytest.fixture
+def demo(catalog_file: Path, tmp_path: Path) -> Aura:
+    return Aura.build(SQLiteRepository(copy_of(catalog_file, tmp_path / "aura.db")), Settings())
+
+
+def test_a_stated_favourite_leads_the_first_feed(demo: Aura) -> None:
+    bushwick = NEIGHBORHOODS_BY_NAME["Bushwick"]
+    demo.profiles.onboard(
+        "ana", "explore", 27, "female", neighborhood="Bushwick", favorite_categories=["Techno"]
+    )
+    for draw in range(8):  # whatever the exploration draws
+        feed = demo.recommender.feed(
+            "ana", bushwick.lat, bushwick.lng, limit=10, now=NOW, feed_id=f"first-{draw}"
+        )
+        techno = [item for item in feed.items if "Techno" in item.event.categories]
+        assert len(techno) >= 4, [item.event.categories for item in feed.items]
+        assert "Techno" in feed.items[0].event.categories
+        assert {item.reason for item in techno if not item.explored} == {"favorite_category"}
+
+
+def test_nearness_carries_a_first_feed_with_no_trends_and_no_tastes(demo: Aura) -> None:
+    demo.profiles.onboard("quiet", "explore", 30, "")  # intent and age only, no home
+    feed = demo.recommender.feed("quiet", *ORIGIN, limit=10, now=NOW)
+    distances = [distance_km(*ORIGIN, i.event.lat, i.event.lng) for i in feed.items]
+    snapshot = demo.index.snapshot()
+    everything = [distance_km(*ORIGIN, e.lat, e.lng) for e in snapshot.events]
+    assert median(distances) < 2.0 < median(everything)
+
+
+def test_a_near_jazz_lover_who_states_nothing_is_served_near_jazz(demo: Aura) -> None:
+    """Buys the first Jazz night within 1.5 km of where they ask (one a session, so the
+    nearby ones last) and skips what they look at before it."""
+    demo.profiles.onboard("j", "explore", 30, "")
+    now = NOW
+    for session in range(6):
+        feed = demo.recommender.feed("j", *ORIGIN, limit=10, now=now, feed_id=f"j-{session}")
+        for item in feed.items[:6]:
+            distance = distance_km(*ORIGIN, item.event.lat, item.event.lng)
+            wanted = "Jazz" in item.event.categories and distance < 1.5
+            action = "purchase" if wanted else "skip"
+            demo.behaviors.log("j", action, event_id=item.event.event_id, feed_id=feed.feed_id)
+            if wanted:
+                break
+        now += timedelta(minutes=1)
+    feed = demo.recommender.feed("j", *ORIGIN, limit=10, now=now, feed_id="j-last")
+    top = feed.items[:3]
+    jazz = [item for item in top if "Jazz" in item.event.categories]
+    assert len(jazz) == 3, [(i.event.categories, i.reason) for i in feed.items]
+    snapshot = demo.index.snapshot()
+    all_jazz = [
+        distance_km(*ORIGIN, e.lat, e.lng) for e in snapshot.events if "Jazz" in e.categories
+    ]
+    served = [distance_km(*ORIGIN, i.event.lat, i.event.lng) for i in jazz]
+    assert max(served) < np.percentile(all_jazz, 5), "the nearest Jazz, not just any"
+
+
+def test_evidence_round_trips_through_the_store(aura: Aura) -> None:
+    aura.repo.upsert_events([make_event("e1")])
+    aura.profiles.onboard("u1", "explore", 30, "")
+    aura.behaviors.log("u1", "purchase", event_id="e1")
+    stored = aura.profiles.get("u1").evidence
+    assert stored.liked["Techno"] > 0
+    assert TasteEvidence.from_doc(stored.to_doc()) == stored
