@@ -159,13 +159,12 @@ def demo(catalog_file: Path, tmp_path: Path) -> Aura:
 
 def test_a_stated_favourite_leads_the_first_feed(demo: Aura) -> None:
     bushwick = NEIGHBORHOODS_BY_NAME["Bushwick"]
-    demo.profiles.onboard(
-        "ana", "explore", 27, "female", neighborhood="Bushwick", favorite_categories=["Techno"]
-    )
-    for draw in range(8):  # whatever the exploration draws
-        feed = demo.recommender.feed(
-            "ana", bushwick.lat, bushwick.lng, limit=10, now=NOW, feed_id=f"first-{draw}"
+    for draw in range(8):  # whatever the exploration draws, every first feed
+        user = f"ana-{draw}"
+        demo.profiles.onboard(
+            user, "explore", 27, "female", neighborhood="Bushwick", favorite_categories=["Techno"]
         )
+        feed = demo.recommender.feed(user, bushwick.lat, bushwick.lng, limit=10, now=NOW)
         techno = [item for item in feed.items if "Techno" in item.event.categories]
         assert len(techno) >= 4, [item.event.categories for item in feed.items]
         assert "Techno" in feed.items[0].event.categories
