@@ -23,6 +23,7 @@ from aura.v1 import (
     recommend_pb2,
     status_pb2,
     status_pb2_grpc,
+    types_pb2,
 )
 from conftest import NOW, copy_of
 from google.protobuf import json_format
@@ -86,10 +87,10 @@ def test_every_path(doors: tuple[Rest, AuraStubs, Served]) -> None:
             "favoriteCategories": ["Jazz"],
         },
     )
-    assert status == 200 and onboarded["created"] is True
-    status, _, profile = rest.call("GET", "/v1/user/profile?user_id=ana")
+    # The profile document itself, as the original design's API returns it.
+    assert status == 200 and onboarded["user_id"] == "ana" and "profile" not in onboarded
+    status, _, document = rest.call("GET", "/v1/user/profile?user_id=ana")
     assert status == 200
-    document = profile["profile"]
     for name in (
         "user_id",
         "onboarding_intent",
@@ -154,7 +155,7 @@ def test_every_path(doors: tuple[Rest, AuraStubs, Served]) -> None:
     )
     assert status == 200 and natural["parsed"]["categories"] == ["Jazz"]
     status, _, reset = rest.call("POST", "/v1/user/reset", {"user_id": "ana"})
-    assert status == 200 and reset["profile"]["behavior_count"] == 0
+    assert status == 200 and reset["behavior_count"] == 0
 
     event = {
         "event_id": "rest-1",
@@ -299,16 +300,15 @@ def test_parity_with_grpc(doors: tuple[Rest, AuraStubs, Served]) -> None:
         ),
     ]
     stubs.onboarding.Onboard(onboarding_pb2.OnboardRequest(user_id="p", intent=1, age=30))
-    pairs.append(
-        both(
-            "/v1/user/profile?user_id=p",
-            "GET",
-            None,
-            stubs.onboarding.GetProfile,
-            onboarding_pb2.GetProfileRequest(user_id="p"),
-            onboarding_pb2.GetProfileResponse,
-        )
+    over_grpc, over_rest = both(
+        "/v1/user/profile?user_id=p",
+        "GET",
+        None,
+        stubs.onboarding.GetProfile,
+        onboarding_pb2.GetProfileRequest(user_id="p"),
+        types_pb2.UserProfile,  # over REST, the document itself (response_body)
     )
+    pairs.append((over_grpc.profile, over_rest))
     feed = recommend_pb2.FeedRequest(user_id="p", lat=40.7, lng=-73.95, limit=10, feed_id="same")
     pairs.append(
         both(
@@ -356,9 +356,9 @@ def test_parity_with_grpc(doors: tuple[Rest, AuraStubs, Served]) -> None:
         json_format.MessageToDict(onboard),
         stubs.onboarding.Onboard,
         onboard,
-        onboarding_pb2.OnboardResponse,
+        types_pb2.UserProfile,
     )
-    assert _strip(over_grpc.profile, "updated_at") == _strip(over_rest.profile, "updated_at")
+    assert _strip(over_grpc.profile, "updated_at") == _strip(over_rest, "updated_at")
     highlights = recommend_pb2.HighlightsRequest(user_id="p", lat=40.7, lng=-73.95)
     over_grpc, over_rest = both(
         "/v1/recommend/highlights",
@@ -393,9 +393,9 @@ def test_parity_with_grpc(doors: tuple[Rest, AuraStubs, Served]) -> None:
         json_format.MessageToDict(reset),
         stubs.onboarding.ResetProfile,
         reset,
-        onboarding_pb2.ResetProfileResponse,
+        types_pb2.UserProfile,
     )
-    assert _strip(over_grpc.profile, "updated_at") == _strip(over_rest.profile, "updated_at")
+    assert _strip(over_grpc.profile, "updated_at") == _strip(over_rest, "updated_at")
     upsert = catalog_pb2.UpsertEventsRequest(
         events=[stubs.catalog.GetEvent(catalog_pb2.GetEventRequest(event_id="demo-00009")).event]
     )
@@ -442,3 +442,77 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def violations(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (violation["field"], violation["description"])
+        for detail in payload["details"]
+        if detail.get("@type", "").endswith("google.rpc.BadRequest")
+        for violation in detail["field_violations"]
+    ]
+
+
+def test_enum_words_and_field_errors_like_the_sdk(doors: tuple[Rest, AuraStubs, Served]) -> None:
+    rest = doors[0]
+    onboard = {"user_id": "words", "intent": "Explore", "age": 30, "gender": "non-binary"}
+    status, _, profile = rest.call("POST", "/v1/user/onboarding", onboard)
+    assert status == 200, profile
+    assert profile["onboarding_intent"] == "INTENT_EXPLORE"
+    assert profile["gender"] == "GENDER_NON_BINARY"
+    for action in ("click", "CLICK", "ACTION_CLICK", 3):
+        status, _, logged = rest.call(
+            "POST",
+            "/v1/behavior/log",
+            {"user_id": "words", "action": action, "event_id": "demo-00001"},
+        )
+        assert status == 200, (action, logged)
+
+    status, _, error = rest.call(
+        "POST", "/v1/behavior/log", {"user_id": "words", "action": "love", "event_id": "demo-1"}
+    )
+    assert status == 400 and error["message"].startswith("action: must be one of search, view")
+    assert violations(error)[0][0] == "action"
+    status, _, error = rest.call(
+        "POST", "/v1/user/onboarding", {"user_id": "x", "intent": "explore", "age": "twenty"}
+    )
+    assert status == 400 and error["message"] == "age: must be a whole number"
+    assert violations(error) == [("age", "must be a whole number")]
+    status, _, error = rest.call(
+        "POST",
+        "/v1/catalog/events",
+        {"events": [{"event_id": "e", "status": "sold out"}]},
+    )
+    assert status == 400 and violations(error)[0][0] == "events[0].status"
+    status, _, error = rest.call("POST", "/v1/recommend/feed", {"user_id": "words", "lat": "x"})
+    assert status == 400 and violations(error)[0][0] == "lat", error
+
+
+def test_the_profile_document_leaves_out_categories_at_zero(
+    doors: tuple[Rest, AuraStubs, Served],
+) -> None:
+    rest = doors[0]
+    rest.call(
+        "POST",
+        "/v1/user/onboarding",
+        {"user_id": "zero", "intent": "explore", "age": 30, "favorite_categories": ["Jazz"]},
+    )
+    status, _, event = rest.call("GET", "/v1/catalog/events/demo-00004")
+    assert "Jazz" in event["event"]["categories"]
+    for n in range(15):  # skips take Jazz to 0
+        rest.call(
+            "POST",
+            "/v1/behavior/log",
+            {"user_id": "zero", "action": "hide" if n == 0 else "skip", "event_id": "demo-00004"},
+        )
+    status, _, profile = rest.call("GET", "/v1/user/profile?user_id=zero")
+    assert status == 200
+    assert all(category["score"] > 0 for category in profile["preferred_categories"])
+    assert "Jazz" not in {category["name"] for category in profile["preferred_categories"]}
+
+
+def test_radius_zero_means_the_default(doors: tuple[Rest, AuraStubs, Served]) -> None:
+    rest = doors[0]
+    body = {"user_id": "r", "lat": 40.7081, "lng": -73.9571, "radius_km": 0, "now": NOW_JSON}
+    status, _, feed = rest.call("POST", "/v1/recommend/feed", body)
+    assert status == 200 and len(feed["items"]) == 30

@@ -47,7 +47,7 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.OnboardResponse:
         """OnboardingService.Onboard: Creates a user's profile, or updates it when the user exists
-        (idempotent)."""
+        (idempotent). Over REST the answer is the profile document itself."""
         return self._unary("/aura.v1.OnboardingService/Onboard", onboarding_pb2.OnboardRequest, onboarding_pb2.OnboardResponse, {"user_id": user_id, "intent": intent, "age": age, "gender": gender, "lat": lat, "lng": lng, "city": city, "neighborhood": neighborhood, "favorite_categories": favorite_categories}, timeout)
 
     def get_profile(
@@ -56,7 +56,8 @@ class SyncMethods(SyncCaller):
         user_id: str = "",
         timeout: float | None = None,
     ) -> onboarding_pb2.GetProfileResponse:
-        """OnboardingService.GetProfile: Returns a user's profile."""
+        """OnboardingService.GetProfile: Returns a user's profile (over REST, the profile document
+        itself)."""
         return self._unary("/aura.v1.OnboardingService/GetProfile", onboarding_pb2.GetProfileRequest, onboarding_pb2.GetProfileResponse, {"user_id": user_id}, timeout)
 
     def reset_profile(
@@ -66,7 +67,8 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.ResetProfileResponse:
         """OnboardingService.ResetProfile: Forgets learned preferences and behavior counts so the
-        user is cold again. The behavior history stays, marked as before the reset."""
+        user is cold again. The behavior history stays, marked as before the reset. Over
+        REST the answer is the profile document itself."""
         return self._unary("/aura.v1.OnboardingService/ResetProfile", onboarding_pb2.ResetProfileRequest, onboarding_pb2.ResetProfileResponse, {"user_id": user_id}, timeout)
 
     def log_behavior(
@@ -221,7 +223,7 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.OnboardResponse:
         """OnboardingService.Onboard: Creates a user's profile, or updates it when the user exists
-        (idempotent)."""
+        (idempotent). Over REST the answer is the profile document itself."""
         return await self._unary("/aura.v1.OnboardingService/Onboard", onboarding_pb2.OnboardRequest, onboarding_pb2.OnboardResponse, {"user_id": user_id, "intent": intent, "age": age, "gender": gender, "lat": lat, "lng": lng, "city": city, "neighborhood": neighborhood, "favorite_categories": favorite_categories}, timeout)
 
     async def get_profile(
@@ -230,7 +232,8 @@ class AsyncMethods(AsyncCaller):
         user_id: str = "",
         timeout: float | None = None,
     ) -> onboarding_pb2.GetProfileResponse:
-        """OnboardingService.GetProfile: Returns a user's profile."""
+        """OnboardingService.GetProfile: Returns a user's profile (over REST, the profile document
+        itself)."""
         return await self._unary("/aura.v1.OnboardingService/GetProfile", onboarding_pb2.GetProfileRequest, onboarding_pb2.GetProfileResponse, {"user_id": user_id}, timeout)
 
     async def reset_profile(
@@ -240,7 +243,8 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.ResetProfileResponse:
         """OnboardingService.ResetProfile: Forgets learned preferences and behavior counts so the
-        user is cold again. The behavior history stays, marked as before the reset."""
+        user is cold again. The behavior history stays, marked as before the reset. Over
+        REST the answer is the profile document itself."""
         return await self._unary("/aura.v1.OnboardingService/ResetProfile", onboarding_pb2.ResetProfileRequest, onboarding_pb2.ResetProfileResponse, {"user_id": user_id}, timeout)
 
     async def log_behavior(

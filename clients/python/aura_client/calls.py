@@ -100,18 +100,28 @@ def _merge_message(target: Message, value: Any) -> None:
 
 def enum_number(enum: Any, value: int | str) -> int:
     """An enum's number from its number, its name (ACTION_PURCHASE) or its plain word
-    (purchase, "Purchase")."""
+    (purchase, "Purchase"); a ValueError lists the words it takes."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not one of {enum_words(enum)}")
     if isinstance(value, int):
         if value not in enum.values_by_number:
-            raise ValueError(f"{value} is not a {enum.name}")
+            raise ValueError(f"{value} is not one of {enum_words(enum)} (or their numbers)")
         return value
     word = str(value).strip().upper().replace(" ", "_").replace("-", "_")
-    prefix = "_".join(part.upper() for part in _words(enum.name)) + "_"
-    for name in (word, prefix + word):
+    for name in (word, _prefix(enum) + word):
         if name in enum.values_by_name:
             return int(enum.values_by_name[name].number)
-    choices = ", ".join(v.name.removeprefix(prefix).lower() for v in enum.values if v.number != 0)
-    raise ValueError(f"{value!r} is not a {enum.name}; one of {choices}")
+    raise ValueError(f"{value!r} is not one of {enum_words(enum)}")
+
+
+def enum_words(enum: Any) -> str:
+    """The plain words an enum takes: "search, view, click, ..." (its unset value left out)."""
+    prefix = _prefix(enum)
+    return ", ".join(v.name.removeprefix(prefix).lower() for v in enum.values if v.number != 0)
+
+
+def _prefix(enum: Any) -> str:
+    return "_".join(part.upper() for part in _words(enum.name)) + "_"
 
 
 def _words(camel: str) -> list[str]:

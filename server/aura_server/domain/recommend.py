@@ -127,7 +127,7 @@ class Recommender:
     ) -> FeedResult:
         user_id = require_id("user_id", user_id)
         limit = check_limit(limit, 30, 1, 100)
-        radius = DEFAULT_RADIUS_KM if radius_km is None else radius_km
+        radius = radius_km or DEFAULT_RADIUS_KM  # unset or 0: the default
         if not math.isfinite(radius) or not 0 < radius <= MAX_RADIUS_KM:
             raise InvalidArgument("radius_km", f"must be above 0 and at most {MAX_RADIUS_KM:g}")
         filters = _check_filters(filters or FeedFilters())

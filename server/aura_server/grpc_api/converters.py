@@ -124,6 +124,7 @@ def profile_to_proto(profile: UserProfile) -> types_pb2.UserProfile:
         preferred_categories=[
             types_pb2.CategoryScore(name=name, score=score)
             for name, score in sorted(profile.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+            if score > 0  # a category at 0 says nothing
         ],
         preferred_locations=[
             types_pb2.LocationScore(city=city, neighborhood=hood, score=score)

@@ -98,7 +98,7 @@ class OpenAPIBuilder:
             "responses": {
                 "200": {
                     "description": "OK",
-                    "content": {"application/json": {"schema": self._ref(method.output_type)}},
+                    "content": {"application/json": {"schema": self._ref(route.response_type)}},
                 },
                 "default": {
                     "description": "An error, as a gRPC status",

@@ -39,6 +39,7 @@ class Route:
     path_fields: tuple[str, ...]
     body: str  # "*" (the whole request), "" (none: query parameters fill it)
     method: MethodDescriptor
+    response_body: str = ""  # the response field sent as the whole HTTP body ("": all)
 
     @property
     def grpc_path(self) -> str:
@@ -53,6 +54,15 @@ class Route:
 
     def response_class(self) -> Any:
         return message_factory.GetMessageClass(self.method.output_type)
+
+    @property
+    def response_type(self) -> Descriptor:
+        """What the HTTP body holds: the response, or its `response_body` field."""
+        if self.response_body:
+            message = self.method.output_type.fields_by_name[self.response_body].message_type
+            assert message is not None, "response_body names a message field"
+            return message
+        return self.method.output_type
 
 
 def _rule(method: MethodDescriptor) -> http_pb2.HttpRule | None:
@@ -84,6 +94,7 @@ def build_routes() -> list[Route]:
                     path_fields=tuple(_TEMPLATE_VARIABLE.findall(template)),
                     body=rule.body,
                     method=method,
+                    response_body=rule.response_body,
                 )
             )
     return routes

@@ -26,7 +26,7 @@ from aura.v1 import types_pb2 as aura_dot_v1_dot_types__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61ura/v1/onboarding.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\"\xe5\x01\n\x0eOnboardRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1f\n\x06intent\x18\x02 \x01(\x0e\x32\x0f.aura.v1.Intent\x12\x0b\n\x03\x61ge\x18\x03 \x01(\x05\x12\x1f\n\x06gender\x18\x04 \x01(\x0e\x32\x0f.aura.v1.Gender\x12\x10\n\x03lat\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x0c\n\x04\x63ity\x18\x07 \x01(\t\x12\x14\n\x0cneighborhood\x18\x08 \x01(\t\x12\x1b\n\x13\x66\x61vorite_categories\x18\t \x03(\tB\x06\n\x04_latB\x06\n\x04_lng\"I\n\x0fOnboardResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"$\n\x11GetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\";\n\x12GetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\"&\n\x13ResetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"=\n\x14ResetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile2\xba\x02\n\x11OnboardingService\x12\\\n\x07Onboard\x12\x17.aura.v1.OnboardRequest\x1a\x18.aura.v1.OnboardResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/user/onboarding:\x01*\x12_\n\nGetProfile\x12\x1a.aura.v1.GetProfileRequest\x1a\x1b.aura.v1.GetProfileResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/user/profile\x12\x66\n\x0cResetProfile\x12\x1c.aura.v1.ResetProfileRequest\x1a\x1d.aura.v1.ResetProfileResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/user/reset:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61ura/v1/onboarding.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\"\xe5\x01\n\x0eOnboardRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1f\n\x06intent\x18\x02 \x01(\x0e\x32\x0f.aura.v1.Intent\x12\x0b\n\x03\x61ge\x18\x03 \x01(\x05\x12\x1f\n\x06gender\x18\x04 \x01(\x0e\x32\x0f.aura.v1.Gender\x12\x10\n\x03lat\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x0c\n\x04\x63ity\x18\x07 \x01(\t\x12\x14\n\x0cneighborhood\x18\x08 \x01(\t\x12\x1b\n\x13\x66\x61vorite_categories\x18\t \x03(\tB\x06\n\x04_latB\x06\n\x04_lng\"I\n\x0fOnboardResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"$\n\x11GetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\";\n\x12GetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\"&\n\x13ResetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"=\n\x14ResetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile2\xd5\x02\n\x11OnboardingService\x12\x65\n\x07Onboard\x12\x17.aura.v1.OnboardRequest\x1a\x18.aura.v1.OnboardResponse\"\'\x82\xd3\xe4\x93\x02!\"\x13/v1/user/onboarding:\x01*b\x07profile\x12h\n\nGetProfile\x12\x1a.aura.v1.GetProfileRequest\x1a\x1b.aura.v1.GetProfileResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x10/v1/user/profileb\x07profile\x12o\n\x0cResetProfile\x12\x1c.aura.v1.ResetProfileRequest\x1a\x1d.aura.v1.ResetProfileResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x0e/v1/user/reset:\x01*b\x07profileb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.onboarding_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ONBOARDINGSERVICE'].methods_by_name['Onboard']._loaded_options = None
-  _globals['_ONBOARDINGSERVICE'].methods_by_name['Onboard']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/user/onboarding:\001*'
+  _globals['_ONBOARDINGSERVICE'].methods_by_name['Onboard']._serialized_options = b'\202\323\344\223\002!\"\023/v1/user/onboarding:\001*b\007profile'
   _globals['_ONBOARDINGSERVICE'].methods_by_name['GetProfile']._loaded_options = None
-  _globals['_ONBOARDINGSERVICE'].methods_by_name['GetProfile']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/user/profile'
+  _globals['_ONBOARDINGSERVICE'].methods_by_name['GetProfile']._serialized_options = b'\202\323\344\223\002\033\022\020/v1/user/profileb\007profile'
   _globals['_ONBOARDINGSERVICE'].methods_by_name['ResetProfile']._loaded_options = None
-  _globals['_ONBOARDINGSERVICE'].methods_by_name['ResetProfile']._serialized_options = b'\202\323\344\223\002\023\"\016/v1/user/reset:\001*'
+  _globals['_ONBOARDINGSERVICE'].methods_by_name['ResetProfile']._serialized_options = b'\202\323\344\223\002\034\"\016/v1/user/reset:\001*b\007profile'
   _globals['_ONBOARDREQUEST']._serialized_start=89
   _globals['_ONBOARDREQUEST']._serialized_end=318
   _globals['_ONBOARDRESPONSE']._serialized_start=320
@@ -52,5 +52,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESETPROFILERESPONSE']._serialized_start=534
   _globals['_RESETPROFILERESPONSE']._serialized_end=595
   _globals['_ONBOARDINGSERVICE']._serialized_start=598
-  _globals['_ONBOARDINGSERVICE']._serialized_end=912
+  _globals['_ONBOARDINGSERVICE']._serialized_end=939
 # @@protoc_insertion_point(module_scope)

@@ -58,13 +58,14 @@ class OnboardingServiceServicer:
 
     def Onboard(self, request, context):
         """Creates a user's profile, or updates it when the user exists (idempotent).
+        Over REST the answer is the profile document itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetProfile(self, request, context):
-        """Returns a user's profile.
+        """Returns a user's profile (over REST, the profile document itself).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,7 +73,8 @@ class OnboardingServiceServicer:
 
     def ResetProfile(self, request, context):
         """Forgets learned preferences and behavior counts so the user is cold again.
-        The behavior history stays, marked as before the reset.
+        The behavior history stays, marked as before the reset. Over REST the answer is
+        the profile document itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
