@@ -89,3 +89,51 @@ def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, objec
         page.screenshot(path=str(BUILD / "swagger-ui.png"), full_page=False)
     assert outside_localhost(requested) == []
     assert any(url.endswith("/v1/health") for url in requested), "Try it out called the API"
+
+
+@pytest.fixture
+def walkthrough_server(tmp_path: Path) -> Iterator[Rest]:
+    """What `make run` serves: the demo catalog seeded for today, auth off, both doors."""
+    import io
+
+    from test_ranking import Served
+
+    from aura_server.catalog_io import seed_demo
+    from aura_server.rest.gateway import RestGateway
+    from aura_server.store.sqlite import SQLiteRepository
+
+    repo = SQLiteRepository(tmp_path / "aura.db")
+    seed_demo(repo, out=io.StringIO())
+    repo.close()
+    stack = Served(tmp_path / "aura.db")
+    gateway = RestGateway(f"127.0.0.1:{stack.server.port}", host="127.0.0.1", port=0)
+    gateway.start()
+    yield Rest(gateway.port)
+    gateway.stop()
+    stack.close()
+
+
+def test_every_pre_filled_try_it_out_succeeds_in_order(walkthrough_server: Rest) -> None:
+    """Try it out, then Execute, on every operation as Swagger UI lists them, with the
+    bodies and parameters it pre-fills: each answers 2xx."""
+    answered: list[tuple[str, str]] = []
+    with localhost_page({"width": 1280, "height": 4000}) as (page, requested):
+        page.goto(walkthrough_server.base + "/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        blocks = page.locator(".opblock")
+        for index in range(blocks.count()):
+            block = blocks.nth(index)
+            name = block.locator(".opblock-summary-path").inner_text().strip()
+            method = block.locator(".opblock-summary-method").inner_text().strip()
+            block.locator(".opblock-summary").click()
+            block.get_by_role("button", name="Try it out").click()
+            block.get_by_role("button", name="Execute").click()
+            status = block.locator(".live-responses-table tbody .response-col_status").first
+            status.wait_for(timeout=30_000)
+            answered.append((f"{method} {name}", status.inner_text().strip()))
+        BUILD.mkdir(exist_ok=True)
+        page.screenshot(path=str(BUILD / "swagger-try-all.png"), full_page=False)
+    assert len(answered) == 13, answered
+    failed = [(operation, code) for operation, code in answered if not code.startswith("2")]
+    assert failed == [], answered
+    assert outside_localhost(requested) == []

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aura_client.calls import enum_words
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 from aura_server import __version__
+from aura_server.rest import examples
 from aura_server.rest.routes import Route, source_comments
 
 # Well-known types that proto3 JSON writes as plain values.
@@ -111,10 +113,10 @@ class OpenAPIBuilder:
         if method.containing_service.name == "StatusService":
             operation["security"] = []  # health is open to everyone
         if route.body == "*":
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": self._ref(method.input_type)}},
-            }
+            body: dict[str, Any] = {"schema": self._ref(method.input_type)}
+            if method.input_type.full_name in examples.BODIES:
+                body["example"] = examples.BODIES[method.input_type.full_name]
+            operation["requestBody"] = {"required": True, "content": {"application/json": body}}
         elif not route.body:
             operation["parameters"] += [
                 self._query_parameter(route.input_type, field)
@@ -131,20 +133,31 @@ class OpenAPIBuilder:
             "required": True,
             "description": self._field_comment(route.input_type, field),
             "schema": self._field_schema(field),
+            **self._example(route.input_type, field),
         }
 
     def _query_parameter(self, message: Descriptor, field: FieldDescriptor) -> dict[str, Any]:
         return {
             "name": field.name,
             "in": "query",
-            "required": False,
+            "required": self._required(message, field),
             "description": self._field_comment(message, field),
             "schema": self._field_schema(field),
             **({"style": "form", "explode": True} if _repeated(field) else {}),
+            **self._example(message, field),
         }
+
+    @staticmethod
+    def _example(message: Descriptor, field: FieldDescriptor) -> dict[str, Any]:
+        key = (message.full_name, field.name)
+        return {"example": examples.PARAMETERS[key]} if key in examples.PARAMETERS else {}
 
     def _field_comment(self, message: Descriptor, field: FieldDescriptor) -> str:
         return self.comments.get(f"{message.full_name}.{field.name}", "")
+
+    def _required(self, message: Descriptor, field: FieldDescriptor) -> bool:
+        """A field whose .proto comment starts "Required." or "Required:"."""
+        return self._field_comment(message, field).startswith(("Required.", "Required:"))
 
     def _ref(self, message: Descriptor) -> dict[str, Any]:
         if message.full_name in WELL_KNOWN:
@@ -163,11 +176,15 @@ class OpenAPIBuilder:
             if comment and "$ref" not in schema:
                 schema["description"] = comment
             properties[field.name] = schema
-        return {
+        schema: dict[str, Any] = {
             "type": "object",
             "description": self.comments.get(message.full_name, ""),
             "properties": properties,
         }
+        required = [field.name for field in message.fields if self._required(message, field)]
+        if required:
+            schema["required"] = required
+        return schema
 
     def _field_schema(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
@@ -184,13 +201,19 @@ class OpenAPIBuilder:
         return dict(_SCALARS[field.type])
 
     def _enum_schema(self, enum: EnumDescriptor) -> dict[str, Any]:
-        values = [value.name for value in enum.values]
+        """The names (what responses carry), then the plain words requests may use too
+        (in any case; numbers are taken as well)."""
+        words = enum_words(enum).split(", ")
+        values = [value.name for value in enum.values] + words
         described = [
             f"{value.name}: {self.comments[f'{enum.full_name}.{value.name}']}"
             for value in enum.values
             if f"{enum.full_name}.{value.name}" in self.comments
         ]
-        description = " ".join(filter(None, [self.comments.get(enum.full_name, ""), *described]))
+        taken = f"Requests may also give the plain words ({', '.join(words)}), in any case."
+        description = " ".join(
+            filter(None, [self.comments.get(enum.full_name, ""), *described, taken])
+        )
         return {"type": "string", "enum": values, "description": description}
 
 
