@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,7 +50,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, grpc
     env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db"), "AURA_AUTH": "disabled"}
     env.pop("MONGODB_URL", None)
     process = subprocess.Popen(
-        [AURA, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [AURA, "serve", "--host", "127.0.0.1", "--port", str(port), "--http-port", "0"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -111,7 +113,9 @@ def test_buf_curl_calls_through_reflection(served: tuple[int, grpc.Channel]) -> 
 def test_server_refuses_a_taken_port(tmp_path: Path, served: tuple[int, grpc.Channel]) -> None:
     port, _ = served
     started = time.monotonic()
-    result = run_aura(tmp_path, "serve", "--host", "127.0.0.1", "--port", str(port))
+    result = run_aura(
+        tmp_path, "serve", "--host", "127.0.0.1", "--port", str(port), "--http-port", "0"
+    )
     assert result.returncode != 0
     assert f"aura: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert time.monotonic() - started < 60
@@ -122,7 +126,7 @@ def test_auth_is_on_by_default_and_refuses_to_start_without_a_key(tmp_path: Path
     for name in ("AURA_AUTH", "SECRET_KEY", "AURA_JWT_PUBLIC_KEY", "AURA_JWKS_FILE"):
         env.pop(name, None)
     result = subprocess.run(
-        [AURA, "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+        [AURA, "serve", "--host", "127.0.0.1", "--port", str(free_port()), "--no-http"],
         env=env,
         capture_output=True,
         text=True,
@@ -131,3 +135,38 @@ def test_auth_is_on_by_default_and_refuses_to_start_without_a_key(tmp_path: Path
     )
     assert result.returncode == 2
     assert "refusing to start" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_port_zero_gives_both_doors_free_ports(tmp_path: Path) -> None:
+    """A developer's own `make run` may hold 8000 and 50051: --port 0 must not fall back
+    to 8000 for the REST door."""
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        blocker.bind(("127.0.0.1", 8000))
+        blocker.listen()
+    except OSError:
+        pass  # something else holds 8000 already, which is the point
+    env = {**os.environ, "AURA_DB_PATH": str(tmp_path / "aura.db"), "AURA_AUTH": "disabled"}
+    env.pop("MONGODB_URL", None)
+    process = subprocess.Popen(
+        [AURA, "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "1"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        while line and "serving" not in line:
+            line = process.stderr.readline()
+        found = re.search(r"gRPC on port (\d+), REST on http://[^:]+:(\d+)", line)
+        assert found, line
+        assert int(found.group(2)) != 8000
+        with urllib.request.urlopen(f"http://127.0.0.1:{found.group(2)}/v1/health") as reply:
+            assert json.loads(reply.read())["status"] == "SERVING"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        blocker.close()

@@ -44,6 +44,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"aura: refusing to start: {exc}", file=sys.stderr)
         return 2
     workers = args.workers or settings.workers or len(os.sched_getaffinity(0))
+    if args.port == 0 and args.http_port is None:
+        args.http_port = 0  # "any free port" for one door means it for both
     # One limiter for all workers: made before they fork, its buckets are shared.
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     if workers <= 1:
