@@ -4,8 +4,10 @@ Each line of FILE is {"query": ..., "now": optional RFC 3339 time (default
 2026-06-05T16:00:00Z, a Friday noon in New York), "expected": {...}}. Expected fields:
 categories (a set), price_min, price_max, time_slot (a TimeSlot name, or a list of
 acceptable ones), date_from and date_to (New York dates, YYYY-MM-DD), city, neighborhood,
-and vibe (keywords that must be among the parsed ones). A field left out must come back
-empty, except vibe, which is checked only when given. A query is right when every field is.
+start_hours ([from, to), New York start hours from a clock time), vibe (keywords that
+must be among the parsed ones) and unmatched (the words that must come back unexplained).
+A field left out must come back empty, except vibe and unmatched, which are checked only
+when given. A query is right when every field is.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ FIELDS = (
     "date_to",
     "city",
     "neighborhood",
+    "start_hours",
     "vibe",
+    "unmatched",
 )
 
 
@@ -75,13 +79,19 @@ def observed(parsed: ParsedQuery) -> dict[str, Any]:
         "date_to": _local_date(parsed.date_to),
         "city": parsed.city or None,
         "neighborhood": parsed.neighborhood or None,
+        "start_hours": None
+        if parsed.start_hour_from is None
+        else [parsed.start_hour_from, parsed.start_hour_to],
         "vibe": sorted(parsed.vibe_keywords),
+        "unmatched": sorted(parsed.unmatched_terms),
     }
 
 
 def field_matches(name: str, expected: dict[str, Any], got: dict[str, Any]) -> bool:
     if name == "vibe":
         return set(expected.get("vibe", [])) <= set(got["vibe"])
+    if name == "unmatched":
+        return "unmatched" not in expected or sorted(expected["unmatched"]) == got["unmatched"]
     if name == "categories":
         return bool(sorted(expected.get("categories", [])) == got["categories"])
     want = expected.get(name)

@@ -430,7 +430,6 @@ VIBES: dict[str, tuple[str, ...]] = {
     "cozy": ("cozy", "cosy", "intimate"),
     "romantic": ("romantic", "date night", "date", "first date"),
     "fancy": ("fancy", "upscale", "classy", "swanky", "elegant"),
-    "cheap": ("cheap", "affordable", "budget", "inexpensive"),
     "underground": ("underground", "warehouse", "diy venue"),
     "dance": ("dance", "dancing", "danceable", "dance floor"),
     "queer": ("queer", "lgbtq", "lgbt", "gay", "lesbian", "trans"),

@@ -24,7 +24,7 @@ from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.lexicon import VIBES
 from aura_server.domain.models import UserProfile, utcnow
-from aura_server.domain.query import ParsedQuery, QueryParser, slot_hours
+from aura_server.domain.query import ParsedQuery, QueryParser, hours_between, slot_hours
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext
 from aura_server.domain.recommend import FEED_WINDOW, Recommender
 from aura_server.domain.taxonomy import NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
@@ -111,9 +111,7 @@ class NaturalSearch:
             categories=tuple(parsed.categories),
             price_min=parsed.price_min,
             price_max=parsed.price_max,
-            start_hours=slot_hours(parsed.time_slot)
-            if parsed.time_slot and not parsed.slot_from_window
-            else frozenset(),
+            start_hours=_start_hours(parsed),
             city=parsed.city,
             neighborhood=parsed.neighborhood,
             keywords=_vibe_words(parsed.vibe_keywords),
@@ -173,6 +171,16 @@ class NaturalSearch:
         if parsed.city:
             return _borough_centre(parsed.city), radius
         return CITY_CENTRE, radius
+
+
+def _start_hours(parsed: ParsedQuery) -> frozenset[int]:
+    """A clock time's hours, else the named part of the day's (a slot that only restates
+    the window, as "tonight" does, narrows nothing)."""
+    if parsed.start_hour_from is not None and parsed.start_hour_to is not None:
+        return hours_between(parsed.start_hour_from, parsed.start_hour_to)
+    if parsed.time_slot and not parsed.slot_from_window:
+        return slot_hours(parsed.time_slot)
+    return frozenset()
 
 
 def _active(step: str, where: CandidateFilter) -> bool:

@@ -16,9 +16,14 @@ TIME_SLOTS: dict[str, tuple[int, int]] = {
 
 
 def slot_hours(slot: str) -> frozenset[int]:
-    start, end = TIME_SLOTS[slot]
-    hours = range(start, end) if start < end else [*range(start, 24), *range(0, end)]
-    return frozenset(hours)
+    return hours_between(*TIME_SLOTS[slot])
+
+
+def hours_between(start: int, end: int) -> frozenset[int]:
+    """The hours in [start, end), wrapping past midnight (22 to 4 is 22, 23, 0 ... 3)."""
+    if start == end:
+        return frozenset(range(24))
+    return frozenset(range(start, end) if start < end else [*range(start, 24), *range(end)])
 
 
 def slot_of_hour(hour: int) -> str:
@@ -40,10 +45,18 @@ class ParsedQuery:
     neighborhood: str = ""
     vibe_keywords: list[str] = field(default_factory=list)
     free_text: str = ""  # what the parse did not explain
+    # Start hours (New York) from a clock time: [from, to), wrapping past midnight.
+    start_hour_from: int | None = None
+    start_hour_to: int | None = None
     parser: str = "rules"  # which parser produced this: rules, or llm
     # True when the slot only restates the window ("tonight" is an evening window and the
     # evening slot): it then narrows nothing beyond the window itself.
     slot_from_window: bool = False
+
+    @property
+    def unmatched_terms(self) -> list[str]:
+        """The words nothing explained: the results do not reflect them."""
+        return self.free_text.split()
 
 
 class QueryParser(Protocol):

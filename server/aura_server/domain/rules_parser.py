@@ -29,6 +29,14 @@ from aura_server.domain.taxonomy import NEIGHBORHOODS_BY_NAME
 
 NEW_YORK = ZoneInfo("America/New_York")
 MAX_PHRASE_WORDS = 4
+# "cheap" and its kin mean a price cap, unless the query names one.
+CHEAP_WORDS = (
+    r"\b(?:cheap(?:est)?|inexpensive|affordable|(?:on a )?budget|low ?cost|wallet friendly)\b"
+)
+CHEAP_PRICE = 20.0
+# Start hours that open-ended clock phrases run to or from ("after 11pm": until 4am).
+EARLIEST_START = 6
+LATEST_START = 4
 FUZZY_CUTOFF = 0.8
 
 WEEKDAYS = {
@@ -242,11 +250,26 @@ class RulesParser:
                 words[i] = close[0]
         return " ".join(words)
 
-    # Clock times: "9pm", "at 10:30 pm", "after 11pm".
+    # Clock times: "at 8pm" (starting 8:00-8:59), "around 8" (7 to 9), "after 11pm" (11pm
+    # to the small hours), "before 9pm" / "by 9pm" (from the morning until then), "after
+    # midnight" (midnight to 4am).
     def _times(self, text: str, parsed: ParsedQuery) -> str:
         def clock(match: re.Match[str]) -> str:
+            word = match.group(1) or "at"
             hour = int(match.group(2)) % 12 + (12 if match.group(4) == "pm" else 0)
-            parsed.time_slot = slot_of_hour(hour)
+            start, end = {
+                "at": (hour, hour + 1),
+                "around": (hour - 1, hour + 2),
+                "after": (hour + (1 if match.group(3) not in (None, "00") else 0), LATEST_START),
+                "from": (hour, LATEST_START),
+                "before": (EARLIEST_START, hour),
+                "by": (EARLIEST_START, hour),
+            }[word]
+            parsed.start_hour_from, parsed.start_hour_to = start % 24, end % 24
+            # The part of the day the hours point at: their end for "before 10pm".
+            parsed.time_slot = slot_of_hour(
+                (end - 1) % 24 if word in ("before", "by") else start % 24
+            )
             return " "
 
         text = re.sub(
@@ -254,9 +277,13 @@ class RulesParser:
             clock,
             text,
         )
-        if re.search(r"\bafter midnight\b|\blate ?night\b|\blate\b|\bwee hours\b", text):
+        if re.search(r"\bafter midnight\b|\bpast midnight\b", text):
+            parsed.start_hour_from, parsed.start_hour_to = 0, LATEST_START
             parsed.time_slot = "late_night"
-            text = re.sub(r"\bafter midnight\b|\blate ?night\b|\blate\b|\bwee hours\b", " ", text)
+            text = re.sub(r"\bafter midnight\b|\bpast midnight\b", " ", text)
+        if re.search(r"\blate ?night\b|\blate\b|\bwee hours\b", text):
+            parsed.time_slot = "late_night"
+            text = re.sub(r"\blate ?night\b|\blate\b|\bwee hours\b", " ", text)
         return text
 
     def _prices(self, text: str, parsed: ParsedQuery) -> str:
@@ -303,6 +330,10 @@ class RulesParser:
         if re.search(free, text):
             parsed.price_min, parsed.price_max = None, 0.0
             text = re.sub(free, " ", text)
+        if re.search(CHEAP_WORDS, text):
+            if parsed.price_max is None:
+                parsed.price_max = CHEAP_PRICE
+            text = re.sub(CHEAP_WORDS, " ", text)
         return text
 
     def _days(self, text: str, today: date, now: datetime, parsed: ParsedQuery) -> str:

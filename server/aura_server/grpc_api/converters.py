@@ -187,4 +187,7 @@ def parsed_query_to_proto(parsed: ParsedQuery) -> recommend_pb2.ParsedQuery:
         message.location.CopyFrom(
             recommend_pb2.Place(city=parsed.city, neighborhood=parsed.neighborhood)
         )
+    if parsed.start_hour_from is not None and parsed.start_hour_to is not None:
+        message.start_hour_from = parsed.start_hour_from
+        message.start_hour_to = parsed.start_hour_to
     return message

@@ -178,6 +178,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             cold_start=result.cold_start,
             model_version=result.model_version,
             degraded=result.degraded,
+            unmatched_terms=result.parsed.unmatched_terms,
         )
 
 

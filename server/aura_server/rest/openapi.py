@@ -176,15 +176,15 @@ class OpenAPIBuilder:
             if comment and "$ref" not in schema:
                 schema["description"] = comment
             properties[field.name] = schema
-        schema: dict[str, Any] = {
+        described: dict[str, Any] = {
             "type": "object",
             "description": self.comments.get(message.full_name, ""),
             "properties": properties,
         }
         required = [field.name for field in message.fields if self._required(message, field)]
         if required:
-            schema["required"] = required
-        return schema
+            described["required"] = required
+        return described
 
     def _field_schema(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:

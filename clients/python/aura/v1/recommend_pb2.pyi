@@ -112,7 +112,7 @@ class Place(_message.Message):
     def __init__(self, city: _Optional[str] = ..., neighborhood: _Optional[str] = ...) -> None: ...
 
 class ParsedQuery(_message.Message):
-    __slots__ = ("categories", "price_min", "price_max", "time_slot", "date_from", "date_to", "location", "vibe_keywords", "free_text")
+    __slots__ = ("categories", "price_min", "price_max", "time_slot", "date_from", "date_to", "location", "vibe_keywords", "free_text", "start_hour_from", "start_hour_to")
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     PRICE_MIN_FIELD_NUMBER: _ClassVar[int]
     PRICE_MAX_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +122,8 @@ class ParsedQuery(_message.Message):
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     VIBE_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     FREE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    START_HOUR_FROM_FIELD_NUMBER: _ClassVar[int]
+    START_HOUR_TO_FIELD_NUMBER: _ClassVar[int]
     categories: _containers.RepeatedScalarFieldContainer[str]
     price_min: float
     price_max: float
@@ -131,10 +133,12 @@ class ParsedQuery(_message.Message):
     location: Place
     vibe_keywords: _containers.RepeatedScalarFieldContainer[str]
     free_text: str
-    def __init__(self, categories: _Optional[_Iterable[str]] = ..., price_min: _Optional[float] = ..., price_max: _Optional[float] = ..., time_slot: _Optional[_Union[TimeSlot, str]] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., location: _Optional[_Union[Place, _Mapping]] = ..., vibe_keywords: _Optional[_Iterable[str]] = ..., free_text: _Optional[str] = ...) -> None: ...
+    start_hour_from: int
+    start_hour_to: int
+    def __init__(self, categories: _Optional[_Iterable[str]] = ..., price_min: _Optional[float] = ..., price_max: _Optional[float] = ..., time_slot: _Optional[_Union[TimeSlot, str]] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., location: _Optional[_Union[Place, _Mapping]] = ..., vibe_keywords: _Optional[_Iterable[str]] = ..., free_text: _Optional[str] = ..., start_hour_from: _Optional[int] = ..., start_hour_to: _Optional[int] = ...) -> None: ...
 
 class NaturalResponse(_message.Message):
-    __slots__ = ("feed_id", "parsed", "parser", "relaxed", "items", "cold_start", "model_version", "degraded")
+    __slots__ = ("feed_id", "parsed", "parser", "relaxed", "items", "cold_start", "model_version", "degraded", "unmatched_terms")
     FEED_ID_FIELD_NUMBER: _ClassVar[int]
     PARSED_FIELD_NUMBER: _ClassVar[int]
     PARSER_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +147,7 @@ class NaturalResponse(_message.Message):
     COLD_START_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_TERMS_FIELD_NUMBER: _ClassVar[int]
     feed_id: str
     parsed: ParsedQuery
     parser: str
@@ -151,4 +156,5 @@ class NaturalResponse(_message.Message):
     cold_start: bool
     model_version: str
     degraded: bool
-    def __init__(self, feed_id: _Optional[str] = ..., parsed: _Optional[_Union[ParsedQuery, _Mapping]] = ..., parser: _Optional[str] = ..., relaxed: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ..., degraded: _Optional[bool] = ...) -> None: ...
+    unmatched_terms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, feed_id: _Optional[str] = ..., parsed: _Optional[_Union[ParsedQuery, _Mapping]] = ..., parser: _Optional[str] = ..., relaxed: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[_types_pb2.FeedItem, _Mapping]]] = ..., cold_start: _Optional[bool] = ..., model_version: _Optional[str] = ..., degraded: _Optional[bool] = ..., unmatched_terms: _Optional[_Iterable[str]] = ...) -> None: ...
