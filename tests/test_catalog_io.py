@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from aura_server.catalog_io import import_jsonl, parse_jsonl, seed_demo
 from aura_server.cli import main
-from aura_server.domain.demo_catalog import demo_events
-from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
+from aura_server.domain.demo_catalog import KNOWN_VENUES, PERFORMERS, STYLES, VENUES, demo_events
+from aura_server.domain.models import Event
+from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
 from aura_server.store.sqlite import SQLiteRepository
+
+
+def local_hour(event: Event) -> int:
+    return event.starts_at.astimezone(NEW_YORK).hour
 
 
 def test_demo_catalog_is_deterministic_and_covers_everything() -> None:
@@ -27,13 +34,71 @@ def test_demo_catalog_is_deterministic_and_covers_everything() -> None:
     assert {e.neighborhood for e in first} == {n.name for n in NEIGHBORHOODS}
     days = {e.starts_at.date() for e in first}
     assert min(days) >= start and max(days) <= start + timedelta(days=15)
-    # Times of day follow the category: techno starts late, yoga early.
-    techno_hours = Counter(e.starts_at.hour for e in first if e.categories[0] == "Techno")
-    wellness_hours = Counter(e.starts_at.hour for e in first if e.categories[0] == "Wellness")
-    assert set(techno_hours) <= {2, 3, 4, 5, 6}  # 22:00-01:00 New York, in UTC
-    assert min(wellness_hours) >= 11  # 07:00 New York or later
+    # Times of day follow the category: techno starts late (bar the Sunday marathons),
+    # yoga early or after work.
+    techno = Counter(local_hour(e) for e in first if e.categories[0] == "Techno")
+    wellness = Counter(local_hour(e) for e in first if e.categories[0] == "Wellness")
+    late = sum(n for hour, n in techno.items() if hour >= 22 or hour < 2)
+    assert late >= 0.75 * sum(techno.values())
+    assert set(wellness) <= {6, 7, 8, 18, 19, 20}
     free = sum(1 for e in first if e.price_min == 0)
     assert 0 < free < 2500
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_the_seeded_catalog_is_believable() -> None:
+    """Over the whole catalog `aura catalog seed-demo` writes: venues stand in their own
+    neighborhoods at one place each and host what is on; titles fit their hour and day;
+    performers perform what the event is filed as."""
+    from aura_server.domain.catalog_index import distance_km
+
+    venues = {v.name: v for hosted in VENUES.values() for v in hosted}
+    title_patterns = {
+        category: [
+            (
+                re.compile(
+                    re.escape(t.text)
+                    .replace(r"\{artist\}", ".+")
+                    .replace(r"\{artist2\}", ".+")
+                    .replace(r"\{play\}", ".+")
+                    .replace(r"\{film\}", ".+")
+                    .replace(r"\{hood\}", ".+")
+                    + "$"
+                ),
+                t,
+            )
+            for t in style.titles
+        ]
+        for category, style in STYLES.items()
+    }
+    everyone = {name: category for category, names in PERFORMERS.items() for name in names}
+    for event in demo_events(5000, seed=7):
+        where = f"{event.event_id} {event.title!r} at {event.venue}"
+        venue = venues[event.venue]
+        assert venue.neighborhood == event.neighborhood, where
+        assert (venue.lat, venue.lng) == (event.lat, event.lng), where
+        hood = NEIGHBORHOODS_BY_NAME[event.neighborhood]
+        assert distance_km(hood.lat, hood.lng, event.lat, event.lng) < 1.0, where
+        kind = event.categories[0]
+        assert kind in venue.categories, where
+        matched = [t for pattern, t in title_patterns[kind] if pattern.match(event.title)]
+        assert matched, where
+        local = event.starts_at.astimezone(NEW_YORK)
+        assert any(local.hour in t.hours for t in matched), (where, local)
+        if all(t.weekdays for t in matched):
+            assert any(local.weekday() in t.weekdays for t in matched), (where, local)
+        if "Brunch" in event.title:
+            assert local.hour <= 13 and local.weekday() >= 5, (where, local)
+        if "Midnight" in event.title or "Late Night" in event.title:
+            assert local.hour >= 19 or local.hour < 2, (where, local)
+        for name, category in everyone.items():
+            if name in event.title:
+                assert category == kind, (where, f"{name} performs {category}")
+        if "late night" in event.tags:
+            assert local.hour >= 22 or local.hour < 4, where
+    assert all(hood in NEIGHBORHOODS_BY_NAME for _, hood, _ in KNOWN_VENUES)
 
 
 def test_seed_writes_the_catalog_with_progress(tmp_path: Path) -> None:
