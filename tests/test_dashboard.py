@@ -63,3 +63,56 @@ def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> N
     assert outside_localhost(requested) == []
     assert any(url.endswith("/metrics") for url in requested)
     assert Path(BUILD / "dashboard.png").stat().st_size > 10_000
+
+
+def test_the_dashboard_shows_what_happened_before_it_was_opened(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    from conftest import copy_of
+    from test_ranking import Served
+
+    from aura_server.rest.gateway import RestGateway
+
+    stack = Served(copy_of(catalog_file, tmp_path / "aura.db"))
+    gateway = RestGateway(
+        f"127.0.0.1:{stack.server.port}", host="127.0.0.1", port=0, history_interval=0.2
+    )
+    gateway.start()
+    stop = threading.Event()
+    load = threading.Thread(target=light_load, args=(stack, stop), daemon=True)
+    load.start()
+    try:
+        stop.wait(3.0)  # traffic while nobody watches
+        stop.set()
+        load.join(timeout=10)
+        samples = Rest(gateway.port).call("GET", "/dashboard/history")[2]
+        assert len(samples) >= 8 and samples == sorted(samples, key=lambda s: s["t"])
+        with localhost_page({"width": 1400, "height": 1100}) as (page, _):
+            page.goto(Rest(gateway.port).base + "/dashboard")
+            # Live polling alone could not have drawn this many points yet.
+            page.wait_for_function(
+                "Number(document.getElementById('rps').dataset.points) >= 6", timeout=3_000
+            )
+            assert "Feed" in page.locator("#rps-legend").inner_text()
+    finally:
+        stop.set()
+        gateway.stop()
+        stack.close()
+
+
+def test_history_merges_every_workers_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from aura_server.telemetry.history import MetricsHistory
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    old, young = MetricsHistory("0", 1.0), MetricsHistory("1", 1.0)
+    now = time.time()
+    for seconds_ago in (600, 400, 200):  # only the old worker saw the start
+        old.record({"t": now - seconds_ago, "samples": []})
+    young.record({"t": now - 5, "samples": []})
+    old.record({"t": now - 1200, "samples": []})  # older than 15 minutes: dropped
+    times = [round(now - s["t"]) for s in young.samples()]
+    assert times == [600, 400, 200, 5]

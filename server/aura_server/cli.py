@@ -192,7 +192,11 @@ def serve_worker(
             http_port = settings.http_port if args.http_port is None else args.http_port
             # The REST door calls the gRPC server over a real channel, like any client.
             gateway = RestGateway(
-                f"127.0.0.1:{server.port}", host=host, port=http_port, reuse_port=reuse_port
+                f"127.0.0.1:{server.port}",
+                host=host,
+                port=http_port,
+                reuse_port=reuse_port,
+                worker=worker,
             )
     except OSError as exc:
         print(f"aura: {exc}", file=sys.stderr)

@@ -464,10 +464,10 @@ def _venue_table() -> dict[tuple[str, str], list[Venue]]:
     """(neighborhood, category) -> the venues there that host it: the known ones, else a
     local one of the category's kind named after the neighborhood."""
     table: dict[tuple[str, str], list[Venue]] = {}
-    for name, hood, categories in KNOWN_VENUES:
-        venue = Venue(name, hood, frozenset(categories), *_near(hood, name))
+    for name, where, categories in KNOWN_VENUES:
+        venue = Venue(name, where, frozenset(categories), *_near(where, name))
         for category in categories:
-            table.setdefault((hood, category), []).append(venue)
+            table.setdefault((where, category), []).append(venue)
     for hood in NEIGHBORHOODS:
         for category, style in STYLES.items():
             if (hood.name, category) not in table:

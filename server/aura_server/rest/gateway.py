@@ -30,6 +30,7 @@ from grpc_status import rpc_status
 from aura_server.grpc_api.telemetry import DOOR_METADATA
 from aura_server.rest.openapi import openapi_document
 from aura_server.rest.routes import Route, build_routes, match
+from aura_server.telemetry.history import SAMPLE_SECONDS, MetricsHistory
 from aura_server.telemetry.metrics import exposition
 
 log = logging.getLogger(__name__)
@@ -293,9 +294,16 @@ class RestGateway:
     """The HTTP server of the REST door, forwarding to gRPC at `target`."""
 
     def __init__(
-        self, target: str, host: str = "0.0.0.0", port: int = 8000, reuse_port: bool = False
+        self,
+        target: str,
+        host: str = "0.0.0.0",
+        port: int = 8000,
+        reuse_port: bool = False,
+        worker: str = "0",
+        history_interval: float = SAMPLE_SECONDS,
     ) -> None:
         self.channel = grpc.insecure_channel(target)
+        self.history = MetricsHistory(worker, history_interval)
         self.routes = build_routes()
         self.openapi = json.dumps(openapi_document(self.routes)).encode()
         self.calls = {
@@ -326,9 +334,11 @@ class RestGateway:
 
     def start(self) -> None:
         self._thread.start()
+        self.history.start()
         log.info("Aura REST door listening on port %d", self.port)
 
     def stop(self) -> None:
+        self.history.stop()
         self.server.shutdown()
         self.server.server_close()
         self.channel.close()
@@ -452,6 +462,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 self._send(200, asset.read_bytes(), kind)
         elif path in ("/dashboard", "/dashboard/"):
             self._send(200, DASHBOARD.read_bytes(), "text/html; charset=utf-8")
+        elif path == "/dashboard/history":
+            self._send(200, json.dumps(self.owner.history.samples()).encode())
         elif path == "/metrics":
             body, kind = exposition()
             self._send(200, body, kind)
