@@ -114,6 +114,12 @@ def test_errors_are_typed_and_name_the_field(secured: Secured) -> None:
             aura.get_profile(user_id="someone-else")
         with pytest.raises(ValueError, match="intent"):
             aura.onboard(user_id="bob", intent="sightseeing", age=30)
+        with pytest.raises(ValueError) as word:
+            aura.log_behavior(user_id="bob", action="love", event_id="demo-00001")
+        assert str(word.value) == (
+            "action: 'love' is not one of search, view, click, like, save, share, purchase, "
+            "skip, hide"
+        )
     with AuraClient(target(secured)) as anonymous, pytest.raises(UnauthenticatedError):
         anonymous.get_profile(user_id="bob")
 
