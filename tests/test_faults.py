@@ -106,6 +106,7 @@ def test_a_behavior_and_its_profile_update_commit_together(
     client, repo = served.client, served.aura.repo
     client.onboard("atomic")
     event_id = client.feed("atomic").items[0].event.event_id
+    assert served.aura.recommender.impressions.flush()  # its write is behind the answer
     real_save = repo.save_user
     failures = [1]
 

@@ -119,8 +119,11 @@ def test_a_techno_buyer_gets_techno_and_others_keep_their_tastes(served: Served)
     assert sum(shares["Techno"][-5:]) / 5 >= 0.6, shares["Techno"]
     assert sum(shares["Jazz"][-5:]) / 5 >= 0.5, shares["Jazz"]
     jazz_feed = client.feed("jazz-fan")
-    greedy = [item for item in jazz_feed.items if not item.explored]
-    assert "Jazz" in greedy[0].event.categories, "the Techno fan's learning stays theirs"
+    greedy = [item for item in jazz_feed.items if not item.explored][:5]
+    # The Techno fan's learning stays theirs. (After 20 rounds the Jazz fan has bought
+    # most Jazz nearby, so a near R&B night may come first: that is their own learning.)
+    assert not any("Techno" in item.event.categories for item in greedy), greedy
+    assert sum("Jazz" in item.event.categories for item in greedy) >= 2
     assert served.aura.bandit.learned >= 400, "every reward taught the model"
 
 
@@ -136,7 +139,7 @@ def test_exploration_follows_uncertainty_with_exact_propensities(served: Served)
     greedy_props, explored_props = [], []
     for n in range(300):
         feed = client.feed(f"p{n % 3 + 1}", limit=30)
-        logged = served.aura.repo.get_impression(feed.feed_id)
+        logged = served.aura.recommender.impressions.get(feed.feed_id)
         assert logged is not None
         for item, slot in zip(feed.items, logged.items, strict=True):
             slots += 1
@@ -264,7 +267,7 @@ def test_restart_keeps_the_model(catalog_file: Path, tmp_path: Path) -> None:
                 "steady", feed.items[0].event.event_id, types_pb2.ACTION_LIKE, feed.feed_id
             )
         before = client.feed("steady", limit=20)
-        logged = stack.aura.repo.get_impression(before.feed_id)
+        logged = stack.aura.recommender.impressions.get(before.feed_id)
         assert logged is not None
         shared, actions = logged.shared_features, [item.features for item in logged.items]
         predicted = list(stack.aura.bandit.predict_rewards(shared, actions))

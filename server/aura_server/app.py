@@ -15,6 +15,7 @@ from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog import CatalogService
 from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.learning import LearningLoop, LearningSettings, load_bandit
 from aura_server.domain.llm_parser import LLMParser
 from aura_server.domain.natural import NaturalSearch
@@ -69,6 +70,7 @@ class Aura:
         index = CatalogIndex(repo, refresh_interval=settings.catalog_refresh_seconds)
         trends = EngagementTrends(repo, refresh_interval=settings.trends_refresh_seconds)
         bandit, last_seq = load_bandit(repo)
+        impressions = ImpressionLog(repo)
         learning = LearningLoop(
             repo,
             bandit,
@@ -79,6 +81,7 @@ class Aura:
                 save_seconds=settings.model_save_seconds,
             ),
             last_seq=last_seq,
+            impressions=impressions,
         )
         learning.sync()  # catch up with what was learned after the snapshot
         ranker = LearnedRanker(
@@ -96,7 +99,7 @@ class Aura:
         )
         profiles = ProfileService(repo, half_life=settings.taste_half_life)
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
-        recommender = Recommender(repo, index, ranker, trends, profiles)
+        recommender = Recommender(repo, index, ranker, trends, profiles, impressions)
         return cls(
             repo=repo,
             settings=settings,
@@ -161,6 +164,7 @@ class Aura:
         if self._background is not None:
             self._background.join(timeout=30)
         try:
+            self.recommender.impressions.flush(timeout=5.0)  # written behind the answers
             self.learning.save()
         finally:
             if isinstance(self.natural.parser, LLMParser):

@@ -119,14 +119,23 @@ class BehaviorService:
             age_bracket=self._bracket(user_id),
         )
         impression = self._impression(behavior, event)
-        # The behavior, its profile update and the event's popularity commit together (on
-        # the embedded store): a crash or a store error between them cannot keep one
-        # without the others, and the client's retry with the same behavior_id redoes all.
-        with self.repo.atomic():
+        reward = behavior.reward or 0.0
+        key = f"reward:{behavior.behavior_id}"
+
+        # The behavior, its profile update, the event's popularity and the learner's
+        # example commit together (on the embedded store, in the next group commit): a
+        # crash or a store error between them cannot keep one without the others, and
+        # the client's retry with the same behavior_id redoes all.
+        def write() -> bool:
             if not self.repo.insert_behavior(behavior):
-                return LogResult(behavior.behavior_id, duplicate=True)
-            self._learn(behavior, event, behavior.reward or 0.0, True, impression)
-        self._observe(behavior, event, f"reward:{behavior.behavior_id}", impression)
+                return False
+            self._learn(behavior, event, reward, True, impression)
+            self._teach(behavior, event, key, impression, reward)
+            return True
+
+        if not self.repo.transaction(write):
+            return LogResult(behavior.behavior_id, duplicate=True)
+        self._stored(behavior, event, reward, submitted=False)
         return LogResult(behavior.behavior_id, duplicate=False)
 
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
@@ -179,29 +188,41 @@ class BehaviorService:
                 age_bracket=self._bracket(user_id),
             )
             impression = self._impression(created, event)
-            with self.repo.atomic():
-                inserted = self.repo.insert_behavior(created)
-                if inserted:
-                    profile = self._learn(created, event, value, True, impression)
-            if inserted:
-                self._observe(created, event, f"reward:{created.behavior_id}", impression, value)
-                return RewardResult(created.behavior_id, value, True, False, profile)
+
+            def create() -> UserProfile | None:
+                if not self.repo.insert_behavior(created):
+                    return None
+                profile = self._learn(created, event, value, True, impression)
+                self._teach(created, event, f"reward:{created.behavior_id}", impression, value)
+                return profile
+
+            new_profile = self.repo.transaction(create)
+            if new_profile is not None:
+                self._stored(created, event, value, submitted=True)
+                return RewardResult(created.behavior_id, value, True, False, new_profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
             assert stored is not None
         if not stored.feed_id and feed_id:
             stored.feed_id = feed_id
         impression = self._impression(stored, event, at=utcnow())
-        with self.repo.atomic():
-            recorded_now = self.repo.record_reward(stored.behavior_id, value)
-            if recorded_now:
-                already_applied = stored.reward or 0.0
-                profile = self._learn(stored, event, value - already_applied, False, impression)
-        if not recorded_now:
+        target = stored
+
+        def record() -> UserProfile | None:
+            if not self.repo.record_reward(target.behavior_id, value):
+                return None
+            already_applied = target.reward or 0.0
+            profile = self._learn(target, event, value - already_applied, False, impression)
+            key = f"reward:{target.behavior_id}:submitted"
+            self._teach(target, event, key, impression, value)
+            return profile
+
+        rewarded = self.repo.transaction(record)
+        if rewarded is None:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
-        self._observe(stored, event, f"reward:{stored.behavior_id}:submitted", impression, value)
-        return RewardResult(stored.behavior_id, value, True, False, profile)
+        self._stored(stored, event, value, submitted=True)
+        return RewardResult(stored.behavior_id, value, True, False, rewarded)
 
     def _matching_behavior(
         self, user_id: str, event_id: str, action: str, feed_id: str, behavior_id: str
@@ -263,36 +284,41 @@ class BehaviorService:
             )
         return profile
 
-    def _observe(
+    def _teach(
         self,
         behavior: Behavior,
         event: Event | None,
         key: str,
         impression: Impression | None,
-        reward: float | None = None,
+        reward: float,
     ) -> None:
-        """After the write: the metrics, and the learner taught (SubmitReward passes the
-        reward it recorded; a behavior carries its action's)."""
-        value = (behavior.reward or 0.0) if reward is None else reward
-        submitted = reward is not None
+        """The learner's part of the write: join the impression, claim the example once,
+        append it to the learning log (this process learns it in `_stored`, once it is
+        committed)."""
+        if event is not None:
+            self.learning.observe(
+                key,
+                impression,
+                behavior.user_id,
+                event.event_id,
+                behavior.action,
+                reward,
+                behavior.occurred_at,
+            )
+
+    def _stored(
+        self, behavior: Behavior, event: Event | None, value: float, submitted: bool
+    ) -> None:
+        """After the commit: this process learns what was appended, before answering, and
+        the metrics count it."""
+        self.learning.sync()
         recorded = metrics()
         (recorded.rewards if submitted else recorded.behaviors).labels(behavior.action).inc()
-        if event is None:
-            return
-        if value > (action_reward("view") or 0.0):
+        if event is not None and value > (action_reward("view") or 0.0):
             for category in event.categories:
                 recorded.engaged_categories.labels(category).inc()
             if event.neighborhood:
                 recorded.engaged_neighborhoods.labels(event.neighborhood).inc()
-        self.learning.observe(
-            key,
-            impression,
-            behavior.user_id,
-            event.event_id,
-            behavior.action,
-            value,
-            behavior.occurred_at,
-        )
 
 
 def _position_in(impression: Impression | None, event: Event) -> int | None:

@@ -68,6 +68,18 @@ def _intent_match(match: IntentMatch, event: Event) -> float:
     return 0.5 if match.tags.intersection(event.tags) else 0.0
 
 
+NO_CATEGORY = len(CATEGORY_CODES)
+
+
+def _padded_codes(events: list[Event]) -> IntArray:
+    width = max((len(e.categories) for e in events), default=1)
+    codes = np.full((len(events), width), NO_CATEGORY, dtype=np.int64)
+    for row, event in enumerate(events):
+        for k, category in enumerate(event.categories):
+            codes[row, k] = CATEGORY_CODES[category]
+    return codes
+
+
 @dataclass(frozen=True)
 class CatalogSnapshot:
     """Immutable column arrays of the active events, aligned by position."""
@@ -85,7 +97,9 @@ class CatalogSnapshot:
     neighborhood: npt.NDArray[np.str_]
     text: list[str]  # lower-case title, tags, description and venue, for keyword filters
     category_mask: IntArray  # bit i set when the event has category code i
-    category_matrix: npt.NDArray[np.bool_]  # [row, code]: the event has category code
+    # [row, k]: the event's k-th category code, padded with NO_CATEGORY (so a lookup
+    # table with one extra entry gives each event's categories' values at once).
+    category_codes: IntArray
     lat_rad: FloatArray
     lng_rad: FloatArray
     cos_lat: FloatArray
@@ -128,7 +142,7 @@ class CatalogSnapshot:
             neighborhood=np.array([e.neighborhood for e in events], dtype=str),
             text=[" ".join([e.title, *e.tags, e.description, e.venue]).lower() for e in events],
             category_mask=masks,
-            category_matrix=((masks[:, None] >> np.arange(len(CATEGORY_CODES))) & 1).astype(bool),
+            category_codes=_padded_codes(events),
             lat_rad=np.radians(lats),
             lng_rad=np.radians([e.lng for e in events]),
             cos_lat=np.cos(np.radians(lats)),
@@ -262,6 +276,8 @@ class CatalogIndex:
             matches = np.array([where.mentions(snap.text[row]) for row in rows], dtype=bool)
             rows, distance = rows[matches], distance[matches]
         if exclude:
-            keep = np.array([snap.events[row].event_id not in exclude for row in rows], dtype=bool)
-            rows, distance = rows[keep], distance[keep]
+            hidden = [snap.positions[e] for e in exclude if e in snap.positions]
+            if hidden:
+                keep = ~np.isin(rows, hidden)
+                rows, distance = rows[keep], distance[keep]
         return Candidates(snap, rows.astype(np.int64), distance)

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from aura_server.domain.actions import REWARD_ACTIONS
 from aura_server.domain.bandit import ContextualBandit
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.models import Impression, utcnow
 from aura_server.store.base import LearnedExample, ModelSnapshot, PendingView, Repository
 from aura_server.telemetry.metrics import metrics
@@ -78,8 +79,10 @@ class LearningLoop:
         bandit: ContextualBandit,
         settings: LearningSettings,
         last_seq: int = 0,
+        impressions: ImpressionLog | None = None,
     ) -> None:
         self.repo = repo
+        self.impressions = impressions or ImpressionLog(repo)
         self.bandit = bandit
         self.settings = settings
         self.cursor = last_seq  # the last log entry this replica has learned
@@ -91,12 +94,13 @@ class LearningLoop:
     def join(self, user_id: str, event_id: str, feed_id: str, at: datetime) -> Impression | None:
         """The impression a behavior answers, or None."""
         if feed_id:
-            impression = self.repo.get_impression(feed_id)
+            impression = self.impressions.get(feed_id)
             if impression is None or impression.user_id != user_id:
                 return None
             shown = any(item.event_id == event_id for item in impression.items)
             return impression if shown else None
-        return self.repo.latest_impression_with(user_id, event_id, at - self.settings.reward_window)
+        since = at - self.settings.reward_window
+        return self.impressions.latest_with(user_id, event_id, since)
 
     def observe(
         self,
@@ -136,7 +140,7 @@ class LearningLoop:
         """Learn the default reward for viewed items whose wait has run out."""
         learned = 0
         for view in self.repo.due_pending_views(now or utcnow(), batch):
-            impression = self.repo.get_impression(view.feed_id)
+            impression = self.impressions.get(view.feed_id)
             if impression is not None and self.repo.claim(
                 f"default:{view.feed_id}:{view.event_id}"
             ):
@@ -144,6 +148,8 @@ class LearningLoop:
                 metrics().learned.labels("default").inc()
                 learned += 1
             self.repo.remove_pending_view(view.feed_id, view.event_id)
+        if learned:
+            self.sync()
         return learned
 
     def _learn(self, impression: Impression, event_id: str, reward: float) -> None:
@@ -155,8 +161,7 @@ class LearningLoop:
                         impression.shared_features, actions, index, reward, item.propensity
                     )
                 )
-                self.sync()  # this process learns its own example before answering
-                return
+                return  # the caller syncs once it is committed
 
     def sync(self, batch: int = 500) -> int:
         """Learn the log entries this replica has not learned yet, in order. A gap (a

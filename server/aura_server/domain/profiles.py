@@ -198,9 +198,12 @@ class ProfileService:
     def update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
         """Apply change to the stored profile (a new one when absent) and save it,
         retrying on concurrent writes so no update is lost."""
-        # The store's transaction first, then this user's lock: every path takes them in
+        return self.repo.transaction(lambda: self._update(user_id, change))
+
+    def _update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
+        # Inside the store's transaction, then this user's lock: every path takes them in
         # this order (a caller may already hold the transaction), so none can deadlock.
-        with self.repo.atomic(), self._locks[hash(user_id) % len(self._locks)]:
+        with self._locks[hash(user_id) % len(self._locks)]:
             for _ in range(MAX_WRITE_ATTEMPTS):
                 profile = self.repo.get_user(user_id) or UserProfile(user_id=user_id)
                 change(profile)

@@ -36,7 +36,6 @@ from datetime import datetime
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from aura_server.domain.bandit import ContextualBandit
 from aura_server.domain.catalog_index import Candidates, FloatArray, IntArray
@@ -119,24 +118,27 @@ def scaled(values: FloatArray) -> FloatArray:
     return values / top if top > 0 else np.zeros_like(values)
 
 
-def best_of_categories(values: FloatArray, matrix: npt.NDArray[np.bool_]) -> FloatArray:
-    """Per candidate (rows of a category matrix), the best of its categories' values."""
-    best: FloatArray = np.where(matrix, values, -np.inf).max(axis=1)
+def best_of_categories(values: FloatArray, codes: IntArray) -> FloatArray:
+    """Per candidate (rows of padded category codes), the best of its categories' values."""
+    lookup = np.append(values, -np.inf)  # NO_CATEGORY reads -inf
+    best: FloatArray = lookup[codes].max(axis=1)
     return best
 
 
-def expected_appeal(tastes: TasteView, candidates: Candidates, optimism: float = 0.0) -> FloatArray:
+def expected_appeal(
+    tastes: TasteView, candidates: Candidates, optimism: float = 0.0
+) -> tuple[FloatArray, FloatArray]:
     """How much the user should like each candidate: category taste (its mean plus
-    `optimism` spreads) x nearness x price fit, shaded by popularity."""
+    `optimism` spreads) x the rest of its appeal (nearness x price fit, shaded by
+    popularity), which it also returns."""
     snap, rows = candidates.snapshot, candidates.rows
-    taste = best_of_categories(tastes.mean + optimism * tastes.sd, snap.category_matrix[rows])
+    taste = best_of_categories(tastes.mean + optimism * tastes.sd, snap.category_codes[rows])
     popularity = scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
-    appeal: FloatArray = (
-        taste
-        * tastes.fit(candidates.distance_km, snap.price_min[rows])
-        * (1 - POPULARITY_SHARE + POPULARITY_SHARE * popularity)
+    rest: FloatArray = tastes.fit(candidates.distance_km, snap.price_min[rows]) * (
+        1 - POPULARITY_SHARE + POPULARITY_SHARE * popularity
     )
-    return appeal
+    appeal: FloatArray = taste * rest
+    return appeal, rest
 
 
 def liked_signal(tastes: TasteView) -> FloatArray:
@@ -188,13 +190,19 @@ def category_caps(tastes: TasteView, policy: SlatePolicy) -> IntArray:
 
 
 def optimistic_scores(
-    scores: FloatArray, tastes: TasteView, candidates: Candidates, which: IntArray
+    scores: FloatArray,
+    tastes: TasteView,
+    candidates: Candidates,
+    rest: FloatArray,
+    which: IntArray,
 ) -> FloatArray:
     """Per candidate in `which`, the most its score could plausibly be: its score, plus
-    what EXPLORE_OPTIMISM more spreads of taste would add to its appeal."""
-    hoped = expected_appeal(tastes, candidates, UCB_OPTIMISM + EXPLORE_OPTIMISM)
-    ranked = expected_appeal(tastes, candidates, UCB_OPTIMISM)
-    hopeful: FloatArray = scores[which] + (hoped - ranked)[which]
+    what EXPLORE_OPTIMISM more spreads of taste would add to its appeal (`rest`: the
+    appeal apart from taste, from expected_appeal)."""
+    codes = candidates.snapshot.category_codes[candidates.rows[which]]
+    ranked = best_of_categories(tastes.mean + UCB_OPTIMISM * tastes.sd, codes)
+    hoped = best_of_categories(tastes.mean + (UCB_OPTIMISM + EXPLORE_OPTIMISM) * tastes.sd, codes)
+    hopeful: FloatArray = scores[which] + (hoped - ranked) * rest[which]
     return hopeful
 
 
@@ -242,11 +250,11 @@ class LearnedRanker:
             signals = cold_start_signals(context, candidates, trend_view, tastes)
             contributions = self._weights * signals
             liked = best_of_categories(
-                liked_signal(tastes), candidates.snapshot.category_matrix[candidates.rows]
+                liked_signal(tastes), candidates.snapshot.category_codes[candidates.rows]
             )
             scores = contributions.sum(axis=0) * (1 + FAVORITE_BOOST * liked)
         else:
-            scores = expected_appeal(tastes, candidates, UCB_OPTIMISM)
+            scores, rest = expected_appeal(tastes, candidates, UCB_OPTIMISM)
         pool = candidate_pool(
             scores, candidates.snapshot.category_mask[candidates.rows], self.settings
         )
@@ -265,7 +273,7 @@ class LearnedRanker:
             # A cold start explores the configured share, towards what is least known;
             # a learned ranking only where it could pay (slate.py).
             explore_weights=tastes.sd,
-            optimistic=None if cold else optimistic_scores(scores, tastes, candidates, pool),
+            optimistic=None if cold else optimistic_scores(scores, tastes, candidates, rest, pool),
             # A favourite someone named leads their first feeds: no exploration above it.
             protected=PROTECTED_SLOTS if cold and tastes.stated else 0,
         )

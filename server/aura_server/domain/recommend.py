@@ -14,6 +14,7 @@ from cachetools import LRUCache
 
 from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
 from aura_server.domain.profiles import ProfileService
 from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
@@ -95,8 +96,10 @@ class Recommender:
         ranker: Ranker,
         trends: EngagementTrends,
         profiles: ProfileService,
+        impressions: ImpressionLog | None = None,
     ) -> None:
         self.repo = repo
+        self.impressions = impressions or ImpressionLog(repo)
         self.index = index
         self.ranker = ranker
         self.trends = trends
@@ -168,7 +171,7 @@ class Recommender:
 
     def _logged(self, feed_id: str) -> Impression | None:
         try:
-            return self.repo.get_impression(feed_id)
+            return self.impressions.get(feed_id)
         except StoreUnavailable:
             return None  # served as a new feed under that id
 
@@ -254,8 +257,9 @@ class Recommender:
         limit: int,
         ranking: Ranking,
     ) -> bool:
-        """Record what was shown, with the learner's features, so rewards can join it.
-        False when the store is unreachable: the list is still served."""
+        """Record what was shown, with the learner's features, so rewards can join it (the
+        write goes behind the answer: impressions.py). False while impressions cannot be
+        written: the list is still served."""
         impression = Impression(
             feed_id=feed_id,
             user_id=user_id,
@@ -286,15 +290,14 @@ class Recommender:
             model_version=ranking.model_version,
             shared_features=ranking.shared_features,
         )
+        shown = [(item.event, position) for position, item in enumerate(ranking.items)]
+
+        def write() -> None:
+            self.repo.insert_impression(impression)
+            self.profiles.expose(user_id, shown, (context.lat, context.lng))
+
         try:
-            with self.repo.atomic():
-                self.repo.insert_impression(impression)
-                self.profiles.expose(
-                    user_id,
-                    [(item.event, position) for position, item in enumerate(ranking.items)],
-                    (context.lat, context.lng),
-                )
+            return self.impressions.log(impression, write)
         except StoreUnavailable as exc:
             log.warning("impression %s not logged: %s", feed_id, exc)
             return False
-        return True

@@ -42,7 +42,7 @@ exposure, a purchase's 1, a skip's 1), all earlier evidence is multiplied by
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,22 +111,10 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
         for category, mass in evidence.passed.items():
             if category in CATEGORY_CODES:
                 passed[CATEGORY_CODES[category]] = mass
-        travel = best_on_grid(
-            evidence.distance_shown,
-            evidence.distance_taken,
-            TRAVEL_GRID,
-            DEFAULT_TRAVEL_KM,
-            lambda s: nearness(np.array(DISTANCE_BANDS), s),
-        )
+        travel = TRAVEL.best(evidence.distance_shown, evidence.distance_taken, DEFAULT_TRAVEL_KM)
         budget = max(
             evidence.paid_max or 0.0,
-            best_on_grid(
-                evidence.price_shown,
-                evidence.price_taken,
-                BUDGET_GRID,
-                DEFAULT_BUDGET,
-                lambda b: price_fit(np.array(PRICE_BANDS), b),
-            ),
+            BUDGET.best(evidence.price_shown, evidence.price_taken, DEFAULT_BUDGET),
         )
     seen = liked + passed
     mean = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
@@ -147,27 +135,37 @@ def best_category_mean(view: TasteView, categories: Sequence[str]) -> float:
     return max(means, default=BASE_TASTE)
 
 
-def best_on_grid(
-    shown: Sequence[float],
-    taken: Sequence[float],
-    grid: Sequence[float],
-    default: float,
-    fit: Callable[[float], FloatArray],
-) -> float:
-    """The grid value that best explains what was taken per band, as Poisson counts
-    proportional to shown x fit(value) (profile likelihood), with a log-normal prior
-    around `default`."""
-    if not taken or sum(taken) <= 0:
-        return default
-    shown_, taken_ = np.asarray(shown), np.asarray(taken)
-    best, best_score = default, -np.inf
-    for value in grid:
-        expected = shown_ * fit(value) + 1e-9
-        likelihood = float(taken_ @ np.log(expected) - taken_.sum() * np.log(expected.sum()))
-        prior = -((np.log(value) - np.log(default)) ** 2) / (2 * PRIOR_LOG_SPREAD**2)
-        if likelihood + prior > best_score:
-            best, best_score = value, likelihood + prior
-    return best
+def _padded(values: Sequence[float], size: int) -> FloatArray:
+    padded = np.zeros(size)
+    padded[: min(len(values), size)] = values[:size]
+    return padded
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The values a parameter may take, the fit of every band under each of them (one row
+    per value), and the log-normal prior of each value around the default."""
+
+    values: FloatArray
+    fits: FloatArray  # [value, band]
+    prior: FloatArray
+
+    @classmethod
+    def of(cls, values: Sequence[float], default: float, fits: FloatArray) -> Grid:
+        logs = np.log(np.asarray(values))
+        prior = -((logs - np.log(default)) ** 2) / (2 * PRIOR_LOG_SPREAD**2)
+        return cls(np.asarray(values), fits, prior)
+
+    def best(self, shown: Sequence[float], taken: Sequence[float], default: float) -> float:
+        """The value that best explains what was taken per band, as Poisson counts
+        proportional to shown x fit (the profile likelihood), with the prior."""
+        if not taken or sum(taken) <= 0:
+            return default
+        bands = self.fits.shape[1]
+        expected = _padded(shown, bands) * self.fits + 1e-9
+        counts = _padded(taken, bands)
+        likelihood = np.log(expected) @ counts - counts.sum() * np.log(expected.sum(axis=1))
+        return float(self.values[int(np.argmax(likelihood + self.prior))])
 
 
 def band_of(value: float, edges: Sequence[float]) -> int:
@@ -185,6 +183,18 @@ def price_fit(prices: FloatArray, budget: float) -> FloatArray:
     fit = np.exp(-np.maximum(prices - budget, 0) / softness)
     result: FloatArray = np.where(np.isnan(prices), UNKNOWN_PRICE_FIT, fit)
     return result
+
+
+TRAVEL = Grid.of(
+    TRAVEL_GRID,
+    DEFAULT_TRAVEL_KM,
+    np.exp(-np.asarray(DISTANCE_BANDS)[None, :] / np.asarray(TRAVEL_GRID)[:, None]),
+)
+BUDGET = Grid.of(
+    BUDGET_GRID,
+    DEFAULT_BUDGET,
+    np.stack([price_fit(np.asarray(PRICE_BANDS), budget) for budget in BUDGET_GRID]),
+)
 
 
 def position_weight(position: int) -> float:

@@ -7,13 +7,17 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Behavior, Event, Impression, UserProfile
 from aura_server.telemetry.metrics import metrics
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,21 @@ class Repository(abc.ABC):
         backend can: the embedded store can; MongoDB writes each stand alone here (a
         multi-document transaction needs a replica-set session, not used yet)."""
         return contextlib.nullcontext()
+
+    def transaction(self, work: Callable[[], T]) -> T:
+        """Run `work` (repository calls) as one transaction and return its result once it
+        is durable. The embedded store group-commits: many requests' work in one commit."""
+        with self.atomic():
+            return work()
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        """`transaction` without waiting: the future holds the result or the error."""
+        done: Future[T] = Future()
+        try:
+            done.set_result(self.transaction(work))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -9,11 +9,13 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import (
@@ -38,6 +40,11 @@ from aura_server.store.base import (
     Repository,
     unavailable_on,
 )
+from aura_server.store.group_commit import GroupCommitter
+
+T = TypeVar("T")
+# How long a write may wait for the store (another process holding it) before UNAVAILABLE.
+DEFAULT_WRITE_BUDGET = 1.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -180,8 +187,10 @@ def _behavior_from_row(row: sqlite3.Row) -> Behavior:
 class SQLiteRepository(Repository):
     backend = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, write_budget: float = DEFAULT_WRITE_BUDGET) -> None:
         self.path = str(path)
+        # How long a write may wait for the store before it is refused as unavailable.
+        self.write_budget = write_budget
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -191,6 +200,9 @@ class SQLiteRepository(Repository):
         self._lock_file: tuple[int, IO[bytes]] | None = None  # (owning pid, file)
         self._add_missing_columns()
         self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+        self._committer = GroupCommitter(
+            self._begin_batch, self._execute, self._finish_batch, write_budget
+        )
 
     def _add_missing_columns(self) -> None:
         """Bring a file written by an older release up to the current tables."""
@@ -238,6 +250,15 @@ class SQLiteRepository(Repository):
                 self._connections.append(conn)
         return conn
 
+    def transaction(self, work: Callable[[], T]) -> T:
+        if getattr(self._local, "depth", 0):  # already inside one (the writer's batch)
+            return work()
+        result: T = self._committer.run(work)
+        return result
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        return self._committer.submit(work)
+
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """One transaction for every write this thread makes inside (nested: the outermost
@@ -249,54 +270,95 @@ class SQLiteRepository(Repository):
             finally:
                 self._local.depth -= 1
             return
+        handle = self._begin_batch(self.write_budget)
+        try:
+            yield
+        except BaseException:
+            self._finish_batch(handle, commit=False)
+            raise
+        self._finish_batch(handle, commit=True)
+
+    def _begin_batch(self, timeout: float) -> sqlite3.Connection:
+        """Open this thread's write transaction within `timeout` seconds, or refuse.
+
+        Writers queue on locks that hand over at once (threads of this process on a
+        thread lock, processes on an flock of a side file) instead of in SQLite's busy
+        handler, which sleeps in growing steps (1, 2, 5 ... 100 ms) and was most of the
+        tail latency with two workers. The busy handler stays as the fallback for writers
+        that do not take the side lock (the sqlite3 shell, a backup), bounded by what is
+        left of the timeout."""
+        deadline = time.monotonic() + timeout
         try:
             conn = self._conn()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
-        # Writers queue on locks that hand over at once (threads of this process on a
-        # thread lock, processes on an flock of a side file) instead of in SQLite's busy
-        # handler, which sleeps in growing steps (1, 2, 5 ... 100 ms) and was most of the
-        # tail latency with two workers. The busy handler stays as the fallback for
-        # writers that do not take the side lock (the sqlite3 shell, an older release).
-        with self._write_lock, self._process_lock():
+        if not self._write_lock.acquire(timeout=timeout):
+            raise StoreUnavailable(f"sqlite: no write slot within {timeout:.2f} s; retry")
+        try:
+            self._lock_process(deadline)
             try:
+                left = max(deadline - time.monotonic(), 0.001)
+                conn.execute(f"PRAGMA busy_timeout={int(left * 1000)}")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"sqlite: {exc}") from exc
-            self._local.depth = 1
-            try:
-                yield
+                self._unlock_process()
+                raise StoreUnavailable(f"sqlite: {exc}; retry") from exc
+        except BaseException:
+            self._write_lock.release()
+            raise
+        self._local.depth = 1
+        return conn
+
+    def _execute(self, sql: str) -> None:
+        try:
+            self._conn().execute(sql)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def _finish_batch(self, conn: sqlite3.Connection, commit: bool) -> None:
+        try:
+            if commit:
                 conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite: {exc}") from exc
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._local.depth = 0
+            elif conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        finally:
+            self._local.depth = 0
+            self._unlock_process()
+            self._write_lock.release()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self.atomic():
             yield self._conn()
 
-    @contextmanager
-    def _process_lock(self) -> Iterator[None]:
+    def _lock_process(self, deadline: float) -> None:
+        """Take the writers' flock across processes by `deadline`, or refuse."""
         if self.path == ":memory:":
-            yield
             return
         # A forked child must not share its parent's open file: flock belongs to it.
         if self._lock_file is None or self._lock_file[0] != os.getpid():
             self._lock_file = (os.getpid(), open(self.path + ".writelock", "ab"))  # noqa: SIM115
         handle = self._lock_file[1]
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(
+                        "sqlite: another process holds the write lock; retry"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.005)
+
+    def _unlock_process(self) -> None:
+        if self.path != ":memory:" and self._lock_file is not None:
+            fcntl.flock(self._lock_file[1], fcntl.LOCK_UN)
 
     def ping(self) -> None:
         try:
@@ -305,6 +367,7 @@ class SQLiteRepository(Repository):
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     def close(self) -> None:
+        self._committer.close()  # what is queued is written first
         with self._connections_lock:
             for conn in self._connections:
                 with contextlib.suppress(sqlite3.ProgrammingError):  # closed already

@@ -1,0 +1,108 @@
+"""The impression log: what was shown to whom, written behind the answer.
+
+A feed is answered before its impression is durable: the impression (and the exposure it
+adds to the user's taste evidence) goes to the store's next group commit, and until then
+it waits here, where a reward that arrives first still finds it. An impression the store
+refused (down, or held by another process) is kept and tried again a few times; a feed
+whose impressions cannot be written is answered as degraded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+
+from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.models import Impression
+from aura_server.store.base import Repository
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 1.0
+MAX_ATTEMPTS = 5
+MAX_PENDING = 50_000
+FAILING_WAIT = 0.05
+
+
+class ImpressionLog:
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._pending: dict[str, Impression] = {}
+        self._lock = threading.Lock()
+        self._failing = False  # the last write was refused
+
+    def log(self, impression: Impression, write: Callable[[], None]) -> bool:
+        """Keep the impression findable and write it (with `write`, which inserts it and
+        anything that goes with it) in the store's next commit. Returns False when it is
+        known not to be written yet: while writes are failing, the caller waits up to
+        FAILING_WAIT for this one (the store may be back) before saying so."""
+        with self._lock:
+            if len(self._pending) >= MAX_PENDING:
+                raise StoreUnavailable("too many impressions waiting for the store")
+            self._pending[impression.feed_id] = impression
+        done = self._submit(impression, write, attempt=1)
+        if not self._failing:
+            return True
+        try:
+            done.result(timeout=FAILING_WAIT)
+        except Exception:  # not yet, or refused: it stays pending and is tried again
+            return False
+        return True
+
+    def _submit(
+        self, impression: Impression, write: Callable[[], None], attempt: int
+    ) -> Future[None]:
+        done = self.repo.submit(write)
+
+        def settled(outcome: Future[None]) -> None:
+            error = outcome.exception()
+            if error is None:
+                self._failing = False
+                with self._lock:
+                    self._pending.pop(impression.feed_id, None)
+                return
+            self._failing = True
+            if attempt >= MAX_ATTEMPTS:
+                log.warning("impression %s not logged: %s", impression.feed_id, error)
+                with self._lock:
+                    self._pending.pop(impression.feed_id, None)
+                return
+            retry = threading.Timer(
+                RETRY_SECONDS * attempt, self._submit, (impression, write, attempt + 1)
+            )
+            retry.daemon = True
+            retry.start()
+
+        done.add_done_callback(settled)
+        return done
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every impression logged so far is written (or given up on)."""
+        deadline = time.monotonic() + timeout
+        while self._pending:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def get(self, feed_id: str) -> Impression | None:
+        with self._lock:
+            pending = self._pending.get(feed_id)
+        return pending if pending is not None else self.repo.get_impression(feed_id)
+
+    def latest_with(self, user_id: str, event_id: str, since: datetime) -> Impression | None:
+        """The user's newest impression showing the event since `since`, pending or stored."""
+        with self._lock:
+            pending = [
+                i
+                for i in self._pending.values()
+                if i.user_id == user_id
+                and i.created_at >= since
+                and any(item.event_id == event_id for item in i.items)
+            ]
+        if pending:
+            return max(pending, key=lambda i: i.created_at)
+        return self.repo.latest_impression_with(user_id, event_id, since)

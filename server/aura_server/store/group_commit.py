@@ -1,0 +1,133 @@
+"""Group commit for the embedded store: one writer thread per process runs every write
+transaction, many requests' work in one SQLite transaction.
+
+A request hands its work (a function of repository calls) to the writer and waits for the
+batch it lands in to commit, so it is acknowledged only once durable. The writer takes
+whatever has queued, opens one transaction (one flock hand-over between processes, one
+commit), runs each piece of work inside a savepoint of its own (a piece that fails is
+rolled back alone; the others commit) and then wakes the waiting requests. Under load a
+batch holds dozens of requests, which is what makes writes cheap; alone, a request waits
+only for its own transaction, as before.
+
+A store that cannot be written (another process holding the lock: a backup, a stuck
+writer, a slow disk) answers within `budget` seconds with StoreUnavailable (UNAVAILABLE,
+retryable) instead of hanging; reads do not pass through here and keep being served.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from aura_server.domain.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 256
+
+
+@dataclass
+class Job:
+    work: Callable[[], Any]
+    done: Future[Any] = field(default_factory=Future)
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class GroupCommitter:
+    def __init__(
+        self,
+        begin: Callable[[float], Any],
+        savepoint: Callable[[str], None],
+        finish: Callable[[Any, bool], None],
+        budget: float,
+    ) -> None:
+        """begin(timeout) opens a write transaction (StoreUnavailable when the store
+        cannot be had in time) and returns a handle; savepoint(sql) runs a SAVEPOINT
+        statement; finish(handle, commit) commits or rolls back and releases the locks."""
+        self._begin, self._savepoint, self._finish = begin, savepoint, finish
+        self.budget = budget
+        self._jobs: deque[Job] = deque()
+        self._ready = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.thread_ident: int | None = None
+
+    def submit(self, work: Callable[[], Any]) -> Future[Any]:
+        job = Job(work)
+        with self._ready:
+            if self._stopping:
+                job.done.set_exception(StoreUnavailable("the store is closed"))
+                return job.done
+            if self._thread is None or not self._thread.is_alive():
+                # Started lazily, and again in a forked worker (threads do not survive a
+                # fork).
+                self._thread = threading.Thread(target=self._run, name="aura-writer", daemon=True)
+                self._thread.start()
+            self._jobs.append(job)
+            self._ready.notify()
+        return job.done
+
+    def run(self, work: Callable[[], Any]) -> Any:
+        """Run work in the next batch and return its result once the batch is durable."""
+        return self.submit(work).result(timeout=self.budget + 30)
+
+    def close(self) -> None:
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        self.thread_ident = threading.get_ident()
+        while True:
+            with self._ready:
+                while not self._jobs and not self._stopping:
+                    self._ready.wait()
+                if not self._jobs:
+                    return
+                batch = [self._jobs.popleft() for _ in range(min(len(self._jobs), MAX_BATCH))]
+            self._commit(batch)
+
+    def _commit(self, batch: list[Job]) -> None:
+        oldest = min(job.queued_at for job in batch)
+        try:
+            handle = self._begin(max(self.budget - (time.monotonic() - oldest), 0.01))
+        except StoreUnavailable as exc:
+            for job in batch:
+                job.done.set_exception(exc)
+            return
+        outcomes: list[tuple[bool, Any]] = []
+        committed = False
+        try:
+            for number, job in enumerate(batch):
+                self._savepoint(f"SAVEPOINT job{number}")
+                try:
+                    outcomes.append((True, job.work()))
+                    self._savepoint(f"RELEASE job{number}")
+                except BaseException as exc:  # this request fails; the others go on
+                    self._savepoint(f"ROLLBACK TO job{number}")
+                    self._savepoint(f"RELEASE job{number}")
+                    outcomes.append((False, exc))
+            committed = True
+        except StoreUnavailable as exc:  # a savepoint itself failed: the store is gone
+            failure: BaseException = exc
+        except Exception as exc:
+            log.exception("group commit failed")
+            failure = StoreUnavailable(f"sqlite: {exc}")
+        try:
+            self._finish(handle, committed)
+        except StoreUnavailable as exc:
+            committed, failure = False, exc
+        for number, job in enumerate(batch):
+            if not committed:
+                job.done.set_exception(failure)
+            elif outcomes[number][0]:
+                job.done.set_result(outcomes[number][1])
+            else:
+                job.done.set_exception(outcomes[number][1])
