@@ -1,4 +1,4 @@
-"""One interceptor maps domain errors to gRPC status codes for every RPC."""
+"""Domain errors as gRPC statuses, with google.rpc details that name the field."""
 
 from __future__ import annotations
 
@@ -81,48 +81,6 @@ def status_for(error: DomainError) -> grpc.Status:
     return _status(code_pb2.INTERNAL, str(error))
 
 
-def guard(method: str, handler: Handler) -> Handler:
-    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-        try:
-            return handler(request, context)
-        except DomainError as error:
-            status = status_for(error)
-        except Exception:  # a bug: log it whole, tell the caller no more than needed
-            log.exception("unhandled error in %s", method)
-            status = _status(code_pb2.INTERNAL, f"internal error in {method}")
-        context.abort_with_status(status)
-
-    return guarded
-
-
-class DomainErrorInterceptor(grpc.ServerInterceptor):
-    """Wraps every unary handler so servicers never translate errors themselves."""
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        method = handler_call_details.method
-        return wrap_unary(continuation(handler_call_details), lambda inner: guard(method, inner))
-
-
-class WorkerTagInterceptor(grpc.ServerInterceptor):
-    """Every answer names the worker process that gave it (`x-aura-worker`), for diagnosis."""
-
-    def __init__(self, worker: str) -> None:
-        self.metadata = (("x-aura-worker", worker),)
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        def tag(inner: Handler) -> Handler:
-            def tagged(request: Any, context: grpc.ServicerContext) -> Any:
-                context.send_initial_metadata(self.metadata)
-                return inner(request, context)
-
-            return tagged
-
-        return wrap_unary(continuation(handler_call_details), tag)
+def internal(method: str) -> grpc.Status:
+    """What a bug becomes for the caller: no more than needed."""
+    return _status(code_pb2.INTERNAL, f"internal error in {method}")

@@ -27,8 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from aura_server.app import Aura
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.limits import RateLimiter
-from aura_server.grpc_api.auth import AuthInterceptor
-from aura_server.grpc_api.errors import DomainErrorInterceptor, WorkerTagInterceptor
+from aura_server.grpc_api.interceptor import RequestInterceptor
 from aura_server.grpc_api.servicers import (
     BehaviorServicer,
     CatalogServicer,
@@ -37,7 +36,7 @@ from aura_server.grpc_api.servicers import (
     RecommendServicer,
     StatusServicer,
 )
-from aura_server.grpc_api.telemetry import TelemetryInterceptor, TracingInterceptor
+from aura_server.grpc_api.telemetry import TracingInterceptor
 from aura_server.security import TokenVerifier
 from aura_server.telemetry.metrics import metrics
 from aura_server.telemetry.tracing import Tracer
@@ -75,12 +74,8 @@ class GrpcServer:
     ) -> None:
         self.aura = aura
         self.health_interval = health_interval
-        # Outermost first: errors raised by the auth check are mapped like any other.
         interceptors: list[grpc.ServerInterceptor] = [
-            TelemetryInterceptor(worker),
-            WorkerTagInterceptor(worker),
-            DomainErrorInterceptor(),
-            AuthInterceptor(verifier, limiter or RateLimiter(0, 1)),
+            RequestInterceptor(worker, verifier, limiter or RateLimiter(0, 1))
         ]
         if tracer is not None:  # outermost: the span covers everything the call does
             interceptors.insert(0, TracingInterceptor(tracer))

@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from aura_server.grpc_api.telemetry import DOOR_METADATA
+from aura_server.grpc_api.interceptor import DOOR_METADATA
 from aura_server.rest.openapi import openapi_document
 from aura_server.rest.routes import Route, build_routes, match
 from aura_server.telemetry.history import SAMPLE_SECONDS, MetricsHistory
