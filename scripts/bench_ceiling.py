@@ -309,6 +309,35 @@ PATHS = {
 MIXED = {"logbehavior": 0.70, "reward": 0.10, "feed": 0.15, "natural": 0.03, "highlights": 0.02}
 
 
+def first_calls(port: int, users: list[str]) -> dict[str, dict[str, float]]:
+    """The first Natural and Feed after the start, against the median of the next 50 (ms,
+    end to end from a Python client): what a lazily built table would cost."""
+    import grpc
+    from aura.v1 import recommend_pb2, recommend_pb2_grpc
+
+    out = {}
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = recommend_pb2_grpc.RecommendServiceStub(channel)
+        calls = {
+            "Natural": lambda n: stub.Natural(
+                recommend_pb2.NaturalRequest(user_id=users[n % len(users)], query="jazz tonight")
+            ),
+            "Feed": lambda n: stub.Feed(
+                recommend_pb2.FeedRequest(
+                    user_id=users[n % len(users)], lat=40.71, lng=-73.96, limit=30
+                )
+            ),
+        }
+        for name, call in calls.items():
+            times = []
+            for n in range(51):
+                started = time.perf_counter()
+                call(n)
+                times.append((time.perf_counter() - started) * 1000)
+            out[name] = {"first_ms": times[0], "next_median_ms": statistics.median(times[1:])}
+    return out
+
+
 def mixed_loads(frames: dict[str, list[bytes]], total_rps: float, processes: int) -> list[Load]:
     """`processes` h2loads offering `total_rps` in the mixed proportions, each its own user."""
     loads = []
@@ -352,6 +381,7 @@ def main() -> None:
         )
     ceiling = results["ceiling"].rps
     with aura_server(folder, args.workers) as (port, http_port, _pids):
+        first = first_calls(port, learned)
         scenarios = [
             ("health", closed("health", HEALTH, frames["health"], 4)),
             ("feed", closed("feed", PATHS["feed"], frames["feed"])),
@@ -375,6 +405,11 @@ def main() -> None:
                 if code != "OK" and after[(rpc, code)] > before.get((rpc, code), 0)
             }
     report(results, errors, ceiling, args)
+    for name, times in first.items():
+        print(
+            f"first {name} after the start: {times['first_ms']:.1f} ms; "
+            f"the next 50: median {times['next_median_ms']:.1f} ms"
+        )
 
 
 def report(

@@ -18,10 +18,11 @@ from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.learning import LearningLoop, LearningSettings, load_bandit
 from aura_server.domain.llm_parser import LLMParser
+from aura_server.domain.models import UserProfile, utcnow
 from aura_server.domain.natural import NaturalSearch
 from aura_server.domain.profiles import ProfileService
 from aura_server.domain.query import QueryParser
-from aura_server.domain.ranking import LearnedRanker, RankingSettings
+from aura_server.domain.ranking import LearnedRanker, RankingContext, RankingSettings
 from aura_server.domain.recommend import Recommender
 from aura_server.domain.rules_parser import RulesParser
 from aura_server.domain.slate import SlatePolicy
@@ -29,6 +30,8 @@ from aura_server.domain.trends import EngagementTrends
 from aura_server.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
+WARM_UP_QUERIES = ("best hip hop in bushwick tonight under $40", "jazz tomorow nite in the villge")
+WARM_UP_WINDOW = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,30 @@ class Aura:
             catalog_size=len(self.index.snapshot().events) if serving == "SERVING" else 0,
             version=__version__,
         )
+
+    def warm_up(self) -> None:
+        """Build what is otherwise built on first use (the catalog index, the trends, the
+        rules parser's tables and fuzzy matching, the ranker's paths and VW's), so the
+        first request after a start costs what the next ones do. Nothing is stored."""
+        started = time.perf_counter()
+        try:
+            snapshot = self.index.snapshot()
+        except StoreUnavailable:
+            return  # served from what comes; the health check says why
+        now = utcnow()
+        rules = getattr(self.natural.parser, "rules", self.natural.parser)
+        for query in WARM_UP_QUERIES:
+            rules.parse(query, now)
+        if snapshot.events:
+            first = snapshot.events[0]
+            candidates = self.index.select(
+                first.lat, first.lng, 30.0, now, now + WARM_UP_WINDOW, set()
+            )
+            self.trends.view(snapshot, now)
+            for profile in (None, UserProfile(user_id="warm-up", behavior_count=3, age=30)):
+                context = RankingContext(profile, first.lat, first.lng, 30.0, now, "warm-up")
+                self.recommender.ranker.rank(context, candidates, 30)
+        log.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def start(self) -> None:
         """Run the learning chores (default rewards, model snapshots) in the background."""

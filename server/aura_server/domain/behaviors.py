@@ -18,7 +18,6 @@ from aura_server.domain.profiles import (
     count_behavior,
     learn_from,
 )
-from aura_server.domain.taxonomy import age_bracket
 from aura_server.domain.trends import EngagementTrends
 from aura_server.domain.validation import MAX_ID_LENGTH, check_moment, require_id
 from aura_server.store.base import Repository
@@ -64,12 +63,13 @@ class BehaviorService:
         self.learning = learning
 
     def _bracket(self, user_id: str) -> str:
-        profile = self.repo.get_user(user_id)
-        return age_bracket(profile.age) if profile is not None else ""
+        return self.profiles.age_bracket(user_id)
 
     def _event(self, event_id: str) -> Event:
+        """The event, from the catalog index when it holds it (active events), else from
+        the store (a cancelled one, or one another process wrote a moment ago)."""
         event_id = require_id("event_id", event_id)
-        event = self.repo.get_event(event_id)
+        event = self.index.event(event_id) or self.repo.get_event(event_id)
         if event is None:
             raise NotFound("event_id", f"no event {event_id!r}")
         return event
@@ -130,12 +130,13 @@ class BehaviorService:
             if not self.repo.insert_behavior(behavior):
                 return False
             self._learn(behavior, event, reward, True, impression)
-            self._teach(behavior, event, key, impression, reward)
+            taught.append(self._teach(behavior, event, key, impression, reward))
             return True
 
+        taught: list[bool] = []
         if not self.repo.transaction(write):
             return LogResult(behavior.behavior_id, duplicate=True)
-        self._stored(behavior, event, reward, submitted=False)
+        self._stored(behavior, event, reward, submitted=False, taught=any(taught))
         return LogResult(behavior.behavior_id, duplicate=False)
 
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
@@ -189,16 +190,17 @@ class BehaviorService:
             )
             impression = self._impression(created, event)
 
-            def create() -> UserProfile | None:
+            def create() -> tuple[UserProfile, bool] | None:
                 if not self.repo.insert_behavior(created):
                     return None
                 profile = self._learn(created, event, value, True, impression)
-                self._teach(created, event, f"reward:{created.behavior_id}", impression, value)
-                return profile
+                key = f"reward:{created.behavior_id}"
+                return profile, self._teach(created, event, key, impression, value)
 
-            new_profile = self.repo.transaction(create)
-            if new_profile is not None:
-                self._stored(created, event, value, submitted=True)
+            outcome = self.repo.transaction(create)
+            if outcome is not None:
+                new_profile, taught = outcome
+                self._stored(created, event, value, submitted=True, taught=taught)
                 return RewardResult(created.behavior_id, value, True, False, new_profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
             assert stored is not None
@@ -207,21 +209,21 @@ class BehaviorService:
         impression = self._impression(stored, event, at=utcnow())
         target = stored
 
-        def record() -> UserProfile | None:
+        def record() -> tuple[UserProfile, bool] | None:
             if not self.repo.record_reward(target.behavior_id, value):
                 return None
             already_applied = target.reward or 0.0
             profile = self._learn(target, event, value - already_applied, False, impression)
             key = f"reward:{target.behavior_id}:submitted"
-            self._teach(target, event, key, impression, value)
-            return profile
+            return profile, self._teach(target, event, key, impression, value)
 
-        rewarded = self.repo.transaction(record)
-        if rewarded is None:
+        recorded_now = self.repo.transaction(record)
+        if recorded_now is None:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
-        self._stored(stored, event, value, submitted=True)
+        rewarded, taught = recorded_now
+        self._stored(stored, event, value, submitted=True, taught=taught)
         return RewardResult(stored.behavior_id, value, True, False, rewarded)
 
     def _matching_behavior(
@@ -291,27 +293,29 @@ class BehaviorService:
         key: str,
         impression: Impression | None,
         reward: float,
-    ) -> None:
+    ) -> bool:
         """The learner's part of the write: join the impression, claim the example once,
         append it to the learning log (this process learns it in `_stored`, once it is
-        committed)."""
-        if event is not None:
-            self.learning.observe(
-                key,
-                impression,
-                behavior.user_id,
-                event.event_id,
-                behavior.action,
-                reward,
-                behavior.occurred_at,
-            )
+        committed). True when an example was appended."""
+        if event is None:
+            return False
+        return self.learning.observe(
+            key,
+            impression,
+            behavior.user_id,
+            event.event_id,
+            behavior.action,
+            reward,
+            behavior.occurred_at,
+        )
 
     def _stored(
-        self, behavior: Behavior, event: Event | None, value: float, submitted: bool
+        self, behavior: Behavior, event: Event | None, value: float, submitted: bool, taught: bool
     ) -> None:
         """After the commit: this process learns what was appended, before answering, and
         the metrics count it."""
-        self.learning.sync()
+        if taught:
+            self.learning.sync()
         recorded = metrics()
         (recorded.rewards if submitted else recorded.behaviors).labels(behavior.action).inc()
         if event is not None and value > (action_reward("view") or 0.0):

@@ -241,6 +241,12 @@ class CatalogIndex:
                         log.warning("catalog refresh failed, serving the last snapshot: %s", exc)
         return self._snapshot
 
+    def event(self, event_id: str) -> Event | None:
+        """An active event of the current snapshot, or None."""
+        snapshot = self.snapshot()
+        row = snapshot.positions.get(event_id)
+        return snapshot.events[row] if row is not None else None
+
     def add_popularity(self, event_id: str, delta: float) -> None:
         """Keep the in-memory popularity in step with the store's counter."""
         snapshot = self._snapshot

@@ -42,6 +42,7 @@ from aura_server.domain.taxonomy import (
     CATEGORIES,
     GENDERS,
     INTENTS,
+    age_bracket,
     canonical_borough,
     canonical_category,
     find_neighborhood,
@@ -182,6 +183,12 @@ class ProfileService:
         if profile is not None:
             self._last_known[user_id] = profile
         return profile
+
+    def age_bracket(self, user_id: str) -> str:
+        """The user's age bracket (for the brackets' trends), from the profile seen last
+        when there is one: ages change seldom, and this spares a read per behavior."""
+        profile = self._last_known.get(user_id) or self.repo.get_user(user_id)
+        return age_bracket(profile.age) if profile is not None else ""
 
     def find_or_last_known(self, user_id: str) -> tuple[UserProfile | None, bool]:
         """The stored profile; while the store is unreachable, the last one seen here (or

@@ -90,15 +90,17 @@ def fill_slate(
     cap = [policy.max_per_category] * CATEGORY_COUNT if caps is None else caps.tolist()
     weight_of = [1.0] * CATEGORY_COUNT if explore_weights is None else explore_weights.tolist()
     taken = [False] * len(order)
+    # Per category, where its list's untaken positions start (taken ones stay taken).
+    starts = [0] * CATEGORY_COUNT
     in_window = [0] * CATEGORY_COUNT  # per category, picks among the last window - 1
     picks: list[int] = []  # positions in `order`
     choices: list[SlotChoice] = []
     for slot in range(min(limit, len(order))):
         # Categories already at their cap within the window that this slot closes.
         full = sum(1 << code for code in range(CATEGORY_COUNT) if in_window[code] >= cap[code])
-        best = _best_per_category(in_category, masks, taken, full)
+        best = _best_per_category(in_category, masks, taken, full, starts)
         if not best:  # nothing keeps the feed varied: every remaining one is eligible
-            best = _best_per_category(in_category, masks, taken, 0)
+            best = _best_per_category(in_category, masks, taken, 0, starts)
         greedy = min(position for _, position in best)
         # What exploring each category would show: its best eligible event, when that is
         # not the greedy choice anyway, with the category's weight.
@@ -151,13 +153,23 @@ def _weighted_draw(entries: list[tuple[int, float]], total: float, rng: random.R
 
 
 def _best_per_category(
-    in_category: list[list[int]], masks: list[int], taken: list[bool], full: int
+    in_category: list[list[int]],
+    masks: list[int],
+    taken: list[bool],
+    full: int,
+    starts: list[int],
 ) -> list[tuple[int, int]]:
     """(category code, position): each category's first position not taken and in no
-    full category (categories with none are left out)."""
+    full category (categories with none are left out). `starts` moves past positions
+    taken for good, so each list is walked once per slate, not once per slot."""
     best = []
     for code, positions in enumerate(in_category):
-        for position in positions:
+        start = starts[code]
+        while start < len(positions) and taken[positions[start]]:
+            start += 1
+        starts[code] = start
+        for index in range(start, len(positions)):
+            position = positions[index]
             if not taken[position] and not masks[position] & full:
                 best.append((code, position))
                 break

@@ -111,6 +111,7 @@ class GrpcServer:
         self._watcher = threading.Thread(target=self._watch_store, name="aura-health", daemon=True)
 
     def start(self) -> None:
+        self.aura.warm_up()  # before anything answers, so SERVING means ready
         self._check_store()
         self.server.start()
         self._watcher.start()

@@ -13,6 +13,7 @@ import math
 import mimetypes
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -413,8 +414,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 self._error(404, grpc.StatusCode.NOT_FOUND, f"no route for {url.path}")
             return
         try:
-            request = build_request(route, path_params, url.query, body)
             timeout = parse_timeout(self.headers)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            request = build_request(route, path_params, url.query, body)
         except BadRequest as exc:
             violation = {"field": exc.field, "description": exc.description}
             details = [
@@ -431,6 +433,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
             if self.headers.get(name)
         ]
         metadata.append((DOOR_METADATA, "rest"))
+        if deadline is not None:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:  # gRPC would race its own expired timer against the answer
+                self._error(
+                    504, grpc.StatusCode.DEADLINE_EXCEEDED, "the deadline passed before the call"
+                )
+                return
         try:
             reply, call = self.owner.calls[route.grpc_path].with_call(
                 request, timeout=timeout, metadata=metadata
