@@ -14,10 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.models import Impression
+from aura_server.domain.models import Impression, utcnow
 from aura_server.store.base import Repository
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 MAX_PENDING = 50_000
 FAILING_WAIT = 0.05
+# An impression waiting this long means the store is not taking writes.
+STALLED = timedelta(seconds=0.25)
 
 
 class ImpressionLog:
@@ -42,9 +44,11 @@ class ImpressionLog:
         with self._lock:
             if len(self._pending) >= MAX_PENDING:
                 raise StoreUnavailable("too many impressions waiting for the store")
+            oldest = next(iter(self._pending.values()), None)
             self._pending[impression.feed_id] = impression
+        stalled = oldest is not None and utcnow() - oldest.created_at > STALLED
         done = self._submit(impression, write, attempt=1)
-        if not self._failing:
+        if not self._failing and not stalled:
             return True
         try:
             done.result(timeout=FAILING_WAIT)

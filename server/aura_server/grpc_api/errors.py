@@ -49,6 +49,10 @@ def _status(code: int, message: str, detail: Any | None = None) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+# When to try again after the store refused a write (it was held, or unreachable).
+STORE_RETRY_MS = 500
+
+
 def status_for(error: DomainError) -> grpc.Status:
     """The status a domain error becomes, with google.rpc details that name the field."""
     if isinstance(error, InvalidArgument):
@@ -77,7 +81,9 @@ def status_for(error: DomainError) -> grpc.Status:
     if isinstance(error, PermissionDenied):
         return _status(code_pb2.PERMISSION_DENIED, str(error))
     if isinstance(error, StoreUnavailable):
-        return _status(code_pb2.UNAVAILABLE, f"store unavailable: {error}")
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(STORE_RETRY_MS)
+        return _status(code_pb2.UNAVAILABLE, f"store unavailable: {error}", retry)
     return _status(code_pb2.INTERNAL, str(error))
 
 
