@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ test: install browser grpcurl buf lint typecheck
 # The load test: the real server with a worker per core, three scenarios (see the script).
 bench: install
 	$(PY) scripts/loadtest.py
+
+# Aura as shares of a bare grpcio server measured beside it (h2load from Debian's
+# nghttp2-client, installed here when missing).
+bench-ceiling: install
+	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+	$(PY) scripts/bench_ceiling.py
 
 bench-feed: install
 	$(PY) scripts/bench_feed.py

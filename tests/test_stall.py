@@ -55,7 +55,7 @@ def test_a_held_store_stops_no_feed_and_refuses_writes_quickly(stack: Served) ->
         timings, degraded = [], []
         for number in range(20):
             if number == 10:
-                time.sleep(0.5)  # the first impressions have waited a while now
+                time.sleep(1.2)  # the first impressions have waited a while now
             started = time.monotonic()
             feed = client.feed("reader", limit=10)
             timings.append(time.monotonic() - started)

@@ -25,8 +25,8 @@ RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 MAX_PENDING = 50_000
 FAILING_WAIT = 0.05
-# An impression waiting this long means the store is not taking writes.
-STALLED = timedelta(seconds=0.25)
+# An impression waiting this long (the write budget) means the store takes no writes.
+STALLED = timedelta(seconds=1.0)
 
 
 class ImpressionLog:

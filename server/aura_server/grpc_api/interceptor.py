@@ -70,6 +70,9 @@ class RequestInterceptor(grpc.ServerInterceptor):
                 response = inner(request, context)
             except DomainError as error:
                 status = status_for(error)
+            except grpc.RpcError:  # the client went away (cancelled): nobody to answer
+                self._record(rpc, "CANCELLED", time.perf_counter() - started, request, context)
+                raise
             except Exception:  # a bug: log it whole, tell the caller no more than needed
                 log.exception("unhandled error in %s", method)
                 status = internal(method)
