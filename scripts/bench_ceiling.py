@@ -204,7 +204,7 @@ def seed(folder: Path, users: int, learned: int) -> list[str]:
     """The demo catalog and `users` onboarded users; the first `learned` of them with five
     purchases each (out of the cold start). Returns the learned users' ids."""
     from aura_server.app import Aura
-    from aura_server.catalog_io import seed_demo
+    from aura_server.cli.commands.catalog import seed_demo
     from aura_server.config import Settings
     from aura_server.store.sqlite import SQLiteRepository
 

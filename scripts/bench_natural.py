@@ -25,9 +25,9 @@ from pathlib import Path
 from benchlib import p99, pyplot, save
 
 from aura_server.app import Aura
-from aura_server.catalog_io import seed_demo
+from aura_server.cli.commands.catalog import seed_demo
 from aura_server.config import Settings
-from aura_server.domain.rules_parser import RulesParser
+from aura_server.domain.search.rules_parser import RulesParser
 from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.store.sqlite import SQLiteRepository
 

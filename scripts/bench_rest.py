@@ -27,7 +27,7 @@ from aura.v1 import recommend_pb2
 from benchlib import p99, pyplot, save
 
 from aura_server.app import Aura
-from aura_server.catalog_io import seed_demo
+from aura_server.cli.commands.catalog import seed_demo
 from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway

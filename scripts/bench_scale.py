@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     steps = [int(step) for step in args.users.split(",")]
 
-    from aura_server.catalog_io import seed_demo
+    from aura_server.cli.commands.catalog import seed_demo
     from aura_server.store.sqlite import SQLiteRepository
 
     repo_path = Path(tempfile.mkdtemp(prefix="aura-scale-")) / "aura.db"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from aura_server.cli import main
+from aura_server.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["token", *sys.argv[1:]]))

@@ -206,7 +206,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def seed(folder: Path, users: int, events: int) -> None:
     from aura_server.app import Aura
-    from aura_server.catalog_io import seed_demo
+    from aura_server.cli.commands.catalog import seed_demo
     from aura_server.config import Settings
     from aura_server.store.sqlite import SQLiteRepository
 

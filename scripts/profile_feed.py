@@ -22,7 +22,7 @@ from pathlib import Path
 from benchlib import onboard_random
 
 from aura_server.app import Aura
-from aura_server.catalog_io import seed_demo
+from aura_server.cli.commands.catalog import seed_demo
 from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.store.sqlite import SQLiteRepository
 

@@ -112,7 +112,7 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[str]:
         yield target
         return
     from aura_server.app import Aura
-    from aura_server.catalog_io import seed_demo
+    from aura_server.cli.commands.catalog import seed_demo
     from aura_server.config import Settings
     from aura_server.grpc_api.server import GrpcServer
     from aura_server.store.sqlite import SQLiteRepository

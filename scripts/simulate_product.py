@@ -385,10 +385,10 @@ def plot(worlds: list[Scores], sessions: int, change_at: int, path: Path) -> Non
 def evaluate_log(folder: Path) -> None:
     """`aura evaluate` on a world's decision log: what other exploration rates would have
     earned on it, next to the logged policy."""
+    from aura_server.cli.commands.offline import report_table
     from aura_server.config import Settings
-    from aura_server.domain.decision_log import decisions
-    from aura_server.domain.evaluation import evaluate, logged_slots
-    from aura_server.offline import report_table
+    from aura_server.domain.offline.decision_log import decisions
+    from aura_server.domain.offline.evaluation import evaluate, logged_slots
     from aura_server.store.sqlite import SQLiteRepository
 
     settings = Settings.from_env()

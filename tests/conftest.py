@@ -13,9 +13,9 @@ import mongomock
 import pytest
 
 from aura_server.app import Aura
-from aura_server.catalog_io import write_events
+from aura_server.cli.commands.catalog import write_events
+from aura_server.cli.commands.demo_catalog import demo_events
 from aura_server.domain.catalog import normalise_event
-from aura_server.domain.demo_catalog import demo_events
 from aura_server.domain.models import Event
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.store import Repository

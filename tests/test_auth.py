@@ -23,11 +23,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from test_ranking import Served
 from test_rest import Rest
 
+from aura_server.access.tokens import TokenVerifier, issue_token
 from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
-from aura_server.security import TokenVerifier, issue_token
 from aura_server.store.sqlite import SQLiteRepository
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
@@ -224,7 +224,7 @@ def test_rate_limits_answer_resource_exhausted_with_a_retry_delay(
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
-    from aura_server.domain.limits import RateLimiter
+    from aura_server.access.limits import RateLimiter
 
     path = copy_of(catalog_file, tmp_path / "aura.db")
     aura = Aura.build(SQLiteRepository(path))
@@ -266,7 +266,7 @@ def test_a_jwks_file_and_the_token_command(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from aura_server.cli import main
+    from aura_server.cli.main import main
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
@@ -279,7 +279,7 @@ def test_a_jwks_file_and_the_token_command(
     claims = {"sub": "ana", "exp": int(time.time()) + 60, "aud": "aura"}
     good = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
     assert verifier.verify(good).subject == "ana"
-    from aura_server.security import Unauthenticated
+    from aura_server.access.tokens import Unauthenticated
 
     with pytest.raises(Unauthenticated):
         verifier.verify(jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k9"}))

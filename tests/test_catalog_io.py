@@ -12,9 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aura_server.catalog_io import import_jsonl, parse_jsonl, seed_demo
-from aura_server.cli import main
-from aura_server.domain.demo_catalog import KNOWN_VENUES, PERFORMERS, STYLES, VENUES, demo_events
+from aura_server.cli.commands.catalog import import_jsonl, parse_jsonl, seed_demo
+from aura_server.cli.commands.demo_catalog import (
+    KNOWN_VENUES,
+    PERFORMERS,
+    STYLES,
+    VENUES,
+    demo_events,
+)
+from aura_server.cli.main import main
 from aura_server.domain.models import Event
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
 from aura_server.store.sqlite import SQLiteRepository
@@ -52,7 +58,7 @@ def test_the_seeded_catalog_is_believable() -> None:
     """Over the whole catalog `aura catalog seed-demo` writes: venues stand in their own
     neighborhoods at one place each and host what is on; titles fit their hour and day;
     performers perform what the event is filed as."""
-    from aura_server.domain.catalog_index import distance_km
+    from aura_server.domain.decision.catalog_index import distance_km
 
     venues = {v.name: v for hosted in VENUES.values() for v in hosted}
     title_patterns = {

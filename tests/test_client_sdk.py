@@ -32,10 +32,10 @@ from conftest import copy_of
 from test_auth import SECRET, Secured
 from test_server_process import free_port
 
-from aura_server.catalog_io import seed_demo
+from aura_server.access.tokens import issue_token
+from aura_server.cli.commands.catalog import seed_demo
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
-from aura_server.security import issue_token
 from aura_server.store.sqlite import SQLiteRepository
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "clients" / "python" / "examples"

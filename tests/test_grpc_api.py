@@ -25,7 +25,7 @@ from grpc_status import rpc_status
 from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.tastes import decay_factor
+from aura_server.domain.learning.tastes import decay_factor
 from aura_server.grpc_api.converters import timestamp
 
 BUSHWICK = (40.6944, -73.9213)

@@ -12,9 +12,9 @@ from conftest import make_event
 from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.learning.profiles import apply_reward
+from aura_server.domain.learning.tastes import decay_factor
 from aura_server.domain.models import PriceRange, UserProfile
-from aura_server.domain.profiles import apply_reward
-from aura_server.domain.tastes import decay_factor
 from aura_server.store.sqlite import SQLiteRepository
 
 

@@ -11,7 +11,7 @@ import pytest
 from aura.v1 import onboarding_pb2, recommend_pb2, types_pb2
 from test_ranking import Served, served  # noqa: F401 (the fixture)
 
-from aura_server.domain.query import hours_between, slot_hours
+from aura_server.domain.search.query import hours_between, slot_hours
 from aura_server.grpc_api.converters import timestamp
 
 NEW_YORK = ZoneInfo("America/New_York")

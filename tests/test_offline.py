@@ -16,8 +16,8 @@ import vowpalwabbit
 from conftest import copy_of
 
 from aura_server.app import Aura
-from aura_server.domain.decision_log import decisions
-from aura_server.domain.evaluation import LoggedSlots, evaluate, target_probability
+from aura_server.domain.offline.decision_log import decisions
+from aura_server.domain.offline.evaluation import LoggedSlots, evaluate, target_probability
 from aura_server.store.sqlite import SQLiteRepository
 
 AURA = str(Path(sys.executable).with_name("aura"))

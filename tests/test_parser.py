@@ -14,10 +14,10 @@ from typing import Any
 import openai
 import pytest
 
-from aura_server.cli import main
-from aura_server.domain.llm_parser import LLMParser
-from aura_server.domain.rules_parser import RulesParser
-from aura_server.parser_eval import evaluate
+from aura_server.cli.commands.parser_eval import evaluate
+from aura_server.cli.main import main
+from aura_server.domain.search.llm_parser import LLMParser
+from aura_server.domain.search.rules_parser import RulesParser
 
 LABELS = Path(__file__).parent / "data" / "parser_labels.jsonl"
 NOW = datetime(2026, 6, 5, 16, 0, tzinfo=UTC)

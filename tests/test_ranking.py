@@ -18,11 +18,11 @@ from aura.v1 import (
 )
 from conftest import NOW, copy_of
 
+from aura_server.access.tokens import TokenVerifier
 from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
-from aura_server.security import TokenVerifier
 from aura_server.store.sqlite import SQLiteRepository
 
 WILLIAMSBURG = (40.7081, -73.9571)
@@ -284,7 +284,7 @@ def test_restart_keeps_the_model(catalog_file: Path, tmp_path: Path) -> None:
 
 def test_unreadable_snapshot_starts_a_fresh_model(catalog_file: Path, tmp_path: Path) -> None:
     from aura_server.domain.models import utcnow
-    from aura_server.store.base import ModelSnapshot
+    from aura_server.domain.repository import ModelSnapshot
 
     path = copy_of(catalog_file, tmp_path / "aura.db")
     SQLiteRepository(path).save_model(ModelSnapshot("cb-9", utcnow(), 9, b"not a model"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_ranking import Served
 
-from aura_server.catalog_io import seed_demo
+from aura_server.cli.commands.catalog import seed_demo
 from aura_server.rest.gateway import RestGateway
 from aura_server.store.sqlite import SQLiteRepository
 

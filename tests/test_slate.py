@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aura_server.domain.slate import CATEGORY_COUNT, SlatePolicy, fill_slate
+from aura_server.domain.decision.slate import CATEGORY_COUNT, SlatePolicy, fill_slate
 
 
 def test_no_window_holds_more_than_the_cap_of_one_category_from_the_first_slot() -> None:

@@ -9,14 +9,14 @@ from typing import Any
 from conftest import NOW, make_event
 
 from aura_server.domain.models import Behavior, Impression, ImpressionItem, UserProfile
-from aura_server.store import Repository
-from aura_server.store.base import (
+from aura_server.domain.repository import (
     EventCursor,
     EventFilter,
     LogPosition,
     ModelSnapshot,
     PendingView,
 )
+from aura_server.store import Repository
 
 
 def test_profile_round_trip_and_compare_and_set(repo: Repository) -> None:
@@ -218,7 +218,7 @@ def test_counters(repo: Repository) -> None:
 
 
 def test_learning_log_is_ordered_and_trimmed(repo: Repository) -> None:
-    from aura_server.store.base import LearnedExample
+    from aura_server.domain.repository import LearnedExample
 
     seqs = [
         repo.append_example(LearnedExample("shared |U a", ("|E x", "|E y"), n % 2, 0.5, 0.85))

@@ -98,7 +98,7 @@ def walkthrough_server(tmp_path: Path) -> Iterator[Rest]:
 
     from test_ranking import Served
 
-    from aura_server.catalog_io import seed_demo
+    from aura_server.cli.commands.catalog import seed_demo
     from aura_server.rest.gateway import RestGateway
     from aura_server.store.sqlite import SQLiteRepository
 

@@ -14,10 +14,10 @@ from conftest import NOW, copy_of, make_event
 
 from aura_server.app import Aura
 from aura_server.config import Settings
-from aura_server.domain import tastes
-from aura_server.domain.catalog_index import distance_km
+from aura_server.domain.decision.catalog_index import distance_km
+from aura_server.domain.learning import tastes
+from aura_server.domain.learning.profiles import learn_from, user_tastes
 from aura_server.domain.models import Event, TasteEvidence, UserProfile
-from aura_server.domain.profiles import learn_from, user_tastes
 from aura_server.domain.taxonomy import CATEGORY_CODES, NEIGHBORHOODS_BY_NAME
 from aura_server.store.sqlite import SQLiteRepository
 

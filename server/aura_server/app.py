@@ -10,23 +10,23 @@ from datetime import timedelta
 
 from aura_server import __version__
 from aura_server.config import Settings
-from aura_server.domain.bandit import ContextualBandit
-from aura_server.domain.behaviors import BehaviorService
 from aura_server.domain.catalog import CatalogService
-from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.decision.catalog_index import CatalogIndex
+from aura_server.domain.decision.impressions import ImpressionLog
+from aura_server.domain.decision.ranking import LearnedRanker, RankingContext, RankingSettings
+from aura_server.domain.decision.recommend import Recommender
+from aura_server.domain.decision.slate import SlatePolicy
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.impressions import ImpressionLog
-from aura_server.domain.learning import LearningLoop, LearningSettings, load_bandit
-from aura_server.domain.llm_parser import LLMParser
+from aura_server.domain.learning.bandit import ContextualBandit
+from aura_server.domain.learning.behaviors import BehaviorService
+from aura_server.domain.learning.loop import LearningLoop, LearningSettings, load_bandit
+from aura_server.domain.learning.profiles import ProfileService
+from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import UserProfile, utcnow
-from aura_server.domain.natural import NaturalSearch
-from aura_server.domain.profiles import ProfileService
-from aura_server.domain.query import QueryParser
-from aura_server.domain.ranking import LearnedRanker, RankingContext, RankingSettings
-from aura_server.domain.recommend import Recommender
-from aura_server.domain.rules_parser import RulesParser
-from aura_server.domain.slate import SlatePolicy
-from aura_server.domain.trends import EngagementTrends
+from aura_server.domain.search.llm_parser import LLMParser
+from aura_server.domain.search.natural import NaturalSearch
+from aura_server.domain.search.query import QueryParser
+from aura_server.domain.search.rules_parser import RulesParser
 from aura_server.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,16 @@ class ServiceStatus:
     model_version: str
     catalog_size: int
     version: str
+
+
+def open_store(settings: Settings) -> Repository:
+    """The store the settings name: MongoDB when MONGODB_URL is set, else the SQLite file."""
+    return open_repository(
+        settings.mongodb_url,
+        settings.mongodb_db,
+        settings.db_path,
+        settings.mongodb_write_concern,
+    )
 
 
 def query_parser(settings: Settings) -> QueryParser:
@@ -119,13 +129,7 @@ class Aura:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Aura:
-        repo = open_repository(
-            settings.mongodb_url,
-            settings.mongodb_db,
-            settings.db_path,
-            settings.mongodb_write_concern,
-        )
-        return cls.build(repo, settings)
+        return cls.build(open_store(settings), settings)
 
     def status(self) -> ServiceStatus:
         """What GET /v1/health and the gRPC StatusService report."""

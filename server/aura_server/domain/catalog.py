@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aura_server.domain.catalog_index import CatalogIndex
+from aura_server.domain.decision.catalog_index import CatalogIndex
 from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.models import UNSET_TIME, Event, as_datetime
+from aura_server.domain.repository import EventCursor, EventFilter, Repository
 from aura_server.domain.taxonomy import canonical_borough, canonical_category, find_neighborhood
 from aura_server.domain.validation import check_limit, require_id
-from aura_server.store.base import EventCursor, EventFilter, Repository
 
 MAX_BATCH = 1000
 MAX_TEXT = {"title": 300, "description": 5000, "venue": 300}

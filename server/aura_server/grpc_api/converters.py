@@ -9,10 +9,10 @@ from aura.v1 import recommend_pb2, types_pb2
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aura_server.domain.decision.ranking import RankedItem
 from aura_server.domain.errors import InvalidArgument
 from aura_server.domain.models import UNSET_TIME, Event, UserProfile
-from aura_server.domain.query import ParsedQuery
-from aura_server.domain.ranking import RankedItem
+from aura_server.domain.search.query import ParsedQuery
 
 
 def enum_name(enum_type: str, value: int, field: str) -> str:

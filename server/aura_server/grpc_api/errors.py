@@ -11,6 +11,8 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from aura_server.access.limits import RateLimited
+from aura_server.access.tokens import PermissionDenied, Unauthenticated
 from aura_server.domain.errors import (
     DeadlineExceeded,
     DomainError,
@@ -18,8 +20,6 @@ from aura_server.domain.errors import (
     NotFound,
     StoreUnavailable,
 )
-from aura_server.domain.limits import RateLimited
-from aura_server.security import PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import grpc
 
+from aura_server.access.limits import RateLimiter
+from aura_server.access.rules import OPEN_PREFIXES, authorize
+from aura_server.access.tokens import TokenVerifier, bearer_token
 from aura_server.domain.errors import DeadlineExceeded, DomainError
-from aura_server.domain.limits import RateLimiter
-from aura_server.grpc_api.auth import OPEN_PREFIXES, authorize
 from aura_server.grpc_api.errors import Handler, internal, status_for
-from aura_server.security import TokenVerifier, bearer_token
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger("aura.requests")

@@ -24,9 +24,10 @@ from aura.v1 import (
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from aura_server.access.limits import RateLimiter
+from aura_server.access.tokens import TokenVerifier
 from aura_server.app import Aura
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.limits import RateLimiter
 from aura_server.grpc_api.interceptor import RequestInterceptor
 from aura_server.grpc_api.servicers import (
     BehaviorServicer,
@@ -37,7 +38,6 @@ from aura_server.grpc_api.servicers import (
     StatusServicer,
 )
 from aura_server.grpc_api.telemetry import TracingInterceptor
-from aura_server.security import TokenVerifier
 from aura_server.telemetry.metrics import metrics
 from aura_server.telemetry.tracing import Tracer
 

@@ -21,7 +21,7 @@ from aura.v1 import (
 )
 
 from aura_server.app import Aura
-from aura_server.domain.recommend import FeedFilters
+from aura_server.domain.decision.recommend import FeedFilters
 from aura_server.grpc_api.converters import (
     enum_name,
     event_from_proto,

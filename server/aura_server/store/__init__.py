@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aura_server.store.base import Repository
+from aura_server.domain.repository import Repository
 
 
 def open_repository(

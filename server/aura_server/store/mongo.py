@@ -25,7 +25,7 @@ from aura_server.domain.models import (
     impression_from_doc,
     impression_to_doc,
 )
-from aura_server.store.base import (
+from aura_server.domain.repository import (
     EngagementCount,
     EventCursor,
     EventFilter,
@@ -35,8 +35,8 @@ from aura_server.store.base import (
     ModelSnapshot,
     PendingView,
     Repository,
-    unavailable_on,
 )
+from aura_server.store.availability import unavailable_on
 
 Doc = dict[str, Any]
 MODELS_KEPT = 3

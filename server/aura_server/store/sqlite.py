@@ -28,7 +28,7 @@ from aura_server.domain.models import (
     impression_from_doc,
     impression_to_doc,
 )
-from aura_server.store.base import (
+from aura_server.domain.repository import (
     EngagementCount,
     EventCursor,
     EventFilter,
@@ -38,8 +38,8 @@ from aura_server.store.base import (
     ModelSnapshot,
     PendingView,
     Repository,
-    unavailable_on,
 )
+from aura_server.store.availability import unavailable_on
 from aura_server.store.group_commit import GroupCommitter
 
 T = TypeVar("T")

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from aura_server.domain.decision_log import Decision
+from aura_server.domain.offline.decision_log import Decision
 
 FloatArray = npt.NDArray[np.float64]
 Z95 = 1.959964

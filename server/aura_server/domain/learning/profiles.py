@@ -34,10 +34,11 @@ from collections.abc import Callable, Sequence
 
 from cachetools import LRUCache
 
-from aura_server.domain import tastes
-from aura_server.domain.actions import REWARD_ACTIONS
 from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
+from aura_server.domain.learning import tastes
+from aura_server.domain.learning.actions import REWARD_ACTIONS
 from aura_server.domain.models import Event, TasteEvidence, UserProfile, utcnow
+from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import (
     CATEGORIES,
     GENDERS,
@@ -48,7 +49,6 @@ from aura_server.domain.taxonomy import (
     find_neighborhood,
 )
 from aura_server.domain.validation import check_coordinates, require_id
-from aura_server.store.base import Repository
 from aura_server.telemetry.metrics import metrics
 
 CATEGORY_STEP = 0.15

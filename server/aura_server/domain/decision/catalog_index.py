@@ -21,8 +21,8 @@ import numpy.typing as npt
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Event
+from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import CATEGORY_CODES, INTENT_MAP, IntentMatch
-from aura_server.store.base import Repository
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)

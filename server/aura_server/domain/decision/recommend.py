@@ -12,21 +12,21 @@ from datetime import datetime, timedelta
 import numpy as np
 from cachetools import LRUCache
 
-from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
+from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
+from aura_server.domain.decision.impressions import ImpressionLog
+from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
-from aura_server.domain.impressions import ImpressionLog
+from aura_server.domain.learning.profiles import ProfileService
+from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
-from aura_server.domain.profiles import ProfileService
-from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
+from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket, canonical_category
-from aura_server.domain.trends import EngagementTrends
 from aura_server.domain.validation import (
     check_coordinates,
     check_limit,
     check_moment,
     require_id,
 )
-from aura_server.store.base import Repository
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Impression, utcnow
-from aura_server.store.base import Repository
+from aura_server.domain.repository import Repository
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0

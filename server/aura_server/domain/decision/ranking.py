@@ -37,15 +37,15 @@ from typing import Protocol
 
 import numpy as np
 
-from aura_server.domain.bandit import ContextualBandit
-from aura_server.domain.catalog_index import Candidates, FloatArray, IntArray
-from aura_server.domain.features import action_features, event_traits, shared_features
+from aura_server.domain.decision.catalog_index import Candidates, FloatArray, IntArray
+from aura_server.domain.decision.features import action_features, event_traits, shared_features
+from aura_server.domain.decision.slate import SlatePolicy, fill_slate
+from aura_server.domain.learning.bandit import ContextualBandit
+from aura_server.domain.learning.profiles import user_tastes
+from aura_server.domain.learning.tastes import BASE_TASTE, LIKED_MEAN, TasteView, nearness
+from aura_server.domain.learning.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
 from aura_server.domain.models import COLD_START_BEHAVIORS, Event, UserProfile
-from aura_server.domain.profiles import user_tastes
-from aura_server.domain.slate import SlatePolicy, fill_slate
-from aura_server.domain.tastes import BASE_TASTE, LIKED_MEAN, TasteView, nearness
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket
-from aura_server.domain.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
 
 
 @dataclass(frozen=True)

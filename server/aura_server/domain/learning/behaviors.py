@@ -7,20 +7,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aura_server.domain.actions import ACTIONS, action_reward, engagement_weight
-from aura_server.domain.catalog_index import CatalogIndex, distance_km
+from aura_server.domain.decision.catalog_index import CatalogIndex, distance_km
 from aura_server.domain.errors import InvalidArgument, NotFound
-from aura_server.domain.learning import LearningLoop
-from aura_server.domain.models import Behavior, Event, Impression, UserProfile, utcnow
-from aura_server.domain.profiles import (
+from aura_server.domain.learning.actions import ACTIONS, action_reward, engagement_weight
+from aura_server.domain.learning.loop import LearningLoop
+from aura_server.domain.learning.profiles import (
     ProfileService,
     adjust_categories,
     count_behavior,
     learn_from,
 )
-from aura_server.domain.trends import EngagementTrends
+from aura_server.domain.learning.trends import EngagementTrends
+from aura_server.domain.models import Behavior, Event, Impression, UserProfile, utcnow
+from aura_server.domain.repository import Repository
 from aura_server.domain.validation import MAX_ID_LENGTH, check_moment, require_id
-from aura_server.store.base import Repository
 from aura_server.telemetry.metrics import metrics
 
 MAX_QUERY_LENGTH = 500

@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 import openai
 from cachetools import TTLCache
 
-from aura_server.domain.query import TIME_SLOTS, ParsedQuery
-from aura_server.domain.rules_parser import RulesParser, normalise
+from aura_server.domain.search.query import TIME_SLOTS, ParsedQuery
+from aura_server.domain.search.rules_parser import RulesParser, normalise
 from aura_server.domain.taxonomy import (
     BOROUGHS,
     CATEGORIES,

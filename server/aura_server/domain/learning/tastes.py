@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aura_server.domain.catalog_index import FloatArray, distance_km
+from aura_server.domain.decision.catalog_index import FloatArray, distance_km
 from aura_server.domain.models import Event, PriceRange, TasteEvidence
 from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES
 

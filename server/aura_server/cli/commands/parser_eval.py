@@ -12,7 +12,9 @@ when given. A query is right when every field is.
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,8 +22,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aura_server.config import Settings
 from aura_server.domain.models import as_datetime
-from aura_server.domain.query import ParsedQuery, QueryParser
+from aura_server.domain.search.query import ParsedQuery, QueryParser
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_NOW = "2026-06-05T16:00:00Z"
@@ -123,3 +126,23 @@ def evaluate(parser: QueryParser, lines: Iterable[str]) -> Report:
                 misses.append(Miss(case["query"], name, expected.get(name), got[name]))
         right += all_right
     return Report(total, right, field_right, misses)
+
+
+def eval_parser(args: argparse.Namespace, settings: Settings) -> int:
+    from aura_server.domain.search.rules_parser import RulesParser
+
+    rules = RulesParser()
+    parser: QueryParser = rules
+    if args.parser == "llm":
+        from aura_server.domain.search.llm_parser import LLMParser
+
+        if not settings.openai_api_key:
+            print("aura: --parser llm needs OPENAI_API_KEY", file=sys.stderr)
+            return 2
+        parser = LLMParser.from_settings(settings, rules=rules)
+    with open(args.file, encoding="utf-8") as handle:
+        report = evaluate(parser, handle)
+    for miss in report.misses if args.verbose else []:
+        print(f"MISS {miss.query!r}: {miss.field} expected {miss.expected!r}, got {miss.got!r}")
+    print("\n".join(report.lines()))
+    return 0

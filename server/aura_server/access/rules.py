@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aura_server.security import (
+from aura_server.access.tokens import (
     PermissionDenied,
     Principal,
 )

@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from aura_server.domain.actions import engagement_weight
-from aura_server.domain.catalog_index import CatalogSnapshot, FloatArray
+from aura_server.domain.decision.catalog_index import CatalogSnapshot, FloatArray
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.learning.actions import engagement_weight
 from aura_server.domain.models import utcnow
+from aura_server.domain.repository import EngagementCount, Repository
 from aura_server.domain.taxonomy import AGE_BRACKETS
-from aura_server.store.base import EngagementCount, Repository
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=72)

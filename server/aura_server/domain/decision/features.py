@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from aura_server.domain.catalog_index import FloatArray
+from aura_server.domain.decision.catalog_index import FloatArray
 from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import (
     BOROUGHS,

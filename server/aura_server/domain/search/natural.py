@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from aura_server.domain.behaviors import BehaviorService
-from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
+from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
+from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
+from aura_server.domain.decision.recommend import FEED_WINDOW, Recommender
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
-from aura_server.domain.lexicon import VIBES
+from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile, utcnow
-from aura_server.domain.query import ParsedQuery, QueryParser, hours_between, slot_hours
-from aura_server.domain.ranking import RankedItem, Ranker, Ranking, RankingContext
-from aura_server.domain.recommend import FEED_WINDOW, Recommender
+from aura_server.domain.search.lexicon import VIBES
+from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
 from aura_server.domain.taxonomy import NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
 from aura_server.domain.validation import (
     check_coordinates,

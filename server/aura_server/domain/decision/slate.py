@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aura_server.domain.catalog_index import FloatArray, IntArray
+from aura_server.domain.decision.catalog_index import FloatArray, IntArray
 from aura_server.domain.taxonomy import CATEGORIES
 
 CATEGORY_COUNT = len(CATEGORIES)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from aura_server.domain.models import Behavior, Impression, ImpressionItem
-from aura_server.store.base import LogPosition, Repository
+from aura_server.domain.repository import LogPosition, Repository
 
 PAGE = 1000
 # Impressions are joined a day's worth at a time: behaviors are read for that day plus the

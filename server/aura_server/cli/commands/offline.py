@@ -3,16 +3,20 @@ exploration settings would have earned on it."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from aura_server.domain.decision_log import Decision
-from aura_server.domain.evaluation import PolicyEstimate
+from aura_server.app import open_store
+from aura_server.config import Settings
+from aura_server.domain.offline.decision_log import Decision, decisions
+from aura_server.domain.offline.evaluation import PolicyEstimate, logged_slots
+from aura_server.domain.offline.evaluation import evaluate as run_evaluation
 
 FORMATS = ("dsjson", "jsonl")
 
@@ -153,3 +157,73 @@ def plot(results: list[PolicyEstimate], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def since(text: str) -> datetime:
+    """--since: an ISO time (UTC when it names no zone) or a span back from now (7d, 12h)."""
+    text = text.strip()
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: float(text[:-1])})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: an ISO time or a span like 7d") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def export_log(args: argparse.Namespace, settings: Settings) -> int:
+    repo = open_store(settings)
+    window = timedelta(hours=settings.reward_window_hours)
+    log = decisions(repo, args.since, datetime.now(UTC), window)
+    try:
+        if args.out == "-":
+            export(log, args.format, sys.stdout, sys.stderr)
+        else:
+            with open(args.out, "w") as out:
+                export(log, args.format, out, sys.stderr)
+    finally:
+        repo.close()
+    return 0
+
+
+def evaluate_log(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rates = [float(rate) for rate in args.exploration.split(",") if rate.strip()]
+    except ValueError:
+        print("aura: --exploration takes rates like 0.05,0.15,0.3", file=sys.stderr)
+        return 2
+    if any(not 0 <= rate <= 1 for rate in rates):
+        print("aura: --exploration rates must be between 0 and 1", file=sys.stderr)
+        return 2
+    if args.policy == "popularity":
+        print(
+            "aura: a popularity policy cannot be evaluated from these logs: it would show "
+            "items the serving policy gave no chance (it explores by category among its "
+            "scored candidates), and impressions do not record the candidates each slot "
+            "was chosen from; see README, Offline evaluation",
+            file=sys.stderr,
+        )
+        return 2
+    if args.policy == "uniform":
+        rates = [1.0]
+    repo = open_store(settings)
+    try:
+        window = timedelta(hours=settings.reward_window_hours)
+        slots = logged_slots(
+            decisions(repo, args.since, datetime.now(UTC), window), settings.exploration
+        )
+    finally:
+        repo.close()
+    if len(slots) == 0:
+        print("no logged feed slots in that window", file=sys.stderr)
+        return 1
+    results = run_evaluation(slots, rates)
+    print(report_table(results, len(slots), args.since))
+    report = Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(report_json(results, len(slots), args.since), indent=2))
+    print(f"report: {report}", file=sys.stderr)
+    if plot(results, report.with_suffix(".png")):
+        print(f"plot: {report.with_suffix('.png')}", file=sys.stderr)
+    return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from aura_server.domain.lexicon import (
+from aura_server.domain.search.lexicon import (
     BOROUGH_ALIASES,
     CATEGORY_SYNONYMS,
     FILLERS,
@@ -24,7 +24,7 @@ from aura_server.domain.lexicon import (
     NEIGHBORHOOD_ALIASES,
     VIBES,
 )
-from aura_server.domain.query import ParsedQuery, slot_of_hour
+from aura_server.domain.search.query import ParsedQuery, slot_of_hour
 from aura_server.domain.taxonomy import NEIGHBORHOODS_BY_NAME
 
 NEW_YORK = ZoneInfo("America/New_York")

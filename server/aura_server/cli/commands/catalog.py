@@ -6,6 +6,7 @@ lowerCamelCase names, RFC 3339 times), so a file and an UpsertEvents call mean t
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from typing import TextIO
 from aura.v1 import types_pb2
 from google.protobuf import json_format
 
+from aura_server.app import open_store
+from aura_server.cli.commands.demo_catalog import demo_events
+from aura_server.config import Settings
 from aura_server.domain.catalog import normalise_event
-from aura_server.domain.demo_catalog import demo_events
 from aura_server.domain.errors import InvalidArgument
 from aura_server.domain.models import Event
 from aura_server.grpc_api.converters import event_from_proto
@@ -85,3 +88,34 @@ def import_jsonl(
     repo.upsert_events(list(seen.values()))  # one write: all or nothing
     print(f"imported {len(seen)} events from {path}", file=out)
     return len(seen), []
+
+
+def catalog_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    repo = open_store(settings)
+    try:
+        existing = repo.count_events()
+        if args.if_empty and existing:
+            print(f"catalog has {existing} events; not seeding", file=sys.stderr)
+            return 0
+        written = seed_demo(repo, count=args.count, seed=args.seed)
+        print(f"seeded {written} demo events", file=sys.stderr)
+        return 0
+    finally:
+        repo.close()
+
+
+def catalog_import(args: argparse.Namespace, settings: Settings) -> int:
+    if not Path(args.file).is_file():
+        print(f"aura: no such file: {args.file}", file=sys.stderr)
+        return 1
+    repo = open_store(settings)
+    try:
+        _, errors = import_jsonl(repo, Path(args.file))
+    finally:
+        repo.close()
+    if errors:
+        for error in errors:
+            print(error, file=sys.stderr)
+        print(f"{len(errors)} bad line(s); nothing was imported", file=sys.stderr)
+        return 1
+    return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import functools
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
@@ -13,9 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import Behavior, Event, Impression, UserProfile
-from aura_server.telemetry.metrics import metrics
 
 T = TypeVar("T")
 
@@ -261,36 +257,3 @@ class Repository(abc.ABC):
 
     @abc.abstractmethod
     def counter(self, name: str) -> int: ...
-
-
-def unavailable_on(*errors: type[Exception]) -> Callable[[type[Repository]], type[Repository]]:
-    """Class decorator for a backend: its driver's connection errors, raised by any
-    repository method, become StoreUnavailable (UNAVAILABLE to clients, never INTERNAL)."""
-
-    def decorate(cls: type[Repository]) -> type[Repository]:
-        for name in Repository.__abstractmethods__:
-            method = cls.__dict__.get(name)
-            if method is None or name == "close":
-                continue
-
-            @functools.wraps(method)
-            def guarded(
-                self: Repository,
-                *args: object,
-                __method: Callable[..., object] = method,
-                __name: str = name,
-                **kwargs: object,
-            ) -> object:
-                started = time.perf_counter()
-                try:
-                    return __method(self, *args, **kwargs)
-                except errors as exc:
-                    metrics().store_errors.labels(__name).inc()
-                    raise StoreUnavailable(f"{self.backend}: {exc}") from exc
-                finally:
-                    metrics().store_latency.labels(__name).observe(time.perf_counter() - started)
-
-            setattr(cls, name, guarded)
-        return cls
-
-    return decorate
