@@ -17,8 +17,9 @@ from aura_server.config import Settings
 from aura_server.domain.decision.catalog_index import distance_km
 from aura_server.domain.learning import tastes
 from aura_server.domain.learning.profiles import learn_from, user_tastes
-from aura_server.domain.models import Event, TasteEvidence, UserProfile
+from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import CATEGORY_CODES, NEIGHBORHOODS_BY_NAME
+from aura_server.store.documents import evidence_from_doc, evidence_to_doc
 from aura_server.store.sqlite import SQLiteRepository
 
 ORIGIN = (40.7081, -73.9571)  # Williamsburg
@@ -213,4 +214,4 @@ def test_evidence_round_trips_through_the_store(aura: Aura) -> None:
     aura.behaviors.log("u1", "purchase", event_id="e1")
     stored = aura.profiles.get("u1").evidence
     assert stored.liked["Techno"] > 0
-    assert TasteEvidence.from_doc(stored.to_doc()) == stored
+    assert evidence_from_doc(evidence_to_doc(stored)) == stored

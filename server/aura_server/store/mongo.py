@@ -20,10 +20,6 @@ from aura_server.domain.models import (
     Impression,
     UserProfile,
     as_datetime,
-    event_from_doc,
-    event_to_doc,
-    impression_from_doc,
-    impression_to_doc,
 )
 from aura_server.domain.repository import (
     EngagementCount,
@@ -37,6 +33,14 @@ from aura_server.domain.repository import (
     Repository,
 )
 from aura_server.store.availability import unavailable_on
+from aura_server.store.documents import (
+    event_from_doc,
+    event_to_doc,
+    impression_from_doc,
+    impression_to_doc,
+    profile_from_doc,
+    profile_to_doc,
+)
 
 Doc = dict[str, Any]
 MODELS_KEPT = 3
@@ -162,10 +166,10 @@ class MongoRepository(Repository):
     # Users
     def get_user(self, user_id: str) -> UserProfile | None:
         doc = self.users.find_one({"user_id": user_id}, {"_id": 0})
-        return None if doc is None else UserProfile.from_doc(doc)
+        return None if doc is None else profile_from_doc(doc)
 
     def save_user(self, profile: UserProfile) -> bool:
-        doc = profile.to_doc()
+        doc = profile_to_doc(profile)
         if profile.version == 1:
             try:
                 self.users.insert_one(doc)

@@ -23,10 +23,6 @@ from aura_server.domain.models import (
     Event,
     Impression,
     UserProfile,
-    event_from_doc,
-    event_to_doc,
-    impression_from_doc,
-    impression_to_doc,
 )
 from aura_server.domain.repository import (
     EngagementCount,
@@ -40,6 +36,14 @@ from aura_server.domain.repository import (
     Repository,
 )
 from aura_server.store.availability import unavailable_on
+from aura_server.store.documents import (
+    event_from_doc,
+    event_to_doc,
+    impression_from_doc,
+    impression_to_doc,
+    profile_from_doc,
+    profile_to_doc,
+)
 from aura_server.store.group_commit import GroupCommitter
 
 T = TypeVar("T")
@@ -381,10 +385,10 @@ class SQLiteRepository(Repository):
     # Users
     def get_user(self, user_id: str) -> UserProfile | None:
         row = self._conn().execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
-        return None if row is None else UserProfile.from_doc(json.loads(row["doc"]))
+        return None if row is None else profile_from_doc(json.loads(row["doc"]))
 
     def save_user(self, profile: UserProfile) -> bool:
-        doc = _dumps(profile.to_doc())
+        doc = _dumps(profile_to_doc(profile))
         with self._write() as conn:
             if profile.version == 1:
                 cur = conn.execute(

@@ -1,0 +1,177 @@
+"""The stored shapes of the domain's records: what both stores keep, as JSON-ready
+documents (times stay datetimes where a store encodes them itself)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+from aura_server.domain.models import (
+    Event,
+    Impression,
+    ImpressionItem,
+    PriceRange,
+    TasteEvidence,
+    UserProfile,
+    as_datetime,
+)
+
+
+def profile_to_doc(profile: UserProfile) -> dict[str, Any]:
+    """A JSON-ready document, the shape both stores keep."""
+    return {
+        "user_id": profile.user_id,
+        "intent": profile.intent,
+        "age": profile.age,
+        "gender": profile.gender,
+        "categories": dict(profile.categories),
+        "category_aversion": dict(profile.category_aversion),
+        "price_range": None
+        if profile.price_range is None
+        else {
+            "avg": profile.price_range.avg,
+            "sweet_spot_min": profile.price_range.sweet_spot_min,
+            "sweet_spot_max": profile.price_range.sweet_spot_max,
+        },
+        "locations": [
+            {"city": city, "neighborhood": hood, "score": score}
+            for (city, hood), score in profile.locations.items()
+        ],
+        "total_events_attended": profile.total_events_attended,
+        "behavior_count": profile.behavior_count,
+        "created_at": profile.created_at.isoformat(),
+        "updated_at": profile.updated_at.isoformat(),
+        "home_lat": profile.home_lat,
+        "home_lng": profile.home_lng,
+        "favorite_categories": list(profile.favorite_categories),
+        "home_city": profile.home_city,
+        "home_neighborhood": profile.home_neighborhood,
+        "evidence": evidence_to_doc(profile.evidence),
+        "version": profile.version,
+    }
+
+
+def profile_from_doc(doc: dict[str, Any]) -> UserProfile:
+    price = doc.get("price_range")
+    return UserProfile(
+        user_id=doc["user_id"],
+        intent=doc.get("intent", ""),
+        age=int(doc.get("age", 0)),
+        gender=doc.get("gender", ""),
+        categories={str(k): float(v) for k, v in doc.get("categories", {}).items()},
+        category_aversion={str(k): float(v) for k, v in doc.get("category_aversion", {}).items()},
+        price_range=None if price is None else PriceRange(**price),
+        locations={
+            (loc["city"], loc["neighborhood"]): float(loc["score"])
+            for loc in doc.get("locations", [])
+        },
+        total_events_attended=int(doc.get("total_events_attended", 0)),
+        behavior_count=int(doc.get("behavior_count", 0)),
+        created_at=datetime.fromisoformat(doc["created_at"]),
+        updated_at=datetime.fromisoformat(doc["updated_at"]),
+        home_lat=doc.get("home_lat"),
+        home_lng=doc.get("home_lng"),
+        favorite_categories=list(doc.get("favorite_categories", [])),
+        home_city=doc.get("home_city", ""),
+        home_neighborhood=doc.get("home_neighborhood", ""),
+        evidence=evidence_from_doc(doc.get("evidence")),
+        version=int(doc.get("version", 0)),
+    )
+
+
+def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
+    return {
+        "liked": dict(evidence.liked),
+        "passed": dict(evidence.passed),
+        "distance_shown": list(evidence.distance_shown),
+        "distance_taken": list(evidence.distance_taken),
+        "price_shown": list(evidence.price_shown),
+        "price_taken": list(evidence.price_taken),
+        "paid_max": evidence.paid_max,
+    }
+
+
+def evidence_from_doc(doc: dict[str, Any] | None) -> TasteEvidence:
+    doc = doc or {}
+    return TasteEvidence(
+        liked={str(k): float(v) for k, v in doc.get("liked", {}).items()},
+        passed={str(k): float(v) for k, v in doc.get("passed", {}).items()},
+        distance_shown=[float(v) for v in doc.get("distance_shown", [])],
+        distance_taken=[float(v) for v in doc.get("distance_taken", [])],
+        price_shown=[float(v) for v in doc.get("price_shown", [])],
+        price_taken=[float(v) for v in doc.get("price_taken", [])],
+        paid_max=doc.get("paid_max"),
+    )
+
+
+def event_to_doc(event: Event) -> dict[str, Any]:
+    """The stored shape of an event (times stay datetimes; each store encodes them)."""
+    return {
+        "event_id": event.event_id,
+        "title": event.title,
+        "description": event.description,
+        "categories": list(event.categories),
+        "tags": list(event.tags),
+        "venue": event.venue,
+        "city": event.city,
+        "neighborhood": event.neighborhood,
+        "lat": event.lat,
+        "lng": event.lng,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "price_min": event.price_min,
+        "price_max": event.price_max,
+        "status": event.status,
+        "popularity": event.popularity,
+    }
+
+
+def event_from_doc(doc: dict[str, Any]) -> Event:
+    ends_at = doc.get("ends_at")
+    # Categories, tags, places and statuses repeat across a catalog: interned, a
+    # 100,000-event catalog index holds one copy of each instead of one per event.
+    return Event(
+        event_id=doc["event_id"],
+        title=doc["title"],
+        description=doc.get("description", ""),
+        categories=[sys.intern(c) for c in doc.get("categories", [])],
+        tags=[sys.intern(t) for t in doc.get("tags", [])],
+        venue=sys.intern(doc.get("venue", "")),
+        city=sys.intern(doc["city"]),
+        neighborhood=sys.intern(doc.get("neighborhood", "")),
+        lat=float(doc["lat"]),
+        lng=float(doc["lng"]),
+        starts_at=as_datetime(doc["starts_at"]),
+        ends_at=None if ends_at is None else as_datetime(ends_at),
+        price_min=doc.get("price_min"),
+        price_max=doc.get("price_max"),
+        status=sys.intern(doc.get("status", "active")),
+        popularity=float(doc.get("popularity", 0.0)),
+    )
+
+
+def impression_to_doc(impression: Impression) -> dict[str, Any]:
+    return {
+        "feed_id": impression.feed_id,
+        "user_id": impression.user_id,
+        "kind": impression.kind,
+        "created_at": impression.created_at,
+        "context": impression.context,
+        "items": [vars(item) for item in impression.items],
+        "model_version": impression.model_version,
+        "shared_features": impression.shared_features,
+    }
+
+
+def impression_from_doc(doc: dict[str, Any]) -> Impression:
+    return Impression(
+        feed_id=doc["feed_id"],
+        user_id=doc["user_id"],
+        kind=doc["kind"],
+        created_at=as_datetime(doc["created_at"]),
+        context=dict(doc["context"]),
+        items=[ImpressionItem(**item) for item in doc["items"]],
+        model_version=doc["model_version"],
+        shared_features=doc.get("shared_features", ""),
+    )
