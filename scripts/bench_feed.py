@@ -76,7 +76,7 @@ def main() -> None:
         repo = SQLiteRepository(folder / "aura.db")
         print(f"seeding {args.events} demo events into {folder}", file=sys.stderr)
         seed_demo(repo, count=args.events)
-        server = GrpcServer(Aura.build(repo), host="127.0.0.1", port=0)
+        server = GrpcServer(Aura.build(repo).plane, host="127.0.0.1", port=0)
         server.start()
         target = f"127.0.0.1:{server.port}"
 

@@ -46,7 +46,7 @@ def main() -> None:
     print("seeding the demo catalog", file=sys.stderr)
     seed_demo(repo, out=io.StringIO())
     aura = Aura.build(repo)
-    server = GrpcServer(aura, host="127.0.0.1", port=0)
+    server = GrpcServer(aura.plane, host="127.0.0.1", port=0)
     server.start()
     gateway = RestGateway(f"127.0.0.1:{server.port}", host="127.0.0.1", port=0)
     gateway.start()

@@ -124,7 +124,7 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[str]:
     repo = SQLiteRepository(folder / "aura.db")
     seed_demo(repo)
     app = Aura.build(repo, Settings.from_env())  # AURA_* knobs apply
-    server = GrpcServer(app, host="127.0.0.1", port=0)
+    server = GrpcServer(app.plane, host="127.0.0.1", port=0)
     server.start()
     try:
         yield f"127.0.0.1:{server.port}"

@@ -88,7 +88,7 @@ def make_event(event_id: str, **overrides: object) -> Event:
 @pytest.fixture
 def live_server(aura: Aura) -> Iterator[grpc.Channel]:
     """The real gRPC server on a free port over the parametrised store, and a channel."""
-    server = GrpcServer(aura, host="127.0.0.1", port=0, max_workers=8, health_interval=0.2)
+    server = GrpcServer(aura.plane, host="127.0.0.1", port=0, max_workers=8, health_interval=0.2)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     yield channel

@@ -228,7 +228,7 @@ def test_rate_limits_answer_resource_exhausted_with_a_retry_delay(
 
     path = copy_of(catalog_file, tmp_path / "aura.db")
     aura = Aura.build(SQLiteRepository(path))
-    server = GrpcServer(aura, host="127.0.0.1", port=0, limiter=RateLimiter(rate=2, burst=3))
+    server = GrpcServer(aura.plane, host="127.0.0.1", port=0, limiter=RateLimiter(rate=2, burst=3))
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     gateway = RestGateway(f"127.0.0.1:{server.port}", host="127.0.0.1", port=0)

@@ -325,7 +325,7 @@ def self_signed_localhost() -> tuple[bytes, bytes]:
 def test_tls_with_the_servers_root_certificate(secured: Secured) -> None:
     certificate, key = self_signed_localhost()
     port = free_port()
-    tls_server = GrpcServer(secured.aura, host="127.0.0.1", port=free_port())
+    tls_server = GrpcServer(secured.aura.plane, host="127.0.0.1", port=free_port())
     tls_server.server.add_secure_port(
         f"127.0.0.1:{port}", grpc.ssl_server_credentials([(key, certificate)])
     )

@@ -77,7 +77,7 @@ class Served:
     ) -> None:
         self.aura = Aura.build(SQLiteRepository(path), settings or Settings())
         self.server = GrpcServer(
-            self.aura, host="127.0.0.1", port=0, health_interval=0.2, verifier=verifier
+            self.aura.plane, host="127.0.0.1", port=0, health_interval=0.2, verifier=verifier
         )
         self.server.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}")

@@ -42,7 +42,7 @@ def rss_mb() -> float:
 def test_soak(catalog_file: Path, tmp_path: Path) -> None:
     path = copy_of(catalog_file, tmp_path / "aura.db")
     aura = Aura.build(SQLiteRepository(path))
-    server = GrpcServer(aura, host="127.0.0.1", port=0, max_workers=16)
+    server = GrpcServer(aura.plane, host="127.0.0.1", port=0, max_workers=16)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     stubs = AuraStubs(channel)

@@ -48,7 +48,7 @@ def test_every_rpc_is_a_span_at_the_collector(catalog_file: Path, tmp_path: Path
     assert Settings.from_env(dotenv=False).otlp_endpoint == "", "off unless configured"
     tracer = Tracer(endpoint, worker="0")
     aura = Aura.build(SQLiteRepository(copy_of(catalog_file, tmp_path / "aura.db")))
-    server = GrpcServer(aura, host="127.0.0.1", port=0, tracer=tracer)
+    server = GrpcServer(aura.plane, host="127.0.0.1", port=0, tracer=tracer)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     try:

@@ -8,21 +8,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from aura_server import __version__
 from aura_server.config import Settings
 from aura_server.domain.catalog import CatalogService
+from aura_server.domain.dataplane import DataPlane
 from aura_server.domain.decision.catalog_index import CatalogIndex
 from aura_server.domain.decision.impressions import ImpressionLog
-from aura_server.domain.decision.ranking import LearnedRanker, RankingContext, RankingSettings
+from aura_server.domain.decision.ranking import LearnedRanker, RankingSettings
 from aura_server.domain.decision.recommend import Recommender
 from aura_server.domain.decision.slate import SlatePolicy
-from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.learning.loop import LearningLoop, LearningSettings, load_bandit
 from aura_server.domain.learning.profiles import ProfileService
 from aura_server.domain.learning.trends import EngagementTrends
-from aura_server.domain.models import UserProfile, utcnow
 from aura_server.domain.search.llm_parser import LLMParser
 from aura_server.domain.search.natural import NaturalSearch
 from aura_server.domain.search.query import QueryParser
@@ -30,17 +28,6 @@ from aura_server.domain.search.rules_parser import RulesParser
 from aura_server.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
-WARM_UP_QUERIES = ("best hip hop in bushwick tonight under $40", "jazz tomorow nite in the villge")
-WARM_UP_WINDOW = timedelta(days=14)
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    status: str  # SERVING | NOT_SERVING
-    store: str
-    model_version: str
-    catalog_size: int
-    version: str
 
 
 def open_store(settings: Settings) -> Repository:
@@ -74,6 +61,7 @@ class Aura:
     recommender: Recommender
     natural: NaturalSearch
     catalog: CatalogService
+    plane: DataPlane
     _stopping: threading.Event = field(default_factory=threading.Event)
     _background: threading.Thread | None = None
 
@@ -113,6 +101,19 @@ class Aura:
         profiles = ProfileService(repo, half_life=settings.taste_half_life)
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
         recommender = Recommender(repo, index, ranker, trends, profiles, impressions)
+        natural = NaturalSearch(recommender, index, ranker, query_parser(settings), behaviors)
+        catalog = CatalogService(repo, index)
+        plane = DataPlane(
+            repo,
+            index,
+            trends,
+            profiles,
+            behaviors,
+            recommender,
+            natural,
+            catalog,
+            model_version=lambda: bandit.version,
+        )
         return cls(
             repo=repo,
             settings=settings,
@@ -123,52 +124,14 @@ class Aura:
             profiles=profiles,
             behaviors=behaviors,
             recommender=recommender,
-            natural=NaturalSearch(recommender, index, ranker, query_parser(settings), behaviors),
-            catalog=CatalogService(repo, index),
+            natural=natural,
+            catalog=catalog,
+            plane=plane,
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Aura:
         return cls.build(open_store(settings), settings)
-
-    def status(self) -> ServiceStatus:
-        """What GET /v1/health and the gRPC StatusService report."""
-        try:
-            self.repo.ping()
-            serving = "SERVING"
-        except StoreUnavailable:
-            serving = "NOT_SERVING"
-        return ServiceStatus(
-            status=serving,
-            store=self.repo.backend,
-            model_version=self.bandit.version,
-            catalog_size=len(self.index.snapshot().events) if serving == "SERVING" else 0,
-            version=__version__,
-        )
-
-    def warm_up(self) -> None:
-        """Build what is otherwise built on first use (the catalog index, the trends, the
-        rules parser's tables and fuzzy matching, the ranker's paths and VW's), so the
-        first request after a start costs what the next ones do. Nothing is stored."""
-        started = time.perf_counter()
-        try:
-            snapshot = self.index.snapshot()
-        except StoreUnavailable:
-            return  # served from what comes; the health check says why
-        now = utcnow()
-        rules = getattr(self.natural.parser, "rules", self.natural.parser)
-        for query in WARM_UP_QUERIES:
-            rules.parse(query, now)
-        if snapshot.events:
-            first = snapshot.events[0]
-            candidates = self.index.select(
-                first.lat, first.lng, 30.0, now, now + WARM_UP_WINDOW, set()
-            )
-            self.trends.view(snapshot, now)
-            for profile in (None, UserProfile(user_id="warm-up", behavior_count=3, age=30)):
-                context = RankingContext(profile, first.lat, first.lng, 30.0, now, "warm-up")
-                self.recommender.ranker.rank(context, candidates, 30)
-        log.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def start(self) -> None:
         """Run the learning chores (default rewards, model snapshots) in the background."""

@@ -37,7 +37,7 @@ def serve_worker(
     host = args.host or settings.host
     try:
         server = GrpcServer(
-            aura,
+            aura.plane,
             host=host,
             port=settings.port if args.port is None else args.port,
             max_workers=settings.grpc_threads,
@@ -77,9 +77,10 @@ def serve_worker(
     )
     # One write per line: workers share stderr, and print's separate newline let two
     # workers' lines run together.
+    status = aura.plane.status()
     sys.stderr.write(
         f"Aura {__version__} worker {worker} serving {doors} "
-        f"(store: {aura.repo.backend}, {aura.repo.count_events()} events; {auth})\n"
+        f"(store: {status.store}, {status.catalog_size} events; {auth})\n"
     )
     sys.stderr.flush()
 

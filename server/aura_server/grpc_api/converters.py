@@ -1,18 +1,36 @@
-"""Messages <-> domain types. The only place that knows both shapes."""
+"""Messages <-> domain types. The only place that knows both shapes: each RPC has an
+`*_args(request)` (the message as the data plane's keyword arguments) and a
+`*_reply(result)` (the domain's answer as the response message)."""
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
-from aura.v1 import recommend_pb2, types_pb2
+from aura.v1 import (
+    behavior_pb2,
+    catalog_pb2,
+    feedback_pb2,
+    onboarding_pb2,
+    recommend_pb2,
+    status_pb2,
+    types_pb2,
+)
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aura_server.domain.catalog import EventError
+from aura_server.domain.dataplane import ServiceStatus
 from aura_server.domain.decision.ranking import RankedItem
+from aura_server.domain.decision.recommend import FeedFilters, FeedResult
 from aura_server.domain.errors import InvalidArgument
+from aura_server.domain.learning.behaviors import LogResult, RewardResult
 from aura_server.domain.models import UNSET_TIME, Event, UserProfile
+from aura_server.domain.search.natural import NaturalResult
 from aura_server.domain.search.query import ParsedQuery
+
+Args = dict[str, Any]
 
 
 def enum_name(enum_type: str, value: int, field: str) -> str:
@@ -191,3 +209,199 @@ def parsed_query_to_proto(parsed: ParsedQuery) -> recommend_pb2.ParsedQuery:
         message.start_hour_from = parsed.start_hour_from
         message.start_hour_to = parsed.start_hour_to
     return message
+
+
+# OnboardingService
+
+
+def onboard_args(request: onboarding_pb2.OnboardRequest) -> Args:
+    return {
+        "user_id": request.user_id,
+        "intent": enum_name("Intent", request.intent, "intent"),
+        "age": request.age,
+        "gender": enum_name("Gender", request.gender, "gender"),
+        "lat": optional_float(request, "lat"),
+        "lng": optional_float(request, "lng"),
+        "city": request.city,
+        "neighborhood": request.neighborhood,
+        "favorite_categories": list(request.favorite_categories),
+    }
+
+
+def onboard_reply(result: tuple[UserProfile, bool]) -> onboarding_pb2.OnboardResponse:
+    profile, created = result
+    return onboarding_pb2.OnboardResponse(profile=profile_to_proto(profile), created=created)
+
+
+def get_profile_reply(profile: UserProfile) -> onboarding_pb2.GetProfileResponse:
+    return onboarding_pb2.GetProfileResponse(profile=profile_to_proto(profile))
+
+
+def reset_profile_reply(profile: UserProfile) -> onboarding_pb2.ResetProfileResponse:
+    return onboarding_pb2.ResetProfileResponse(profile=profile_to_proto(profile))
+
+
+# BehaviorService, FeedbackService
+
+
+def log_behavior_args(request: behavior_pb2.LogBehaviorRequest) -> Args:
+    return {
+        "user_id": request.user_id,
+        "action": enum_name("Action", request.action, "action"),
+        "event_id": request.event_id,
+        "query": request.query,
+        "feed_id": request.feed_id,
+        "position": request.position if request.HasField("position") else None,
+        "behavior_id": request.behavior_id,
+        "occurred_at": optional_time(request, "occurred_at"),
+    }
+
+
+def log_behavior_reply(result: LogResult) -> behavior_pb2.LogBehaviorResponse:
+    return behavior_pb2.LogBehaviorResponse(
+        behavior_id=result.behavior_id, duplicate=result.duplicate
+    )
+
+
+def submit_reward_args(request: feedback_pb2.SubmitRewardRequest) -> Args:
+    return {
+        "user_id": request.user_id,
+        "event_id": request.event_id,
+        "action": enum_name("Action", request.action, "action"),
+        "reward": optional_float(request, "reward"),
+        "feed_id": request.feed_id,
+        "behavior_id": request.behavior_id,
+    }
+
+
+def submit_reward_reply(result: RewardResult) -> feedback_pb2.SubmitRewardResponse:
+    return feedback_pb2.SubmitRewardResponse(
+        applied=result.applied,
+        duplicate=result.duplicate,
+        profile=profile_to_proto(result.profile),
+        behavior_id=result.behavior_id,
+        reward=result.reward,
+    )
+
+
+# RecommendService
+
+
+def _where_and_when(
+    request: recommend_pb2.FeedRequest
+    | recommend_pb2.HighlightsRequest
+    | recommend_pb2.NaturalRequest,
+) -> Args:
+    """What Feed, Highlights and Natural all carry: who asks, from where, how many, when."""
+    return {
+        "user_id": request.user_id,
+        "lat": optional_float(request, "lat"),
+        "lng": optional_float(request, "lng"),
+        "limit": request.limit,
+        "now": optional_time(request, "now"),
+    }
+
+
+def feed_args(request: recommend_pb2.FeedRequest) -> Args:
+    return {
+        **_where_and_when(request),
+        "radius_km": optional_float(request, "radius_km"),
+        "filters": FeedFilters(
+            exclude_event_ids=list(request.exclude_event_ids),
+            categories=list(request.categories),
+            price_max=optional_float(request, "price_max"),
+        ),
+        "feed_id": request.feed_id,
+    }
+
+
+def feed_reply(result: FeedResult) -> recommend_pb2.FeedResponse:
+    return recommend_pb2.FeedResponse(
+        feed_id=result.feed_id,
+        items=items_to_proto(result.items),
+        cold_start=result.cold_start,
+        model_version=result.model_version,
+        degraded=result.degraded,
+    )
+
+
+def highlights_args(request: recommend_pb2.HighlightsRequest) -> Args:
+    return _where_and_when(request)
+
+
+def highlights_reply(result: FeedResult) -> recommend_pb2.HighlightsResponse:
+    return recommend_pb2.HighlightsResponse(
+        feed_id=result.feed_id, items=items_to_proto(result.items), degraded=result.degraded
+    )
+
+
+def natural_args(request: recommend_pb2.NaturalRequest) -> Args:
+    return {**_where_and_when(request), "query": request.query}
+
+
+def natural_reply(result: NaturalResult) -> recommend_pb2.NaturalResponse:
+    return recommend_pb2.NaturalResponse(
+        feed_id=result.feed_id,
+        parsed=parsed_query_to_proto(result.parsed),
+        parser=result.parsed.parser,
+        relaxed=result.relaxed,
+        items=items_to_proto(result.items),
+        cold_start=result.cold_start,
+        model_version=result.model_version,
+        degraded=result.degraded,
+        unmatched_terms=result.parsed.unmatched_terms,
+    )
+
+
+# CatalogService
+
+
+def upsert_events_args(request: catalog_pb2.UpsertEventsRequest) -> list[Event]:
+    return [event_from_proto(message) for message in request.events]
+
+
+def upsert_events_reply(result: tuple[int, list[EventError]]) -> catalog_pb2.UpsertEventsResponse:
+    upserted, errors = result
+    return catalog_pb2.UpsertEventsResponse(
+        upserted=upserted,
+        errors=[
+            catalog_pb2.EventError(
+                index=e.index, event_id=e.event_id, field=e.field, message=e.message
+            )
+            for e in errors
+        ],
+    )
+
+
+def get_event_reply(event: Event) -> catalog_pb2.GetEventResponse:
+    return catalog_pb2.GetEventResponse(event=event_to_proto(event))
+
+
+def list_events_args(request: catalog_pb2.ListEventsRequest) -> Args:
+    return {
+        "page_size": request.page_size,
+        "page_token": request.page_token,
+        "city": request.city,
+        "neighborhood": request.neighborhood,
+        "category": request.category,
+        "starts_after": optional_time(request, "starts_after"),
+        "starts_before": optional_time(request, "starts_before"),
+    }
+
+
+def list_events_reply(result: tuple[list[Event], str]) -> catalog_pb2.ListEventsResponse:
+    events, token = result
+    return catalog_pb2.ListEventsResponse(
+        events=[event_to_proto(e) for e in events], next_page_token=token
+    )
+
+
+def delete_event_reply(event_id: str) -> catalog_pb2.DeleteEventResponse:
+    return catalog_pb2.DeleteEventResponse(event_id=event_id)
+
+
+# StatusService
+
+
+def status_reply(status: ServiceStatus) -> status_pb2.GetStatusResponse:
+    return status_pb2.GetStatusResponse(**vars(status))
