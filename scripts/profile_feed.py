@@ -37,7 +37,7 @@ STAGES = [
     ("_action_features", "  the learner's action features (text)"),
     ("predict_rewards", "  Vowpal Wabbit parse and predict"),
     ("fill_slate", "  the slate: exploration and the variety rule"),
-    ("log_impression", "the impression write"),
+    ("record", "Serving.record, the impression (written behind the answer)"),
 ]
 
 

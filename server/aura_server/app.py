@@ -15,6 +15,7 @@ from aura_server.domain.decision.catalog_index import CatalogIndex
 from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.decision.ranking import LearnedRanker, RankingSettings
 from aura_server.domain.decision.recommend import Recommender
+from aura_server.domain.decision.serving import Serving
 from aura_server.domain.decision.slate import SlatePolicy
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.learning.behaviors import BehaviorService
@@ -100,8 +101,9 @@ class Aura:
         )
         profiles = ProfileService(repo, half_life=settings.taste_half_life)
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
-        recommender = Recommender(repo, index, ranker, trends, profiles, impressions)
-        natural = NaturalSearch(recommender, index, ranker, query_parser(settings), behaviors)
+        serving = Serving(repo, profiles, impressions)
+        recommender = Recommender(index, ranker, trends, serving)
+        natural = NaturalSearch(serving, index, ranker, query_parser(settings), behaviors)
         catalog = CatalogService(repo, index)
         plane = DataPlane(
             repo,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aura_server.domain.errors import InvalidArgument
 
 MAX_ID_LENGTH = 128
+MAX_QUERY_LENGTH = 500
 
 
 def require_id(field: str, value: str) -> str:
@@ -17,6 +18,14 @@ def require_id(field: str, value: str) -> str:
     if len(value) > MAX_ID_LENGTH:
         raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
     return value
+
+
+def check_query(query: str, missing: str = "is required") -> None:
+    """A search's text: some words, and not a document."""
+    if not query.strip():
+        raise InvalidArgument("query", missing)
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidArgument("query", f"must be at most {MAX_QUERY_LENGTH} characters")
 
 
 def check_coordinates(lat: float | None, lng: float | None, prefix: str = "") -> None:

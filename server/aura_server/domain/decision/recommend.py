@@ -10,16 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from cachetools import LRUCache
 
 from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
-from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
+from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
-from aura_server.domain.learning.profiles import ProfileService
 from aura_server.domain.learning.trends import EngagementTrends
-from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
-from aura_server.domain.repository import Repository
+from aura_server.domain.models import Impression, UserProfile, utcnow
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket, canonical_category
 from aura_server.domain.validation import (
     check_coordinates,
@@ -91,31 +88,16 @@ def _check_filters(filters: FeedFilters) -> FeedFilters:
 class Recommender:
     def __init__(
         self,
-        repo: Repository,
         index: CatalogIndex,
         ranker: Ranker,
         trends: EngagementTrends,
-        profiles: ProfileService,
-        impressions: ImpressionLog | None = None,
+        serving: Serving,
     ) -> None:
-        self.repo = repo
-        self.impressions = impressions or ImpressionLog(repo)
         self.index = index
         self.ranker = ranker
         self.trends = trends
-        self.profiles = profiles
-        self._last_excluded: LRUCache[str, set[str]] = LRUCache(100_000)
-
-    def user_state(self, user_id: str) -> tuple[UserProfile | None, set[str], bool]:
-        """The profile and the events the user hid or bought; while the store is down,
-        the last known ones, and True for degraded."""
-        profile, degraded = self.profiles.find_or_last_known(user_id)
-        try:
-            excluded = self.repo.excluded_event_ids(user_id)
-            self._last_excluded[user_id] = excluded
-        except StoreUnavailable:
-            excluded, degraded = self._last_excluded.get(user_id, set()), True
-        return profile, excluded, degraded
+        self.serving = serving
+        self.impressions = serving.impressions
 
     def feed(
         self,
@@ -139,7 +121,7 @@ class Recommender:
             served = self._logged(feed_id)
             if served is not None:
                 return self._replay(served, user_id)
-        profile, excluded, degraded = self.user_state(user_id)
+        profile, excluded, degraded = self.serving.user_state(user_id)
         lat, lng = _where(profile, lat, lng)
         now = check_moment("now", now) or utcnow()
         excluded = excluded | set(filters.exclude_event_ids)
@@ -160,7 +142,7 @@ class Recommender:
         explored = sum(item.explored for item in ranking.items)
         recorded.slots.labels("explored").inc(explored)
         recorded.slots.labels("greedy").inc(len(ranking.items) - explored)
-        logged = self.log_impression(feed_id, user_id, "feed", context, limit, ranking)
+        logged = self.serving.record(feed_id, user_id, "feed", context, limit, ranking)
         return FeedResult(
             feed_id,
             ranking.items,
@@ -212,7 +194,7 @@ class Recommender:
         category; events nobody engaged with are ordered by all-time popularity."""
         user_id = require_id("user_id", user_id)
         limit = check_limit(limit, 8, 5, 10)
-        profile, excluded, degraded = self.user_state(user_id)
+        profile, excluded, degraded = self.serving.user_state(user_id)
         lat, lng = _where(profile, lat, lng)
         now = check_moment("now", now) or utcnow()
         candidates = self.index.select(
@@ -245,59 +227,5 @@ class Recommender:
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, lat, lng, HIGHLIGHTS_RADIUS_KM, now, feed_id)
         ranking = Ranking(items, cold, HIGHLIGHTS_VERSION)
-        logged = self.log_impression(feed_id, user_id, "highlights", context, limit, ranking)
+        logged = self.serving.record(feed_id, user_id, "highlights", context, limit, ranking)
         return FeedResult(feed_id, items, cold, HIGHLIGHTS_VERSION, degraded=degraded or not logged)
-
-    def log_impression(
-        self,
-        feed_id: str,
-        user_id: str,
-        kind: str,
-        context: RankingContext,
-        limit: int,
-        ranking: Ranking,
-    ) -> bool:
-        """Record what was shown, with the learner's features, so rewards can join it (the
-        write goes behind the answer: impressions.py). False while impressions cannot be
-        written: the list is still served."""
-        impression = Impression(
-            feed_id=feed_id,
-            user_id=user_id,
-            kind=kind,
-            created_at=utcnow(),
-            context={
-                "lat": context.lat,
-                "lng": context.lng,
-                "radius_km": context.radius_km,
-                "now": context.now.isoformat(),
-                "limit": limit,
-                "cold_start": ranking.cold_start,
-                "exploration": ranking.exploration,
-            },
-            items=[
-                ImpressionItem(
-                    event_id=item.event.event_id,
-                    position=position,
-                    score=item.score,
-                    reason=item.reason,
-                    explored=item.explored,
-                    propensity=item.propensity,
-                    features=item.features,
-                    epsilon=item.epsilon,
-                )
-                for position, item in enumerate(ranking.items)
-            ],
-            model_version=ranking.model_version,
-            shared_features=ranking.shared_features,
-        )
-        shown = [(item.event, position) for position, item in enumerate(ranking.items)]
-
-        def write() -> None:
-            self.repo.insert_impression(impression)
-            self.profiles.expose(user_id, shown, (context.lat, context.lng))
-
-        try:
-            return self.impressions.log(impression, write)
-        except StoreUnavailable as exc:
-            log.warning("impression %s not logged: %s", feed_id, exc)
-            return False

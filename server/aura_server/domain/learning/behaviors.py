@@ -20,10 +20,15 @@ from aura_server.domain.learning.profiles import (
 from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import Behavior, Event, Impression, UserProfile, utcnow
 from aura_server.domain.repository import Repository
-from aura_server.domain.validation import MAX_ID_LENGTH, check_moment, require_id
+from aura_server.domain.validation import (
+    MAX_ID_LENGTH,
+    MAX_QUERY_LENGTH,
+    check_moment,
+    check_query,
+    require_id,
+)
 from aura_server.telemetry.metrics import metrics
 
-MAX_QUERY_LENGTH = 500
 MAX_POSITION = 10_000
 SEARCH_CATEGORY_REWARD = 0.2
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -90,10 +95,7 @@ class BehaviorService:
             raise InvalidArgument("action", f"must be one of {', '.join(ACTIONS)}")
         event: Event | None = None
         if action == "search":
-            if not query.strip():
-                raise InvalidArgument("query", "is required for a search")
-            if len(query) > MAX_QUERY_LENGTH:
-                raise InvalidArgument("query", f"must be at most {MAX_QUERY_LENGTH} characters")
+            check_query(query, "is required for a search")
             if event_id:
                 event = self._event(event_id)
         else:

@@ -21,8 +21,9 @@ import numpy as np
 
 from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
-from aura_server.domain.decision.recommend import FEED_WINDOW, Recommender
-from aura_server.domain.errors import InvalidArgument, StoreUnavailable
+from aura_server.domain.decision.recommend import FEED_WINDOW
+from aura_server.domain.decision.serving import Serving
+from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile, utcnow
 from aura_server.domain.search.lexicon import VIBES
@@ -32,10 +33,10 @@ from aura_server.domain.validation import (
     check_coordinates,
     check_limit,
     check_moment,
+    check_query,
     require_id,
 )
 
-MAX_QUERY_LENGTH = 500
 # The farthest ahead a named window may reach ("december 31").
 MAX_WINDOW = timedelta(days=366)
 SEARCH_RADIUS_KM = 30.0
@@ -73,13 +74,13 @@ def _vibe_words(vibes: list[str]) -> tuple[str, ...]:
 class NaturalSearch:
     def __init__(
         self,
-        recommender: Recommender,
+        serving: Serving,
         index: CatalogIndex,
         ranker: Ranker,
         parser: QueryParser,
         behaviors: BehaviorService,
     ) -> None:
-        self.recommender = recommender
+        self.serving = serving
         self.index = index
         self.ranker = ranker
         self.parser = parser
@@ -95,15 +96,12 @@ class NaturalSearch:
         now: datetime | None = None,
     ) -> NaturalResult:
         user_id = require_id("user_id", user_id)
-        if not query.strip():
-            raise InvalidArgument("query", "is required")
-        if len(query) > MAX_QUERY_LENGTH:
-            raise InvalidArgument("query", f"must be at most {MAX_QUERY_LENGTH} characters")
+        check_query(query)
         limit = check_limit(limit, 30, 1, 100)
         check_coordinates(lat, lng)
         now = check_moment("now", now) or utcnow()
         parsed = self.parser.parse(query, now)
-        profile, excluded, degraded = self.recommender.user_state(user_id)
+        profile, excluded, degraded = self.serving.user_state(user_id)
         centre, radius = self._area(parsed, lat, lng, profile)
         start = max(now, parsed.date_from or now)
         end = min(parsed.date_to or now + FEED_WINDOW, now + MAX_WINDOW)
@@ -134,9 +132,7 @@ class NaturalSearch:
             relaxed.append(step)
             where = _relax(step, where)
         result = Ranking(items, ranking.cold_start, ranking.model_version, ranking.shared_features)
-        logged = self.recommender.log_impression(
-            feed_id, user_id, "natural", context, limit, result
-        )
+        logged = self.serving.record(feed_id, user_id, "natural", context, limit, result)
         try:
             self.behaviors.log_search(user_id, query, parsed.categories)
         except StoreUnavailable:
