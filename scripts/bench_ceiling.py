@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import onboard_random, pyplot, save
+from benchlib import onboard_random, percentile, pyplot, save
 
 BUILD = Path(__file__).resolve().parent.parent / "build"
 BARE_SERVER = """
@@ -88,9 +88,7 @@ class Result:
         return len(self.latencies_ms) / self.seconds
 
     def percentile(self, q: int) -> float:
-        if len(self.latencies_ms) < 2:
-            return float("nan")
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+        return percentile(self.latencies_ms, q)
 
 
 def frame(message: Any) -> bytes:

@@ -91,7 +91,7 @@ def main() -> None:
     left.set_title("rules parse")
     left.set_xlabel("ms")
     left.legend()
-    right.boxplot(list(timings.values()), labels=list(timings), showfliers=False)
+    right.boxplot(list(timings.values()), tick_labels=list(timings), showfliers=False)
     right.set_title(f"server-side latency, 5,000 events (p99 ratio {ratio:.2f})")
     right.set_ylabel("ms")
     save(fig, args.plot)

@@ -21,9 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import grpc
-from aura.client import AuraStubs
-from aura.v1 import recommend_pb2
+from aura_client import AuraClient
 from benchlib import p99, pyplot, save
 
 from aura_server.app import Aura
@@ -50,12 +48,12 @@ def main() -> None:
     server.start()
     gateway = RestGateway(f"127.0.0.1:{server.port}", host="127.0.0.1", port=0)
     gateway.start()
-    stubs = AuraStubs(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    client = AuraClient(f"127.0.0.1:{server.port}")
     connection = http.client.HTTPConnection("127.0.0.1", gateway.port)
     rng = random.Random(3)
 
     def over_grpc(user: str, lat: float, lng: float) -> None:
-        stubs.recommend.Feed(recommend_pb2.FeedRequest(user_id=user, lat=lat, lng=lng, limit=30))
+        client.feed(user_id=user, lat=lat, lng=lng, limit=30)
 
     def over_rest(user: str, lat: float, lng: float) -> None:
         body = json.dumps({"user_id": user, "lat": lat, "lng": lng, "limit": 30})
@@ -90,7 +88,7 @@ def main() -> None:
     print(f"REST p99 - gRPC p99 = {p99(timings['REST']) - p99(timings['gRPC']):.2f} ms")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.boxplot(list(timings.values()), labels=list(timings), showfliers=False)
+    ax.boxplot(list(timings.values()), tick_labels=list(timings), showfliers=False)
     ax.set_ylabel("client-observed Feed latency (ms)")
     ax.set_title("Feed through each door, 5,000 events, limit 30")
     save(fig, args.plot)

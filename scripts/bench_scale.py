@@ -51,8 +51,7 @@ def onboard(repo_path: Path, first: int, last: int) -> None:
 
 def measure(repo_path: Path, users: int, workers: int, calls: int) -> dict[str, Any]:
     import grpc
-    from aura.client import AuraStubs
-    from aura.v1 import recommend_pb2
+    from aura_client import AuraClient
 
     port = free_port()
     env = {
@@ -70,22 +69,19 @@ def measure(repo_path: Path, users: int, workers: int, calls: int) -> dict[str, 
         stderr=subprocess.DEVNULL,
     )
     try:
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(channel).result(timeout=120)
-        stubs = AuraStubs(channel)
+        client = AuraClient(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(client.channel).result(timeout=120)
         rng = random.Random(users)
         timings = []
         for call in range(calls + 20):
-            request = recommend_pb2.FeedRequest(
-                user_id=f"user-{rng.randrange(users)}", lat=40.72, lng=-73.98, limit=20
-            )
+            user = f"user-{rng.randrange(users)}"
             started = time.perf_counter()
-            stubs.recommend.Feed(request)
+            client.feed(user_id=user, lat=40.72, lng=-73.98, limit=20)
             if call >= 20:  # the first calls warm caches
                 timings.append((time.perf_counter() - started) * 1000)
         pids = worker_pids(server.pid) if workers > 1 else [server.pid]
         rss = [peak_mb(pid) for pid in pids]
-        channel.close()
+        client.close()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

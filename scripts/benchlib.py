@@ -8,8 +8,15 @@ from pathlib import Path
 from typing import Any
 
 
+def percentile(samples: list[float], q: int) -> float:
+    """The q-th percentile (1..99); the sample itself when there is one, NaN for none."""
+    if len(samples) < 2:
+        return samples[0] if samples else float("nan")
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
+
+
 def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+    return percentile(samples, 99)
 
 
 def pyplot() -> Any:

@@ -25,7 +25,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import onboard_random, pyplot, save
+from benchlib import onboard_random, percentile, pyplot, save
 
 CONNECTIONS_PER_CLIENT = 16  # SO_REUSEPORT spreads connections, not calls, over workers
 BUILD = Path(__file__).resolve().parent.parent / "build"
@@ -69,27 +68,25 @@ async def drive(
     seed: int,
     rate: float,
 ) -> dict[str, Any]:
-    import grpc
-    from aura.client import AuraStubs
-    from aura.v1 import behavior_pb2, feedback_pb2, recommend_pb2, types_pb2
+    from aura_client import AsyncAuraClient, AuraError
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from aura_server.domain.taxonomy import NEIGHBORHOODS
 
     rng = random.Random(seed)
-    channels = [
-        grpc.aio.insecure_channel(
-            f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+    # One connection each (a local subchannel pool), no deadline: the load decides.
+    clients = [
+        AsyncAuraClient(
+            f"127.0.0.1:{port}", timeout=None, options=[("grpc.use_local_subchannel_pool", 1)]
         )
         for _ in range(CONNECTIONS_PER_CLIENT)
     ]
-    stubs = [AuraStubs(channel) for channel in channels]  # type: ignore[arg-type]
-    health = [health_pb2_grpc.HealthStub(channel) for channel in channels]
+    health = [health_pb2_grpc.HealthStub(client.channel) for client in clients]
     latencies: dict[str, list[float]] = {}
     statuses: dict[str, int] = {}
     began = time.monotonic()
     deadline = began + seconds
-    in_flight = [0] * len(stubs)
+    in_flight = [0] * len(clients)
     sent = [0]
 
     def pick() -> str:
@@ -120,9 +117,9 @@ async def drive(
             # The connection with the fewest calls in flight, as a least-request balancer
             # would choose: round robin would split calls by how many connections the
             # kernel happened to give each worker, and the busier worker would set the pace.
-            lane = min(range(len(stubs)), key=lambda n: (in_flight[n], (n - worker) % 97))
+            lane = min(range(len(clients)), key=lambda n: (in_flight[n], (n - worker) % 97))
             in_flight[lane] += 1
-            client = stubs[lane]
+            client = clients[lane]
             user = f"load-{rng.randrange(users)}"
             hood = rng.choice(NEIGHBORHOODS)
             event_id = f"demo-{rng.randrange(events):05d}"
@@ -131,47 +128,28 @@ async def drive(
                 if name == "Check":
                     await health[lane].Check(health_pb2.HealthCheckRequest())
                 elif name == "Feed":
-                    await client.recommend.Feed(
-                        recommend_pb2.FeedRequest(
-                            user_id=user, lat=hood.lat, lng=hood.lng, limit=20
-                        )
-                    )
+                    await client.feed(user_id=user, lat=hood.lat, lng=hood.lng, limit=20)
                 elif name == "LogBehavior":
-                    await client.behavior.LogBehavior(
-                        behavior_pb2.LogBehaviorRequest(
-                            user_id=user, action=types_pb2.ACTION_VIEW, event_id=event_id
-                        )
-                    )
+                    await client.log_behavior(user_id=user, action="view", event_id=event_id)
                 elif name == "SubmitReward":
-                    await client.feedback.SubmitReward(
-                        feedback_pb2.SubmitRewardRequest(
-                            user_id=user, event_id=event_id, action=types_pb2.ACTION_LIKE
-                        )
-                    )
+                    await client.submit_reward(user_id=user, event_id=event_id, action="like")
                 elif name == "Natural":
-                    await client.recommend.Natural(
-                        recommend_pb2.NaturalRequest(
-                            user_id=user,
-                            query=rng.choice(QUERIES),
-                            lat=hood.lat,
-                            lng=hood.lng,
-                            limit=20,
-                        )
+                    query = rng.choice(QUERIES)
+                    await client.natural(
+                        user_id=user, query=query, lat=hood.lat, lng=hood.lng, limit=20
                     )
                 else:
-                    await client.recommend.Highlights(
-                        recommend_pb2.HighlightsRequest(user_id=user, lat=hood.lat, lng=hood.lng)
-                    )
+                    await client.highlights(user_id=user, lat=hood.lat, lng=hood.lng)
                 code = "OK"
-            except grpc.aio.AioRpcError as error:
-                code = error.code().name
+            except AuraError as error:
+                code = error.code.name
             in_flight[lane] -= 1
             latencies.setdefault(name, []).append((time.monotonic() - started) * 1000)
             statuses[f"{name}:{code}"] = statuses.get(f"{name}:{code}", 0) + 1
 
     await asyncio.gather(*(one(n) for n in range(concurrency)))
-    for channel in channels:
-        await channel.close()
+    for client in clients:
+        await client.close()
     return {"latencies": latencies, "statuses": statuses}
 
 
@@ -196,12 +174,6 @@ def peak_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    if len(samples) < 2:
-        return samples[0] if samples else 0.0
-    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
 
 
 def seed(folder: Path, users: int, events: int) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 import grpc
 import jwt
 import pytest
-from aura.client import AuraStubs
 from aura.v1 import catalog_pb2, onboarding_pb2, recommend_pb2, status_pb2, status_pb2_grpc
 from conftest import copy_of
 from cryptography.hazmat.primitives import serialization
@@ -29,6 +28,7 @@ from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
 from aura_server.store.sqlite import SQLiteRepository
+from tests.stubs import AuraStubs
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

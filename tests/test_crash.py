@@ -12,9 +12,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from aura.client import AuraStubs
 from aura.v1 import behavior_pb2, feedback_pb2, onboarding_pb2, types_pb2
 from test_server_process import free_port
+
+from tests.stubs import AuraStubs
 
 AURA = str(Path(sys.executable).with_name("aura"))
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
     catalog_pb2,
@@ -27,6 +26,7 @@ from aura_server.config import Settings
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.tastes import decay_factor
 from aura_server.grpc_api.converters import timestamp
+from tests.stubs import AuraStubs
 
 BUSHWICK = (40.6944, -73.9213)
 # What one feedback action leaves of earlier category scores (the default half-life).

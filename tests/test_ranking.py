@@ -8,7 +8,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
     feedback_pb2,
@@ -24,6 +23,7 @@ from aura_server.config import Settings
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.store.sqlite import SQLiteRepository
+from tests.stubs import AuraStubs
 
 WILLIAMSBURG = (40.7081, -73.9571)
 COLD_REASONS = {

@@ -92,3 +92,25 @@ def test_every_walkthrough_line_runs_as_written(make_run: tuple[int, int]) -> No
     profile = json.loads(onboarded.stdout)
     assert profile["total_events_attended"] == 3  # the three purchases, one per tool
     assert profile["preferred_categories"][0]["name"]
+
+
+def test_every_link_to_the_code_names_a_file_that_exists() -> None:
+    """Files move (domain/ was split into flows); the README's links must move with them."""
+    page = ROOT / "README.md"
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+    local = [t for t in targets if not t.startswith(("http://", "https://"))]
+    assert local, "the README links to no file: the pattern is wrong"
+    missing = [t for t in local if not (page.parent / t).exists()]
+    assert missing == []
+
+
+def test_the_development_tree_lists_every_package() -> None:
+    text = (ROOT / "README.md").read_text()
+    tree = text[text.index("## Development\n") :]
+    package = ROOT / "server" / "aura_server"
+    folders = {
+        path.parent.name
+        for path in package.rglob("__init__.py")
+        if path.parent != package and "__pycache__" not in path.parts
+    }
+    assert {name for name in folders if f"{name}/" not in tree} == set()

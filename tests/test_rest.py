@@ -14,7 +14,6 @@ from typing import Any
 
 import grpc
 import pytest
-from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
     catalog_pb2,
@@ -31,6 +30,7 @@ from google.protobuf.message import Message
 from test_ranking import Served
 
 from aura_server.rest.gateway import RestGateway
+from tests.stubs import AuraStubs
 
 NOW_JSON = NOW.isoformat().replace("+00:00", "Z")
 

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import grpc
-from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
     feedback_pb2,
@@ -28,6 +27,7 @@ from aura_server.app import Aura
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.store.sqlite import SQLiteRepository
+from tests.stubs import AuraStubs
 
 SECONDS = float(os.environ.get("AURA_SOAK_SECONDS", "20"))
 CLIENTS = 8

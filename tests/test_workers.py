@@ -16,7 +16,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from aura.client import AuraStubs
 from aura.v1 import (
     behavior_pb2,
     catalog_pb2,
@@ -27,6 +26,7 @@ from aura.v1 import (
 )
 
 from aura_server.grpc_api.converters import timestamp
+from tests.stubs import AuraStubs
 
 AURA = str(Path(sys.executable).with_name("aura"))
 PICK_PORTS = ("--port", "0", "--http-port", "0")

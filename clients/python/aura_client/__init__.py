@@ -12,6 +12,7 @@ keyword arguments and returning the response message. Failures raise AuraError s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -57,10 +58,14 @@ __all__ = [
 
 
 def _open(
-    api: Any, target: str, tls: bool | grpc.ChannelCredentials, root_certificates: bytes | None
+    api: Any,
+    target: str,
+    tls: bool | grpc.ChannelCredentials,
+    root_certificates: bytes | None,
+    extra: Sequence[tuple[str, Any]],
 ) -> Any:
     """A channel from `grpc` or `grpc.aio` (same calls), retrying what is safe to retry."""
-    options = channel_options(RETRIED_METHODS)
+    options = [*channel_options(RETRIED_METHODS), *extra]
     secure = credentials(tls, root_certificates)
     if secure is None:
         return api.insecure_channel(target, options=options)
@@ -71,7 +76,8 @@ class AuraClient(SyncMethods):
     """Aura over one gRPC channel. `token` (or `token_provider`, called before every call)
     is sent as a bearer token; `tls=True` (or `root_certificates`, or your own
     grpc.ChannelCredentials) for TLS, plaintext otherwise; `timeout` is every call's
-    deadline unless the call gives its own."""
+    deadline unless the call gives its own; `options` are extra gRPC channel options
+    (keepalive, a local subchannel pool, ...)."""
 
     def __init__(
         self,
@@ -82,9 +88,10 @@ class AuraClient(SyncMethods):
         tls: bool | grpc.ChannelCredentials = False,
         root_certificates: bytes | None = None,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+        options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         super().__init__(token, token_provider, timeout)
-        self.channel = _open(grpc, target, tls, root_certificates)
+        self.channel = _open(grpc, target, tls, root_certificates, options)
 
     def close(self) -> None:
         self.channel.close()
@@ -113,9 +120,10 @@ class AsyncAuraClient(AsyncMethods):
         tls: bool | grpc.ChannelCredentials = False,
         root_certificates: bytes | None = None,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+        options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         super().__init__(token, token_provider, timeout)
-        self.channel = _open(grpc.aio, target, tls, root_certificates)
+        self.channel = _open(grpc.aio, target, tls, root_certificates, options)
 
     async def close(self) -> None:
         await self.channel.close()

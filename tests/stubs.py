@@ -1,16 +1,9 @@
-"""A convenience over the generated stubs: every Aura service on one channel.
-
-import grpc
-from aura.client import AuraStubs
-
-aura = AuraStubs(grpc.insecure_channel("localhost:50051"))
-aura.recommend.Feed(recommend_pb2.FeedRequest(user_id="u1", lat=40.71, lng=-73.96))
-"""
+"""The generated stubs, every Aura service on one channel: for the tests that check the
+wire itself (status codes, metadata, unset fields). Everything else uses the SDK."""
 
 from __future__ import annotations
 
 import grpc
-
 from aura.v1 import (
     behavior_pb2_grpc,
     catalog_pb2_grpc,
