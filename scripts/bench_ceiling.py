@@ -33,7 +33,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import onboard_random, percentile, pyplot, save
+from benchlib import free_port, onboard_random, percentile, pyplot, save, start_aura
 
 BUILD = Path(__file__).resolve().parent.parent / "build"
 BARE_SERVER = """
@@ -95,12 +94,6 @@ def frame(message: Any) -> bytes:
     """A gRPC length-prefixed message: uncompressed flag, 4-byte length, the bytes."""
     data = message.SerializeToString()
     return b"\x00" + len(data).to_bytes(4, "big") + data
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(port: int, timeout: float = 60.0) -> None:
@@ -231,18 +224,8 @@ def seed(folder: Path, users: int, learned: int) -> list[str]:
 @contextmanager
 def aura_server(folder: Path, workers: int) -> Iterator[tuple[int, int, list[int]]]:
     port, http_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "AURA_DB_PATH": str(folder / "aura.db"),
-        "AURA_AUTH": "disabled",
-        "AURA_RATE_LIMIT": "0",
-        "AURA_LOG_LEVEL": "WARNING",
-    }
-    aura = str(Path(sys.executable).with_name("aura"))
-    command = [aura, "serve", "--workers", str(workers), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--http-port", str(http_port)]
     log = open(folder / "server.log", "w")  # noqa: SIM115 (closed with the server)
-    server = subprocess.Popen(command, env=env, stderr=log)
+    server = start_aura(folder / "aura.db", workers, port, http_port, stderr=log)
     try:
         wait_for(port)
         time.sleep(1.0)  # every worker up

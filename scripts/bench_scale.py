@@ -15,19 +15,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import onboard_random, p99, pyplot, save
-from loadtest import BUILD, free_port, peak_mb, worker_pids
+from benchlib import free_port, onboard_random, p99, pyplot, save, start_aura
+from loadtest import BUILD, peak_mb, worker_pids
 
 
 def onboard(repo_path: Path, first: int, last: int) -> None:
@@ -54,20 +52,7 @@ def measure(repo_path: Path, users: int, workers: int, calls: int) -> dict[str, 
     from aura_client import AuraClient
 
     port = free_port()
-    env = {
-        **os.environ,
-        "AURA_DB_PATH": str(repo_path),
-        "AURA_AUTH": "disabled",
-        "AURA_RATE_LIMIT": "0",
-        "AURA_LOG_LEVEL": "WARNING",
-    }
-    aura = str(Path(sys.executable).with_name("aura"))
-    command = ["serve", "--workers", str(workers), "--host", "127.0.0.1", "--no-http"]
-    server = subprocess.Popen(
-        [aura, *command, "--port", str(port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_aura(repo_path, workers, port)
     try:
         client = AuraClient(f"127.0.0.1:{port}")
         grpc.channel_ready_future(client.channel).result(timeout=120)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -17,6 +21,35 @@ def percentile(samples: list[float], q: int) -> float:
 
 def p99(samples: list[float]) -> float:
     return percentile(samples, 99)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_aura(
+    db_path: Path,
+    workers: int,
+    port: int,
+    http_port: int | None = None,
+    stderr: IO[str] | int = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """`aura serve` as a benchmark runs it: auth and rate limits off, warnings only, the
+    REST door only when an HTTP port is given."""
+    env = {
+        **os.environ,
+        "AURA_DB_PATH": str(db_path),
+        "AURA_AUTH": "disabled",
+        "AURA_RATE_LIMIT": "0",
+        "AURA_LOG_LEVEL": "WARNING",
+    }
+    aura = str(Path(sys.executable).with_name("aura"))
+    command = [aura, "serve", "--workers", str(workers), "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    command += ["--http-port", str(http_port)] if http_port is not None else ["--no-http"]
+    return subprocess.Popen(command, env=env, stderr=stderr)
 
 
 def pyplot() -> Any:

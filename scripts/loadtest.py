@@ -24,15 +24,13 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import onboard_random, percentile, pyplot, save
+from benchlib import free_port, onboard_random, percentile, pyplot, save, start_aura
 
 CONNECTIONS_PER_CLIENT = 16  # SO_REUSEPORT spreads connections, not calls, over workers
 BUILD = Path(__file__).resolve().parent.parent / "build"
@@ -50,12 +48,6 @@ MIXED = [
     ("Natural", 0.03),
     ("Highlights", 0.02),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def drive(
@@ -217,29 +209,7 @@ def main() -> None:
     print(f"seeding {args.events} events and {args.users} users into {folder}", file=sys.stderr)
     seed(folder, args.users, args.events)
     port = free_port()
-    env = {
-        **os.environ,
-        "AURA_DB_PATH": str(folder / "aura.db"),
-        "AURA_AUTH": "disabled",
-        "AURA_RATE_LIMIT": "0",
-        "AURA_LOG_LEVEL": "WARNING",
-    }
-    aura = str(Path(sys.executable).with_name("aura"))
-    server = subprocess.Popen(
-        [
-            aura,
-            "serve",
-            "--workers",
-            str(args.workers),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-http",
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_aura(folder / "aura.db", args.workers, port)
     time.sleep(3 + args.workers)
     pids = worker_pids(server.pid) if args.workers > 1 else [server.pid]
     report: dict[str, Any] = {
