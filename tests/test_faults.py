@@ -79,14 +79,7 @@ def test_the_store_goes_away_and_comes_back(
         health_pb2.HealthCheckResponse.SERVING
     )
     assert not client.feed("ana").degraded
-    logged = stubs.behavior.LogBehavior(
-        behavior_pb2.LogBehaviorRequest(
-            user_id="ana",
-            action=types_pb2.ACTION_LIKE,
-            event_id=down.items[0].event.event_id,
-            behavior_id="while-down",
-        )
-    )
+    logged = client.log("ana", types_pb2.ACTION_LIKE, down.items[0].event.event_id, "while-down")
     assert not logged.duplicate, "nothing was acknowledged, or stored, while the store was down"
 
 

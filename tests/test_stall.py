@@ -89,13 +89,8 @@ def test_a_held_store_stops_no_feed_and_refuses_writes_quickly(stack: Served) ->
         assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
     finally:
         holder.wait(timeout=30)  # let go of the lock
-    logged = client.behavior.LogBehavior(
-        behavior_pb2.LogBehaviorRequest(
-            user_id="reader",
-            action=types_pb2.ACTION_CLICK,
-            event_id=before.items[0].event.event_id,
-            behavior_id="while-held",
-        )
+    logged = client.log(
+        "reader", types_pb2.ACTION_CLICK, before.items[0].event.event_id, "while-held"
     )
     assert not logged.duplicate, "nothing was stored while the store was held"
     assert not client.feed("reader").degraded, "recovery is immediate"
