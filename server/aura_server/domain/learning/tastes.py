@@ -35,8 +35,12 @@ they were shown and what they did with it:
   is about Techno, not about nearby.
 
 Tastes change, so evidence fades: before new evidence of mass m is added (an item's
-exposure, a purchase's 1, a skip's 1), all earlier evidence is multiplied by
-0.5 ** (m / EVIDENCE_HALF_LIFE): after that many units, old evidence counts half.
+exposure, a purchase's 1, a skip's 1), earlier evidence is multiplied by
+0.5 ** (m / EVIDENCE_HALF_LIFE): after that many units, old evidence counts half. Each
+kind keeps its own clock: a category's taste ages by the new evidence about that
+category, and by only OTHER_KINDS_AGING of the evidence about others, so a regular who
+buys Jazz every night still remembers the Techno nights they skipped, while a favourite
+that stops being taken fades as fast as it is shown. Distance and budget age by all of it.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ LIKED_PER_REWARD = 0.5
 # The position prior of exposure: slot k is looked at with 1 / (1 + POSITION_DECAY k).
 POSITION_DECAY = 0.3
 EVIDENCE_HALF_LIFE = 20.0
+# How much evidence about other kinds ages a kind's taste, per unit: a Jazz fan's hundred
+# Jazz purchases should not make them forget the Techno nights they skipped.
+OTHER_KINDS_AGING = 0.25
 # Band edges (the last band is open), and the value each band stands for.
 DISTANCE_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 DISTANCE_BANDS = (0.25, 0.75, 1.5, 3.0, 6.0, 12.0, 24.0)
@@ -202,10 +209,7 @@ def position_weight(position: int) -> float:
     return 1.0 / (1.0 + POSITION_DECAY * position)
 
 
-def decay(evidence: TasteEvidence, factor: float) -> None:
-    for masses in (evidence.liked, evidence.passed):
-        for name in masses:
-            masses[name] = round(masses[name] * factor, 6)
+def _decay_bands(evidence: TasteEvidence, factor: float) -> None:
     if evidence.paid_max is not None:
         evidence.paid_max = round(evidence.paid_max * factor, 6)
     for bands in (
@@ -222,11 +226,20 @@ def decay_factor(half_life: float) -> float:
     return 0.5 ** (1.0 / half_life) if half_life > 0 else 1.0
 
 
-def fade(evidence: TasteEvidence, mass: float, half_life: float) -> None:
-    """Before `mass` of new evidence is added, the old counts for less: half after
-    half_life units of it (0: never)."""
-    if half_life > 0 and mass > 0:
-        decay(evidence, 0.5 ** (mass / half_life))
+def fade(
+    evidence: TasteEvidence, by_category: dict[str, float], mass: float, half_life: float
+) -> None:
+    """Before new evidence is added (`by_category[c]` of it about category c, `mass` in
+    all), the old counts for less: distance and budget by all of it; a category's taste
+    by what is new about that category, and by OTHER_KINDS_AGING of the rest (0: never)."""
+    if half_life <= 0 or mass <= 0:
+        return
+    _decay_bands(evidence, 0.5 ** (mass / half_life))
+    for masses in (evidence.liked, evidence.passed):
+        for name in masses:
+            own = by_category.get(name, 0.0)
+            aged = own + OTHER_KINDS_AGING * (mass - own)
+            masses[name] = round(masses[name] * 0.5 ** (aged / half_life), 6)
 
 
 def _add(masses: dict[str, float], category: str, amount: float) -> None:
@@ -272,7 +285,11 @@ def expose(
     for event, position in shown:
         distance = distance_km(*origin, event.lat, event.lng)
         weighed.append((event, position, distance, exposure(view, event, position, distance)))
-    fade(evidence, sum(weight for *_, weight in weighed), half_life)
+    by_category: dict[str, float] = {}
+    for event, _, _, weight in weighed:
+        for category in event.categories:
+            by_category[category] = by_category.get(category, 0.0) + weight
+    fade(evidence, by_category, sum(weight for *_, weight in weighed), half_life)
     for event, position, distance, weight in weighed:
         for category in event.categories:
             _add(evidence.passed, category, weight)
@@ -300,7 +317,8 @@ def record(
     if shown_at is not None and distance is not None:
         exposed = exposure(view, event, shown_at, distance)
     categories = event.categories
-    fade(evidence, abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward, half_life)
+    mass = abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward
+    fade(evidence, dict.fromkeys(categories, mass), mass, half_life)
     if reward > 0:
         # Credit the categories by how likely each is the reason: a Community lover who
         # buys a Food & Drink + Community night likes Community.
