@@ -233,3 +233,22 @@ def test_a_regular_of_one_kind_still_remembers_the_kinds_they_skipped() -> None:
     # skips keep more than half of what they said against Techno.
     kept = (unseen - mean_of(profile, "Techno")) / (unseen - skipped)
     assert kept > 0.5, kept
+
+
+def test_a_favourite_left_alone_for_a_session_falls_at_once_and_comes_back_when_taken() -> None:
+    profile = UserProfile(user_id="u")
+    for n in range(30):
+        techno = at_km(0.3, f"t{n}", categories=["Techno"])
+        show(profile, [techno])
+        take(profile, techno, 0)
+    regular = mean_of(profile, "Techno")
+    show(profile, [at_km(0.3, f"dry{n}", categories=["Techno"]) for n in range(5)])
+    dry = mean_of(profile, "Techno")
+    # Recent evidence weighs more than the long memory: one session of five Techno nights
+    # left alone takes away more than a quarter (the long memory alone: about an eighth).
+    assert dry < 0.75 * regular, (regular, dry)
+    again = at_km(0.3, "again", categories=["Techno"])
+    show(profile, [again])
+    take(profile, again, 0)
+    assert mean_of(profile, "Techno") > dry + 0.05
+    assert mean_of(profile, "Techno") > 3 * mean_of(profile, "Comedy")

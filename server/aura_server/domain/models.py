@@ -55,6 +55,9 @@ class TasteEvidence:
     price_shown: list[float] = field(default_factory=list)
     price_taken: list[float] = field(default_factory=list)
     paid_max: float | None = None  # the most they have paid (fading with the rest)
+    # The same per-category masses with a much shorter memory: what the user did lately.
+    recent_liked: dict[str, float] = field(default_factory=dict)
+    recent_passed: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

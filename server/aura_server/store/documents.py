@@ -89,19 +89,27 @@ def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
         "price_shown": list(evidence.price_shown),
         "price_taken": list(evidence.price_taken),
         "paid_max": evidence.paid_max,
+        "recent_liked": dict(evidence.recent_liked),
+        "recent_passed": dict(evidence.recent_passed),
     }
 
 
 def evidence_from_doc(doc: dict[str, Any] | None) -> TasteEvidence:
     doc = doc or {}
+
+    def masses(name: str) -> dict[str, float]:
+        return {str(k): float(v) for k, v in doc.get(name, {}).items()}
+
     return TasteEvidence(
-        liked={str(k): float(v) for k, v in doc.get("liked", {}).items()},
-        passed={str(k): float(v) for k, v in doc.get("passed", {}).items()},
+        liked=masses("liked"),
+        passed=masses("passed"),
         distance_shown=[float(v) for v in doc.get("distance_shown", [])],
         distance_taken=[float(v) for v in doc.get("distance_taken", [])],
         price_shown=[float(v) for v in doc.get("price_shown", [])],
         price_taken=[float(v) for v in doc.get("price_taken", [])],
         paid_max=doc.get("paid_max"),
+        recent_liked=masses("recent_liked"),
+        recent_passed=masses("recent_passed"),
     )
 
 

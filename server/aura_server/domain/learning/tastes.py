@@ -41,6 +41,16 @@ kind keeps its own clock: a category's taste ages by the new evidence about that
 category, and by only OTHER_KINDS_AGING of the evidence about others, so a regular who
 buys Jazz every night still remembers the Techno nights they skipped, while a favourite
 that stops being taken fades as fast as it is shown. Distance and budget age by all of it.
+
+What the user did lately weighs more than that long memory can say: every category mass
+is also kept with a half-life RECENT_SHARE as long, and the taste used is the recent
+evidence on top of the long-memory mean, worth RECENT_STRENGTH observations:
+
+    taste = (recent liked + s x mean) / (recent liked + recent passed + s)
+
+So a favourite shown for a session and left alone halves at once, and comes back as
+soon as it is taken again; its spread is counted from the recent evidence too, so a kind
+not looked at for a while becomes worth another look.
 """
 
 from __future__ import annotations
@@ -70,6 +80,10 @@ EVIDENCE_HALF_LIFE = 20.0
 # How much evidence about other kinds ages a kind's taste, per unit: a Jazz fan's hundred
 # Jazz purchases should not make them forget the Techno nights they skipped.
 OTHER_KINDS_AGING = 0.25
+# The recent evidence's half-life, as a share of the long one, and the weight (in
+# observations) of the long-memory mean under it.
+RECENT_SHARE = 0.25
+RECENT_STRENGTH = 4.0
 # Band edges (the last band is open), and the value each band stands for.
 DISTANCE_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 DISTANCE_BANDS = (0.25, 0.75, 1.5, 3.0, 6.0, 12.0, 24.0)
@@ -108,24 +122,23 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
         code = CATEGORY_CODES.get(category)
         if code is not None:
             prior[code] = STATED_TASTE
-    liked = np.zeros(len(CATEGORIES))
-    passed = np.zeros(len(CATEGORIES))
+    liked, passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
+    recent_liked, recent_passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
     travel, budget = DEFAULT_TRAVEL_KM, DEFAULT_BUDGET
     if evidence is not None:
-        for category, mass in evidence.liked.items():
-            if category in CATEGORY_CODES:
-                liked[CATEGORY_CODES[category]] = mass
-        for category, mass in evidence.passed.items():
-            if category in CATEGORY_CODES:
-                passed[CATEGORY_CODES[category]] = mass
+        liked, passed = _per_code(evidence.liked), _per_code(evidence.passed)
+        recent_liked = _per_code(evidence.recent_liked)
+        recent_passed = _per_code(evidence.recent_passed)
         travel = TRAVEL.best(evidence.distance_shown, evidence.distance_taken, DEFAULT_TRAVEL_KM)
         budget = max(
             evidence.paid_max or 0.0,
             BUDGET.best(evidence.price_shown, evidence.price_taken, DEFAULT_BUDGET),
         )
     seen = liked + passed
-    mean = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
-    sd = np.sqrt(mean * (1 - mean) / (seen + PRIOR_STRENGTH + 1))
+    remembered = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
+    recent = recent_liked + recent_passed
+    mean = (recent_liked + RECENT_STRENGTH * remembered) / (recent + RECENT_STRENGTH)
+    sd = np.sqrt(mean * (1 - mean) / (recent + RECENT_STRENGTH + 1))
     return TasteView(
         mean=mean,
         sd=sd,
@@ -134,6 +147,14 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
         budget=budget,
         stated=frozenset(stated),
     )
+
+
+def _per_code(masses: dict[str, float]) -> FloatArray:
+    values = np.zeros(len(CATEGORIES))
+    for category, mass in masses.items():
+        if category in CATEGORY_CODES:
+            values[CATEGORY_CODES[category]] = mass
+    return values
 
 
 def best_category_mean(view: TasteView, categories: Sequence[str]) -> float:
@@ -235,15 +256,31 @@ def fade(
     if half_life <= 0 or mass <= 0:
         return
     _decay_bands(evidence, 0.5 ** (mass / half_life))
-    for masses in (evidence.liked, evidence.passed):
+    for masses, life in (
+        (evidence.liked, half_life),
+        (evidence.passed, half_life),
+        (evidence.recent_liked, RECENT_SHARE * half_life),
+        (evidence.recent_passed, RECENT_SHARE * half_life),
+    ):
         for name in masses:
             own = by_category.get(name, 0.0)
             aged = own + OTHER_KINDS_AGING * (mass - own)
-            masses[name] = round(masses[name] * 0.5 ** (aged / half_life), 6)
+            masses[name] = round(masses[name] * 0.5 ** (aged / life), 6)
 
 
 def _add(masses: dict[str, float], category: str, amount: float) -> None:
     masses[category] = round(max(masses.get(category, 0.0) + amount, 0.0), 6)
+
+
+def _add_liked(evidence: TasteEvidence, category: str, amount: float) -> None:
+    """Both memories, the long and the recent, take every change of a category's masses."""
+    _add(evidence.liked, category, amount)
+    _add(evidence.recent_liked, category, amount)
+
+
+def _add_passed(evidence: TasteEvidence, category: str, amount: float) -> None:
+    _add(evidence.passed, category, amount)
+    _add(evidence.recent_passed, category, amount)
 
 
 def exposure(view: TasteView, event: Event, position: int, distance: float) -> float:
@@ -292,7 +329,7 @@ def expose(
     fade(evidence, by_category, sum(weight for *_, weight in weighed), half_life)
     for event, position, distance, weight in weighed:
         for category in event.categories:
-            _add(evidence.passed, category, weight)
+            _add_passed(evidence, category, weight)
         # Only kinds the user likes above an unknown one's say anything about distance
         # and price: a Techno night nearby left alone is about Techno, not about nearby.
         lift = max(best_category_mean(view, event.categories) - BASE_TASTE, 0.0)
@@ -325,8 +362,8 @@ def record(
         means = [best_category_mean(view, [c]) for c in categories]
         total = sum(means)
         for category, mean in zip(categories, means, strict=True):
-            _add(evidence.liked, category, (LIKED_BASE + LIKED_PER_REWARD * reward) * mean / total)
-            _add(evidence.passed, category, -exposed)
+            _add_liked(evidence, category, (LIKED_BASE + LIKED_PER_REWARD * reward) * mean / total)
+            _add_passed(evidence, category, -exposed)
         _add_bands(evidence, False, distance, event.price_min, reward)
         if shown_at is None:  # taken without being shown: it was there to be taken
             _add_bands(evidence, True, distance, event.price_min, reward)
@@ -334,7 +371,7 @@ def record(
             evidence.paid_max = max(evidence.paid_max or 0.0, event.price_min)
     else:
         for category in categories:
-            _add(evidence.passed, category, NEGATIVE_WEIGHT * -reward - exposed)
+            _add_passed(evidence, category, NEGATIVE_WEIGHT * -reward - exposed)
 
 
 def take_price(price: PriceRange | None, event: Event, reward: float) -> PriceRange | None:
