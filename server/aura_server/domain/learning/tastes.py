@@ -283,11 +283,19 @@ def _add_passed(evidence: TasteEvidence, category: str, amount: float) -> None:
     _add(evidence.recent_passed, category, amount)
 
 
+def exposures(
+    view: TasteView, shown: Sequence[tuple[Event, int]], distances: Sequence[float]
+) -> list[float]:
+    """How much not taking each (event, position) says against its kind, for a whole
+    list at once (one numpy pass, not one per item)."""
+    prices = np.array([np.nan if e.price_min is None else e.price_min for e, _ in shown])
+    fits = view.fit(np.asarray(distances, dtype=np.float64), prices).tolist()
+    return [position_weight(position) * fit for (_, position), fit in zip(shown, fits, strict=True)]
+
+
 def exposure(view: TasteView, event: Event, position: int, distance: float) -> float:
     """How much not taking this item says against its kind."""
-    price = np.array([np.nan if event.price_min is None else event.price_min])
-    fit = float(view.fit(np.array([distance]), price)[0])
-    return position_weight(position) * fit
+    return exposures(view, [(event, position)], [distance])[0]
 
 
 def _add_band(bands: list[float], size: int, band: int, amount: float) -> None:
@@ -318,10 +326,13 @@ def expose(
     """A list was shown from `origin`: each (event, position) counts as passed over by
     its exposure until feedback says otherwise, and as shown in its distance and price
     bands by how much the user should have liked it."""
-    weighed = []
-    for event, position in shown:
-        distance = distance_km(*origin, event.lat, event.lng)
-        weighed.append((event, position, distance, exposure(view, event, position, distance)))
+    distances = [distance_km(*origin, event.lat, event.lng) for event, _ in shown]
+    weighed = [
+        (event, position, distance, weight)
+        for (event, position), distance, weight in zip(
+            shown, distances, exposures(view, shown, distances), strict=True
+        )
+    ]
     by_category: dict[str, float] = {}
     for event, _, _, weight in weighed:
         for category in event.categories:
