@@ -48,9 +48,9 @@ evidence on top of the long-memory mean, worth RECENT_STRENGTH observations:
 
     taste = (recent liked + s x mean) / (recent liked + recent passed + s)
 
-So a favourite shown for a session and left alone halves at once, and comes back as
-soon as it is taken again; its spread is counted from the recent evidence too, so a kind
-not looked at for a while becomes worth another look.
+So a favourite shown for a session and left alone drops by a third at once and comes
+back as soon as it is taken again; its spread is counted from the recent evidence too, so
+a kind not looked at for a while becomes worth another look.
 """
 
 from __future__ import annotations
