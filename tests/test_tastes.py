@@ -92,6 +92,30 @@ def test_travel_distance_is_learned_from_where_the_user_asked() -> None:
     ), "places come from the events taken, distance from the request"
 
 
+def test_a_far_favourite_left_alone_blames_the_distance_until_the_user_is_known_to_travel() -> None:
+    """Jazz events 3 km away, shown and left alone: while nobody knows how far the user
+    goes, the distance takes most of the blame and Jazz stays liked; once they have bought
+    far before, leaving far Jazz alone says more against Jazz."""
+    newcomer, traveller = UserProfile(user_id="new"), UserProfile(user_id="far")
+    for profile in (newcomer, traveller):
+        liked = at_km(0.2, f"{profile.user_id}-liked", categories=["Jazz"])
+        show(profile, [liked])
+        take(profile, liked, 0)
+    for round_ in range(4):
+        far = at_km(6.0, f"far{round_}", categories=["Comedy"])
+        show(traveller, [far])
+        take(traveller, far, 0)
+    far_jazz = [at_km(3.0, f"jazz{n}", categories=["Jazz"]) for n in range(3)]
+    losses = {}
+    for profile in (newcomer, traveller):
+        before = mean_of(profile, "Jazz")
+        show(profile, far_jazz)
+        losses[profile.user_id] = before - mean_of(profile, "Jazz")
+    assert user_tastes(newcomer).cautious_travel_km < user_tastes(newcomer).travel_km
+    assert user_tastes(traveller).cautious_travel_km > 2 * user_tastes(newcomer).cautious_travel_km
+    assert losses["far"] > 1.5 * losses["new"] > 0
+
+
 def test_price_is_learned_as_a_budget() -> None:
     big_spender, thrifty = UserProfile(user_id="big"), UserProfile(user_id="thrifty")
     for round_ in range(10):

@@ -33,6 +33,12 @@ they were shown and what they did with it:
   who takes events 200 m away but never 3 km away gets a short s. Only items of kinds the
   user likes above an unknown kind count as shown here: a Techno night nearby left alone
   is about Techno, not about nearby.
+- Which is to blame for an item left alone, its kind or its distance and price? The
+  exposure's fit uses a cautious travel distance and budget (the CAUTION_QUANTILE of
+  their posteriors, never above the best values): while nobody knows how far a user goes,
+  far Jazz left alone mostly says "too far", and only once they are known to travel does
+  it say "not Jazz". Without it, a user who goes 1 km lost their favourite to the far
+  events of it that a 2.5 km default kept showing them.
 
 Tastes change, so evidence fades: before new evidence of mass m is added (an item's
 exposure, a purchase's 1, a skip's 1), earlier evidence is multiplied by
@@ -97,6 +103,9 @@ BUDGET_GRID = tuple(sorted({*(float(v) for v in np.geomspace(8.0, 250.0, 25)), D
 # The spread (in log units) of the priors around the defaults.
 PRIOR_LOG_SPREAD = 0.8
 UNKNOWN_PRICE_FIT = 0.5
+# Passing an item over counts against its kind by its fit under a cautious travel distance
+# and budget: this quantile of their posteriors.
+CAUTION_QUANTILE = 0.2
 
 
 @dataclass(frozen=True)
@@ -109,10 +118,21 @@ class TasteView:
     travel_km: float
     budget: float
     stated: frozenset[str]
+    cautious_travel_km: float = DEFAULT_TRAVEL_KM
+    cautious_budget: float = DEFAULT_BUDGET
 
     def fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
         """How well events suit the user apart from their kind: nearness x price fit."""
         fitted: FloatArray = nearness(distance, self.travel_km) * price_fit(price, self.budget)
+        return fitted
+
+    def cautious_fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
+        """The fit under a travel distance and budget the user very likely has (low
+        quantiles of their posteriors): how much an item passed over says against its kind,
+        so an unsure travel distance takes the blame for a far item before the kind does."""
+        fitted: FloatArray = nearness(distance, self.cautious_travel_km) * price_fit(
+            price, self.cautious_budget
+        )
         return fitted
 
 
@@ -125,6 +145,8 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
     liked, passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
     recent_liked, recent_passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
     travel, budget = DEFAULT_TRAVEL_KM, DEFAULT_BUDGET
+    cautious_travel = TRAVEL.quantile((), (), CAUTION_QUANTILE)
+    cautious_budget = BUDGET.quantile((), (), CAUTION_QUANTILE)
     if evidence is not None:
         liked, passed = _per_code(evidence.liked), _per_code(evidence.passed)
         recent_liked = _per_code(evidence.recent_liked)
@@ -133,6 +155,13 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
         budget = max(
             evidence.paid_max or 0.0,
             BUDGET.best(evidence.price_shown, evidence.price_taken, DEFAULT_BUDGET),
+        )
+        cautious_travel = TRAVEL.quantile(
+            evidence.distance_shown, evidence.distance_taken, CAUTION_QUANTILE
+        )
+        cautious_budget = max(
+            evidence.paid_max or 0.0,
+            BUDGET.quantile(evidence.price_shown, evidence.price_taken, CAUTION_QUANTILE),
         )
     seen = liked + passed
     remembered = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
@@ -146,6 +175,8 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
         travel_km=travel,
         budget=budget,
         stated=frozenset(stated),
+        cautious_travel_km=min(cautious_travel, travel),
+        cautious_budget=min(cautious_budget, budget),
     )
 
 
@@ -184,16 +215,33 @@ class Grid:
         prior = -((logs - np.log(default)) ** 2) / (2 * PRIOR_LOG_SPREAD**2)
         return cls(np.asarray(values), fits, prior)
 
-    def best(self, shown: Sequence[float], taken: Sequence[float], default: float) -> float:
-        """The value that best explains what was taken per band, as Poisson counts
+    def log_posterior(self, shown: Sequence[float], taken: Sequence[float]) -> FloatArray:
+        """Per value, how well it explains what was taken per band, as Poisson counts
         proportional to shown x fit (the profile likelihood), with the prior."""
         if not taken or sum(taken) <= 0:
-            return default
+            return self.prior
         bands = self.fits.shape[1]
-        expected = _padded(shown, bands) * self.fits + 1e-9
         counts = _padded(taken, bands)
+        # What was taken was there to be taken, counted as shown or not (an item of a
+        # kind not known to be liked is not counted as shown): without this, one first
+        # purchase 200 m away made the travel distance the shortest on the grid.
+        expected = np.maximum(_padded(shown, bands), counts) * self.fits + 1e-9
         likelihood = np.log(expected) @ counts - counts.sum() * np.log(expected.sum(axis=1))
-        return float(self.values[int(np.argmax(likelihood + self.prior))])
+        posterior: FloatArray = likelihood + self.prior
+        return posterior
+
+    def best(self, shown: Sequence[float], taken: Sequence[float], default: float) -> float:
+        """The most likely value (the default until something was taken)."""
+        if not taken or sum(taken) <= 0:
+            return default
+        return float(self.values[int(np.argmax(self.log_posterior(shown, taken)))])
+
+    def quantile(self, shown: Sequence[float], taken: Sequence[float], q: float) -> float:
+        """The smallest value with at least `q` of the posterior at or below it."""
+        log_posterior = self.log_posterior(shown, taken)
+        weights = np.exp(log_posterior - log_posterior.max())
+        cumulative = np.cumsum(weights) / weights.sum()
+        return float(self.values[int(np.searchsorted(cumulative, q))])
 
 
 def band_of(value: float, edges: Sequence[float]) -> int:
@@ -289,7 +337,7 @@ def exposures(
     """How much not taking each (event, position) says against its kind, for a whole
     list at once (one numpy pass, not one per item)."""
     prices = np.array([np.nan if e.price_min is None else e.price_min for e, _ in shown])
-    fits = view.fit(np.asarray(distances, dtype=np.float64), prices).tolist()
+    fits = view.cautious_fit(np.asarray(distances, dtype=np.float64), prices).tolist()
     return [position_weight(position) * fit for (_, position), fit in zip(shown, fits, strict=True)]
 
 
