@@ -22,6 +22,7 @@ from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
+from aura_server.store import Repository
 from aura_server.store.sqlite import SQLiteRepository
 from tests.stubs import AuraStubs
 
@@ -79,12 +80,16 @@ class Client(AuraStubs):
 
 
 class Served:
-    """An Aura stack over a SQLite file, served on a free port."""
+    """An Aura stack over a SQLite file (or another store), served on a free port."""
 
     def __init__(
-        self, path: Path, settings: Settings | None = None, verifier: TokenVerifier | None = None
+        self,
+        path: Path | Repository,
+        settings: Settings | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
-        self.aura = Aura.build(SQLiteRepository(path), settings or Settings())
+        repo = SQLiteRepository(path) if isinstance(path, Path) else path
+        self.aura = Aura.build(repo, settings or Settings())
         self.server = GrpcServer(
             self.aura.plane, host="127.0.0.1", port=0, health_interval=0.2, verifier=verifier
         )

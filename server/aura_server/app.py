@@ -166,4 +166,5 @@ class Aura:
             if isinstance(self.natural.parser, LLMParser):
                 self.natural.parser.close()
             self.bandit.close()
+            self.recommender.serving.close()
             self.repo.close()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pymongo
 from bson import Binary
@@ -90,6 +92,27 @@ def _event_doc(event: Event) -> Doc:
 
 # Duplicate keys are answered inside the methods; everything else a driver raises means the
 # store could not do the work.
+# As long as a write may wait on the embedded store (its write budget).
+OPERATION_TIMEOUT_SECONDS = 1.0
+# What may take longer than a request's budget: catalog imports and scans, aggregations,
+# model snapshots, the offline readers.
+LONG_OPERATION_SECONDS = 120.0
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def long_running(method: Method) -> Method:
+    """Give this operation LONG_OPERATION_SECONDS instead of the request budget."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with pymongo.timeout(LONG_OPERATION_SECONDS):
+            return method(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 @unavailable_on(PyMongoError)
 class MongoRepository(Repository):
     backend = "mongodb"
@@ -106,21 +129,34 @@ class MongoRepository(Repository):
         self.pending_views: Collection[Doc] = db["pending_views"]
         self.models: Collection[Doc] = db["models"]
         self.learning_log: Collection[Doc] = db["learning_log"]
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="aura-mongo-writer")
         self._ensure_indexes()
 
     @classmethod
     def connect(
-        cls, url: str, database: str = "aura", write_concern: str = "majority"
+        cls,
+        url: str,
+        database: str = "aura",
+        write_concern: str = "majority",
+        timeout: float = OPERATION_TIMEOUT_SECONDS,
     ) -> MongoRepository:
         """Writes are acknowledged only once journaled on `write_concern` members
         ("majority" by default; a number for that many), so an acknowledged write
-        survives a crash of the server or of the primary."""
+        survives a crash of the server or of the primary. Every operation ends within
+        `timeout` seconds (pymongo's timeoutMS): a server that stops answering turns into
+        a quick, retryable UNAVAILABLE instead of a call that hangs."""
         w: str | int = int(write_concern) if write_concern.isdigit() else write_concern
         client: pymongo.MongoClient[Doc] = pymongo.MongoClient(
-            url, tz_aware=True, serverSelectionTimeoutMS=3000, w=w, journal=True
+            url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=3000,
+            timeoutMS=int(timeout * 1000),
+            w=w,
+            journal=True,
         )
         return cls(client, database)
 
+    @long_running
     def _ensure_indexes(self) -> None:
         try:
             self.users.create_index("user_id", unique=True)
@@ -160,7 +196,13 @@ class MongoRepository(Repository):
         except PyMongoError as exc:
             raise StoreUnavailable(f"mongodb: {exc}") from exc
 
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        """Writes behind an answer (a feed's impression) go to one writer thread, in the
+        order given, so the answer never waits on the server, nor hangs with it."""
+        return self._writer.submit(self.transaction, work)
+
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         self.client.close()
 
     # Users
@@ -211,6 +253,7 @@ class MongoRepository(Repository):
         )
         return result.modified_count == 1
 
+    @long_running
     def mark_behaviors_before_reset(self, user_id: str) -> int:
         result = self.behaviors.update_many(
             {"user_id": user_id, "before_reset": False}, {"$set": {"before_reset": True}}
@@ -223,6 +266,7 @@ class MongoRepository(Repository):
         )
         return {doc["event_id"] for doc in cursor}
 
+    @long_running
     def engagement_counts(self, since: datetime, until: datetime) -> list[EngagementCount]:
         pipeline: list[Doc] = [
             {"$match": {"occurred_at": {"$gte": since, "$lt": until}, "event_id": {"$ne": ""}}},
@@ -250,6 +294,7 @@ class MongoRepository(Repository):
         ]
 
     # Events
+    @long_running
     def upsert_events(self, events: Sequence[Event]) -> None:
         if not events:
             return
@@ -282,6 +327,7 @@ class MongoRepository(Repository):
         doc = self.events.find_one({"event_id": event_id})
         return None if doc is None else event_from_doc(doc)
 
+    @long_running
     def list_events(
         self, where: EventFilter, limit: int, after: EventCursor | None = None
     ) -> list[Event]:
@@ -317,10 +363,12 @@ class MongoRepository(Repository):
             self._bump_catalog_version()
         return deleted
 
+    @long_running
     def active_events(self) -> list[Event]:
         cursor = self.events.find({"status": "active"}).sort("event_id", ASCENDING)
         return [event_from_doc(doc) for doc in cursor]
 
+    @long_running
     def count_events(self) -> int:
         return self.events.count_documents({})
 
@@ -339,6 +387,7 @@ class MongoRepository(Repository):
         doc = self.impressions.find_one({"feed_id": feed_id})
         return None if doc is None else impression_from_doc(doc)
 
+    @long_running
     def impressions_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int
     ) -> list[Impression]:
@@ -349,6 +398,7 @@ class MongoRepository(Repository):
         )
         return [impression_from_doc(doc) for doc in docs]
 
+    @long_running
     def behaviors_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int
     ) -> list[Behavior]:
@@ -386,6 +436,7 @@ class MongoRepository(Repository):
     def remove_pending_view(self, feed_id: str, event_id: str) -> None:
         self.pending_views.delete_one({"feed_id": feed_id, "event_id": event_id})
 
+    @long_running
     def due_pending_views(self, now: datetime, limit: int) -> list[PendingView]:
         cursor = (
             self.pending_views.find({"due_at": {"$lte": now}})
@@ -397,6 +448,7 @@ class MongoRepository(Repository):
             for d in cursor
         ]
 
+    @long_running
     def save_model(self, snapshot: ModelSnapshot) -> None:
         self.models.replace_one(
             {"version": snapshot.version},
@@ -415,6 +467,7 @@ class MongoRepository(Repository):
         if stale:
             self.models.delete_many({"_id": {"$in": stale}})
 
+    @long_running
     def latest_model(self) -> ModelSnapshot | None:
         doc = self.models.find_one(sort=[("created_at", DESCENDING)])
         if doc is None:
@@ -460,6 +513,7 @@ class MongoRepository(Repository):
             for d in cursor
         ]
 
+    @long_running
     def trim_examples(self, upto_seq: int) -> int:
         return self.learning_log.delete_many({"seq": {"$lte": upto_seq}}).deleted_count
 

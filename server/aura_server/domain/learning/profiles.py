@@ -190,15 +190,19 @@ class ProfileService:
         profile = self._last_known.get(user_id) or self.repo.get_user(user_id)
         return age_bracket(profile.age) if profile is not None else ""
 
+    def last_known(self, user_id: str) -> UserProfile | None:
+        """The profile this process saw last (the store is not asked)."""
+        last = self._last_known.get(user_id)
+        metrics().profile_reads.labels("last_known" if last else "none").inc()
+        return last
+
     def find_or_last_known(self, user_id: str) -> tuple[UserProfile | None, bool]:
         """The stored profile; while the store is unreachable, the last one seen here (or
         none: a cold start), and True to say the answer is degraded."""
         try:
             profile = self.find(user_id)
         except StoreUnavailable:
-            last = self._last_known.get(user_id)
-            metrics().profile_reads.labels("last_known" if last else "none").inc()
-            return last, True
+            return self.last_known(user_id), True
         metrics().profile_reads.labels("store").inc()
         return profile, False
 
