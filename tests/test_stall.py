@@ -4,21 +4,24 @@ usual speed, writes are refused quickly as retryable, and everything recovers at
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 import mongomock
+import pymongo
 import pytest
 from aura.v1 import behavior_pb2, recommend_pb2, types_pb2
 from conftest import NOW, copy_of
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from pymongo.errors import NetworkTimeout
 from test_ranking import Served
 
 from aura_server.cli.commands.catalog import write_events
@@ -105,28 +108,27 @@ def test_a_held_store_stops_no_feed_and_refuses_writes_quickly(stack: Served) ->
     assert stack.aura.repo.get_impression(before.feed_id) is not None
 
 
-class StopsAnswering:
-    """A mongomock collection that, once `stalled` is set, answers the way pymongo does
-    when the server stops answering under timeoutMS (MongoRepository.connect sets it):
-    nothing until the operation's time is up, then NetworkTimeout. mongomock cannot hang
-    a socket, so this stands in for a primary that stopped answering."""
+@contextmanager
+def a_server_that_never_answers() -> Iterator[str]:
+    """A TCP port that takes connections and never says a word, as a MongoDB primary that
+    stopped answering does (a partition, a hung host)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    taken: list[socket.socket] = []
 
-    def __init__(self, collection: object, stalled: threading.Event) -> None:
-        self._collection = collection
-        self._stalled = stalled
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                taken.append(listener.accept()[0])
 
-    def __getattr__(self, name: str) -> object:
-        attribute = getattr(self._collection, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: object, **kwargs: object) -> object:
-            if self._stalled.is_set():
-                time.sleep(OPERATION_TIMEOUT_SECONDS)
-                raise NetworkTimeout(f"{name}: timed out")
-            return attribute(*args, **kwargs)
-
-        return call
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"mongodb://127.0.0.1:{listener.getsockname()[1]}/?serverSelectionTimeoutMS=3000"
+    finally:
+        listener.close()
+        for connection in taken:
+            connection.close()
 
 
 COLLECTIONS = (
@@ -143,43 +145,45 @@ COLLECTIONS = (
 
 
 def test_a_mongodb_that_stops_answering_stops_no_feed_and_refuses_writes_quickly() -> None:
+    """The store starts on mongomock, then its collections are switched to real pymongo
+    collections of a server that never answers: every request's operation must give up
+    within the repository's budget, and the read path must not wait at all once it knows."""
     repo = MongoRepository(mongomock.MongoClient(tz_aware=True), "aura_stall")
     write_events(repo, [normalise_event(e) for e in demo_events(1000, seed=3, start=NOW.date())])
-    stalled = threading.Event()
-    for name in COLLECTIONS:
-        setattr(repo, name, StopsAnswering(getattr(repo, name), stalled))
+    answering = {name: getattr(repo, name) for name in COLLECTIONS}
     stack = Served(repo)
     client = stack.client
     try:
         client.onboard("reader")
         before = client.feed("reader")
         assert not before.degraded
-        stalled.set()
-        timings, degraded = [], []
-        for _ in range(20):
+        with a_server_that_never_answers() as url, pymongo.MongoClient(url) as silent:
+            for name in COLLECTIONS:
+                setattr(repo, name, silent["aura_stall"][answering[name].name])
+            timings, degraded = [], []
+            for _ in range(20):
+                started = time.monotonic()
+                feed = client.feed("reader", limit=10)
+                timings.append(time.monotonic() - started)
+                degraded.append(feed.degraded)
+                assert len(feed.items) == 10
+            assert max(timings) < 0.5, timings
+            assert sorted(timings)[10] < 0.1, "once the store is known stuck, feeds do not wait"
+            assert all(degraded), "every feed without a fresh profile says so"
+
             started = time.monotonic()
-            feed = client.feed("reader", limit=10)
-            timings.append(time.monotonic() - started)
-            degraded.append(feed.degraded)
-            assert len(feed.items) == 10
-        assert max(timings) < 0.5, timings
-        assert sorted(timings)[10] < 0.1, "once the store is known stuck, feeds do not wait"
-        assert all(degraded), "every feed without a fresh profile says so"
-
-        started = time.monotonic()
-        with pytest.raises(grpc.RpcError) as refused:
-            client.log("reader", types_pb2.ACTION_CLICK, before.items[0].event.event_id, "held")
-        assert time.monotonic() - started < 2.5, "refused within the operation timeout"
-        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
-        status = rpc_status.from_call(refused.value)  # type: ignore[arg-type]
-        assert status is not None
-        assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
-
-        stalled.clear()
-        time.sleep(OPERATION_TIMEOUT_SECONDS + 0.2)  # the stuck read comes back
-        logged = client.log(
-            "reader", types_pb2.ACTION_CLICK, before.items[0].event.event_id, "held"
-        )
+            with pytest.raises(grpc.RpcError) as refused:
+                client.log("reader", types_pb2.ACTION_CLICK, before.items[0].event.event_id, "held")
+            assert time.monotonic() - started < 2.5, "refused within the operation budget"
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+            status = rpc_status.from_call(refused.value)  # type: ignore[arg-type]
+            assert status is not None
+            assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
+            for name in COLLECTIONS:
+                setattr(repo, name, answering[name])
+        time.sleep(OPERATION_TIMEOUT_SECONDS + 0.2)  # the stuck read gives up
+        clicked = before.items[0].event.event_id
+        logged = client.log("reader", types_pb2.ACTION_CLICK, clicked, "held")
         assert not logged.duplicate, "nothing was stored while the store was stuck"
         assert not client.feed("reader").degraded, "recovery is immediate"
     finally:

@@ -92,22 +92,23 @@ def _event_doc(event: Event) -> Doc:
 
 # Duplicate keys are answered inside the methods; everything else a driver raises means the
 # store could not do the work.
-# As long as a write may wait on the embedded store (its write budget).
+# A request's store operations end within this (as long as a write may wait on the
+# embedded store): a server that stops answering turns into a quick, retryable
+# UNAVAILABLE instead of a call that hangs. Imports, scans, index builds and model
+# snapshots keep pymongo's own limits (server selection within 3 s, no operation limit).
 OPERATION_TIMEOUT_SECONDS = 1.0
-# What may take longer than a request's budget: catalog imports and scans, aggregations,
-# model snapshots, the offline readers.
-LONG_OPERATION_SECONDS = 120.0
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
-def long_running(method: Method) -> Method:
-    """Give this operation LONG_OPERATION_SECONDS instead of the request budget."""
+def request_budget(method: Method) -> Method:
+    """Run this operation under pymongo's client-side timeout of OPERATION_TIMEOUT_SECONDS
+    (server selection included)."""
 
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with pymongo.timeout(LONG_OPERATION_SECONDS):
+        with pymongo.timeout(OPERATION_TIMEOUT_SECONDS):
             return method(*args, **kwargs)
 
     return run  # type: ignore[return-value]
@@ -134,29 +135,17 @@ class MongoRepository(Repository):
 
     @classmethod
     def connect(
-        cls,
-        url: str,
-        database: str = "aura",
-        write_concern: str = "majority",
-        timeout: float = OPERATION_TIMEOUT_SECONDS,
+        cls, url: str, database: str = "aura", write_concern: str = "majority"
     ) -> MongoRepository:
         """Writes are acknowledged only once journaled on `write_concern` members
         ("majority" by default; a number for that many), so an acknowledged write
-        survives a crash of the server or of the primary. Every operation ends within
-        `timeout` seconds (pymongo's timeoutMS): a server that stops answering turns into
-        a quick, retryable UNAVAILABLE instead of a call that hangs."""
+        survives a crash of the server or of the primary."""
         w: str | int = int(write_concern) if write_concern.isdigit() else write_concern
         client: pymongo.MongoClient[Doc] = pymongo.MongoClient(
-            url,
-            tz_aware=True,
-            serverSelectionTimeoutMS=3000,
-            timeoutMS=int(timeout * 1000),
-            w=w,
-            journal=True,
+            url, tz_aware=True, serverSelectionTimeoutMS=3000, w=w, journal=True
         )
         return cls(client, database)
 
-    @long_running
     def _ensure_indexes(self) -> None:
         try:
             self.users.create_index("user_id", unique=True)
@@ -206,10 +195,12 @@ class MongoRepository(Repository):
         self.client.close()
 
     # Users
+    @request_budget
     def get_user(self, user_id: str) -> UserProfile | None:
         doc = self.users.find_one({"user_id": user_id}, {"_id": 0})
         return None if doc is None else profile_from_doc(doc)
 
+    @request_budget
     def save_user(self, profile: UserProfile) -> bool:
         doc = profile_to_doc(profile)
         if profile.version == 1:
@@ -224,6 +215,7 @@ class MongoRepository(Repository):
         return result.matched_count == 1
 
     # Behaviors
+    @request_budget
     def insert_behavior(self, behavior: Behavior) -> bool:
         doc = dict(vars(behavior))
         doc["occurred_hour"] = int(behavior.occurred_at.timestamp() // 3600)
@@ -233,10 +225,12 @@ class MongoRepository(Repository):
             return False
         return True
 
+    @request_budget
     def get_behavior(self, behavior_id: str) -> Behavior | None:
         doc = self.behaviors.find_one({"behavior_id": behavior_id})
         return None if doc is None else _behavior_from_doc(doc)
 
+    @request_budget
     def latest_behavior(
         self, user_id: str, event_id: str, action: str, feed_id: str = ""
     ) -> Behavior | None:
@@ -246,6 +240,7 @@ class MongoRepository(Repository):
         doc = self.behaviors.find_one(query, sort=[("occurred_at", DESCENDING)])
         return None if doc is None else _behavior_from_doc(doc)
 
+    @request_budget
     def record_reward(self, behavior_id: str, reward: float) -> bool:
         result = self.behaviors.update_one(
             {"behavior_id": behavior_id, "rewarded": False},
@@ -253,20 +248,20 @@ class MongoRepository(Repository):
         )
         return result.modified_count == 1
 
-    @long_running
+    @request_budget
     def mark_behaviors_before_reset(self, user_id: str) -> int:
         result = self.behaviors.update_many(
             {"user_id": user_id, "before_reset": False}, {"$set": {"before_reset": True}}
         )
         return result.modified_count
 
+    @request_budget
     def excluded_event_ids(self, user_id: str) -> set[str]:
         cursor = self.behaviors.find(
             {"user_id": user_id, "action": {"$in": ["hide", "purchase"]}}, {"event_id": 1}
         )
         return {doc["event_id"] for doc in cursor}
 
-    @long_running
     def engagement_counts(self, since: datetime, until: datetime) -> list[EngagementCount]:
         pipeline: list[Doc] = [
             {"$match": {"occurred_at": {"$gte": since, "$lt": until}, "event_id": {"$ne": ""}}},
@@ -294,7 +289,6 @@ class MongoRepository(Repository):
         ]
 
     # Events
-    @long_running
     def upsert_events(self, events: Sequence[Event]) -> None:
         if not events:
             return
@@ -323,11 +317,12 @@ class MongoRepository(Repository):
             return_document=ReturnDocument.AFTER,
         )
 
+    @request_budget
     def get_event(self, event_id: str) -> Event | None:
         doc = self.events.find_one({"event_id": event_id})
         return None if doc is None else event_from_doc(doc)
 
-    @long_running
+    @request_budget
     def list_events(
         self, where: EventFilter, limit: int, after: EventCursor | None = None
     ) -> list[Event]:
@@ -357,21 +352,21 @@ class MongoRepository(Repository):
         )
         return [event_from_doc(doc) for doc in cursor]
 
+    @request_budget
     def delete_event(self, event_id: str) -> bool:
         deleted = self.events.delete_one({"event_id": event_id}).deleted_count == 1
         if deleted:
             self._bump_catalog_version()
         return deleted
 
-    @long_running
     def active_events(self) -> list[Event]:
         cursor = self.events.find({"status": "active"}).sort("event_id", ASCENDING)
         return [event_from_doc(doc) for doc in cursor]
 
-    @long_running
     def count_events(self) -> int:
         return self.events.count_documents({})
 
+    @request_budget
     def add_popularity(self, event_id: str, delta: float) -> None:
         self.events.update_one({"event_id": event_id}, {"$inc": {"popularity": delta}})
 
@@ -380,14 +375,15 @@ class MongoRepository(Repository):
         return 0 if doc is None else int(doc["value"])
 
     # Impressions
+    @request_budget
     def insert_impression(self, impression: Impression) -> None:
         self.impressions.insert_one(impression_to_doc(impression))
 
+    @request_budget
     def get_impression(self, feed_id: str) -> Impression | None:
         doc = self.impressions.find_one({"feed_id": feed_id})
         return None if doc is None else impression_from_doc(doc)
 
-    @long_running
     def impressions_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int
     ) -> list[Impression]:
@@ -398,7 +394,6 @@ class MongoRepository(Repository):
         )
         return [impression_from_doc(doc) for doc in docs]
 
-    @long_running
     def behaviors_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int
     ) -> list[Behavior]:
@@ -409,6 +404,7 @@ class MongoRepository(Repository):
         )
         return [_behavior_from_doc(doc) for doc in docs]
 
+    @request_budget
     def latest_impression_with(
         self, user_id: str, event_id: str, since: datetime
     ) -> Impression | None:
@@ -419,6 +415,7 @@ class MongoRepository(Repository):
         return None if doc is None else impression_from_doc(doc)
 
     # Learning
+    @request_budget
     def claim(self, key: str) -> bool:
         try:
             self.claims.insert_one({"key": key, "claimed_at": datetime.now(UTC)})
@@ -426,6 +423,7 @@ class MongoRepository(Repository):
             return False
         return True
 
+    @request_budget
     def add_pending_view(self, view: PendingView) -> None:
         self.pending_views.update_one(
             {"feed_id": view.feed_id, "event_id": view.event_id},
@@ -433,10 +431,10 @@ class MongoRepository(Repository):
             upsert=True,
         )
 
+    @request_budget
     def remove_pending_view(self, feed_id: str, event_id: str) -> None:
         self.pending_views.delete_one({"feed_id": feed_id, "event_id": event_id})
 
-    @long_running
     def due_pending_views(self, now: datetime, limit: int) -> list[PendingView]:
         cursor = (
             self.pending_views.find({"due_at": {"$lte": now}})
@@ -448,7 +446,6 @@ class MongoRepository(Repository):
             for d in cursor
         ]
 
-    @long_running
     def save_model(self, snapshot: ModelSnapshot) -> None:
         self.models.replace_one(
             {"version": snapshot.version},
@@ -467,7 +464,6 @@ class MongoRepository(Repository):
         if stale:
             self.models.delete_many({"_id": {"$in": stale}})
 
-    @long_running
     def latest_model(self) -> ModelSnapshot | None:
         doc = self.models.find_one(sort=[("created_at", DESCENDING)])
         if doc is None:
@@ -480,6 +476,7 @@ class MongoRepository(Repository):
             int(doc.get("last_seq", 0)),
         )
 
+    @request_budget
     def append_example(self, example: LearnedExample) -> int:
         # The counter hands out numbers; a writer that dies between the two steps leaves
         # a gap, which readers skip once it is old enough (see LearningLoop.sync).
@@ -496,6 +493,7 @@ class MongoRepository(Repository):
         self.learning_log.insert_one(doc)
         return seq
 
+    @request_budget
     def examples_after(self, seq: int, limit: int) -> list[LoggedExample]:
         cursor = self.learning_log.find({"seq": {"$gt": seq}}).sort("seq", ASCENDING).limit(limit)
         return [
@@ -513,10 +511,10 @@ class MongoRepository(Repository):
             for d in cursor
         ]
 
-    @long_running
     def trim_examples(self, upto_seq: int) -> int:
         return self.learning_log.delete_many({"seq": {"$lte": upto_seq}}).deleted_count
 
+    @request_budget
     def add_to_counter(self, name: str, amount: int = 1) -> None:
         self.meta.update_one({"key": f"counter:{name}"}, {"$inc": {"value": amount}}, upsert=True)
 

@@ -1,0 +1,148 @@
+"""Where a served request's time goes: py-spy over the running workers under h2load.
+
+Starts `aura serve` (the same store, users and request bodies as bench_ceiling.py), drives
+one scenario at a time with h2load (Feed for learned users, 30 items; LogBehavior, each a
+new durable write), records every worker with `py-spy record --format raw` while it runs,
+and sorts each sampled stack into the stage it is in: the innermost stage marker found
+in the stack wins (a VW predict inside the ranking counts as VW, not as ranking). Only
+threads that were running are sampled, so the shares are of CPU, not of wall time.
+
+    python scripts/profile_served.py [--workers 2] [--duration 8] [--rate 200]
+
+Prints, per scenario, each stage's share of the samples and writes
+build/profile_served.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench_ceiling import BUILD, PATHS, Load, aura_server, bodies, h2load, seed
+
+# (stage, substrings of a frame that mark it), innermost stages first in the table's
+# order; a stack's stage is the marker found deepest in it.
+STAGES: list[tuple[str, tuple[str, ...]]] = [
+    ("interceptor (auth, limits, deadline)", ("interceptor.py",)),
+    ("metrics", ("prometheus_client", "telemetry/metrics.py")),
+    ("request log line", ("telemetry/logs.py", "logging/__init__.py")),
+    ("protobuf conversion", ("converters.py",)),
+    ("profile and exclusions read", ("user_state", "_read_state")),
+    ("candidate selection (catalog index)", ("catalog_index.py",)),
+    ("expected appeal and optimism", ("expected_appeal", "optimistic_scores", "user_tastes")),
+    ("pool", ("candidate_pool",)),
+    ("action features (VW text)", ("_action_features", "action_features", "traits")),
+    ("VW parse and predict", ("predict_rewards",)),
+    ("VW learn", ("bandit.py:learn", "learn (aura_server/domain/learning/bandit.py")),
+    ("slate", ("fill_slate",)),
+    ("impression (queued)", ("Serving.record", "record (aura_server/domain/decision/serving")),
+    ("exposure update (profile)", ("expose",)),
+    ("behavior, profile and reward", ("behaviors.py", "profiles.py", "loop.py")),
+    ("store writes and commit", ("store/sqlite.py", "group_commit.py")),
+]
+
+
+def stage_of(stack: str) -> str:
+    deepest, where = "other (gRPC core, threads, Python runtime)", -1
+    for stage, markers in STAGES:
+        for marker in markers:
+            at = stack.rfind(marker)
+            if at > where:
+                deepest, where = stage, at
+    return deepest
+
+
+def record(pids: list[int], seconds: float, rate: int, folder: Path, name: str) -> Counter[str]:
+    """py-spy on every worker for `seconds`; samples per stage."""
+    spies = []
+    outputs = []
+    for pid in pids:
+        output = folder / f"{name}-{pid}.txt"
+        outputs.append(output)
+        spies.append(
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    str(rate),
+                    "--duration",
+                    f"{seconds:g}",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(output),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    for spy in spies:
+        spy.wait(timeout=seconds + 60)
+    samples: Counter[str] = Counter()
+    for output in outputs:
+        if not output.exists():
+            continue
+        for line in output.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if stack and count.isdigit():
+                samples[stage_of(stack)] += int(count)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--learned", type=int, default=64)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="aura-profile-"))
+    print(f"seeding {args.users} users ({args.learned} learned)", file=sys.stderr)
+    learned = seed(folder, args.users, args.learned)
+    feeds = bodies(learned)["feed"]
+    writes = bodies([f"bench-{n}" for n in range(args.learned, args.learned + 64)])["logbehavior"]
+    scenarios = {
+        "feed": [Load(PATHS["feed"], feeds[n % len(feeds)], 1, 1) for n in range(16)],
+        "logbehavior": [Load(PATHS["logbehavior"], writes[n], 1, 1) for n in range(16)],
+    }
+    report: dict[str, dict[str, object]] = {}
+    with aura_server(folder, args.workers) as (port, _http_port, pids):
+        for name, loads in scenarios.items():
+            print(f"{name}: h2load and py-spy for {args.duration:g} s", file=sys.stderr)
+            with ThreadPoolExecutor(1) as pool:
+                running = pool.submit(h2load, port, loads, args.duration + 2, folder, name)
+                time.sleep(2.5)  # past h2load's warm-up
+                samples = record(pids, args.duration - 1, args.rate, folder, name)
+                result = {"rps": running.result().rps}
+            total = sum(samples.values()) or 1
+            shares = {stage: count / total for stage, count in samples.most_common()}
+            report[name] = {
+                "requests_per_s": result.get("rps", 0.0),
+                "samples": total,
+                "shares": shares,
+            }
+            print(f"\n{name}: {result.get('rps', 0.0):,.0f} requests/s, {total} samples")
+            for stage, share in shares.items():
+                print(f"  {share:6.1%}  {stage}")
+    BUILD.mkdir(exist_ok=True)
+    (BUILD / "profile_served.json").write_text(json.dumps(report, indent=2))
+    print(f"\nwritten: {BUILD / 'profile_served.json'}")
+
+
+if __name__ == "__main__":
+    main()
