@@ -188,7 +188,12 @@ class MongoRepository(Repository):
     def submit(self, work: Callable[[], T]) -> Future[T]:
         """Writes behind an answer (a feed's impression) go to one writer thread, in the
         order given, so the answer never waits on the server, nor hangs with it."""
-        return self._writer.submit(self.transaction, work)
+        try:
+            return self._writer.submit(self.transaction, work)
+        except RuntimeError:  # closed: a late retry of an impression finds no writer
+            done: Future[T] = Future()
+            done.set_exception(StoreUnavailable("mongodb: the store is closed"))
+            return done
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
