@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ bench: install
 bench-ceiling: install
 	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
 	$(PY) scripts/bench_ceiling.py
+
+# Where a served Feed's and LogBehavior's CPU goes: py-spy over the workers under h2load.
+profile-served: install
+	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+	$(PY) scripts/profile_served.py
 
 bench-feed: install
 	$(PY) scripts/bench_feed.py

@@ -46,10 +46,29 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("exposure update (profile)", ("expose",)),
     ("behavior, profile and reward", ("behaviors.py", "profiles.py", "loop.py")),
     ("store writes and commit", ("store/sqlite.py", "group_commit.py")),
+    ("JSON of stored documents", ("(json/",)),
 ]
 
 
+WAITING = "waiting (threads blocked, not on the CPU)"
+
+# py-spy from PyPI, beside this interpreter (the venv's bin), else on PATH.
+PY_SPY = (
+    str(Path(sys.executable).with_name("py-spy"))
+    if Path(sys.executable).with_name("py-spy").exists()
+    else "py-spy"
+)
+
+
+# A stack whose innermost frame is one of these is a thread waiting, not working (py-spy
+# cannot always tell an idle thread from a busy one).
+WAITS = ("Condition.wait", "Event.wait", "select (", "_worker (", "sleep (", "Future.result")
+
+
 def stage_of(stack: str) -> str:
+    innermost = stack.rsplit(";", 1)[-1]
+    if any(innermost.startswith(wait.split(" (")[0]) for wait in WAITS):
+        return WAITING
     deepest, where = "other (gRPC core, threads, Python runtime)", -1
     for stage, markers in STAGES:
         for marker in markers:
@@ -69,7 +88,7 @@ def record(pids: list[int], seconds: float, rate: int, folder: Path, name: str) 
         spies.append(
             subprocess.Popen(
                 [
-                    "py-spy",
+                    PY_SPY,
                     "record",
                     "--pid",
                     str(pid),
@@ -129,14 +148,19 @@ def main() -> None:
                 time.sleep(2.5)  # past h2load's warm-up
                 samples = record(pids, args.duration - 1, args.rate, folder, name)
                 result = {"rps": running.result().rps}
+            waiting = samples.pop(WAITING, 0)
             total = sum(samples.values()) or 1
             shares = {stage: count / total for stage, count in samples.most_common()}
             report[name] = {
                 "requests_per_s": result.get("rps", 0.0),
-                "samples": total,
-                "shares": shares,
+                "cpu_samples": total,
+                "waiting_samples": waiting,
+                "shares_of_cpu": shares,
             }
-            print(f"\n{name}: {result.get('rps', 0.0):,.0f} requests/s, {total} samples")
+            print(
+                f"\n{name}: {result.get('rps', 0.0):,.0f} requests/s; {total} samples on the "
+                f"CPU ({waiting} more of threads waiting, left out)"
+            )
             for stage, share in shares.items():
                 print(f"  {share:6.1%}  {stage}")
     BUILD.mkdir(exist_ok=True)

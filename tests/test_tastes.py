@@ -276,3 +276,41 @@ def test_a_favourite_left_alone_for_a_session_falls_at_once_and_comes_back_when_
     take(profile, again, 0)
     assert mean_of(profile, "Techno") > dry + 0.05
     assert mean_of(profile, "Techno") > 3 * mean_of(profile, "Comedy")
+
+
+def test_a_client_that_reports_views_gets_its_attention_counted_not_guessed() -> None:
+    """Once a user's client sends VIEW behaviors for what was on screen, an item never
+    viewed says nothing against its kind, and one viewed and left alone says all of it."""
+    reporting, silent = UserProfile(user_id="reporting"), UserProfile(user_id="silent")
+    first = [at_km(0.3, f"first{n}", categories=["Film"]) for n in range(2)]
+    show(reporting, first)
+    view(reporting, first[0], 0)
+    assert tastes.reports_views(reporting.evidence)
+    assert not tastes.reports_views(silent.evidence)
+    lists = [
+        [at_km(0.3, f"{n}-{slot}", categories=[kind]) for slot, kind in enumerate(KINDS)]
+        for n in range(3)
+    ]
+    for profile in (reporting, silent):
+        for shown in lists:
+            show(profile, shown)
+            if profile is reporting:
+                view(profile, shown[0], 0)  # only the top item was on screen
+    unseen = mean_of(UserProfile(user_id="new"), "Jazz")
+    assert mean_of(reporting, "Jazz") == pytest.approx(unseen), "never viewed: no evidence"
+    assert mean_of(silent, "Jazz") < unseen, "the position prior guesses a look"
+    assert mean_of(reporting, "Comedy") < mean_of(silent, "Comedy"), "viewed: a full pass"
+    taken = at_km(0.3, "taken", categories=["Jazz"])
+    show(reporting, [taken])
+    view(reporting, taken, 0)
+    take(reporting, taken, 0)
+    assert reporting.evidence.passed.get("Jazz", 0.0) == pytest.approx(0.0, abs=1e-6)
+    assert evidence_from_doc(evidence_to_doc(reporting.evidence)) == reporting.evidence
+
+
+KINDS = ["Comedy", "Art", "Theater", "Jazz"]
+
+
+def view(profile: UserProfile, event: Event, position: int) -> None:
+    distance = distance_km(*ORIGIN, event.lat, event.lng)
+    learn_from(profile, event, "view", 0.1, HALF_LIFE, shown_at=position, distance_km=distance)
