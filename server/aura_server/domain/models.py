@@ -58,7 +58,6 @@ class TasteEvidence:
     # The same per-category masses with a much shorter memory: what the user did lately.
     recent_liked: dict[str, float] = field(default_factory=dict)
     recent_passed: dict[str, float] = field(default_factory=dict)
-    views: float = 0.0  # views of shown items the client reported (not faded)
 
 
 @dataclass

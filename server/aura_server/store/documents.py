@@ -91,7 +91,6 @@ def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
         "paid_max": evidence.paid_max,
         "recent_liked": dict(evidence.recent_liked),
         "recent_passed": dict(evidence.recent_passed),
-        "views": evidence.views,
     }
 
 
@@ -111,7 +110,6 @@ def evidence_from_doc(doc: dict[str, Any] | None) -> TasteEvidence:
         paid_max=doc.get("paid_max"),
         recent_liked=masses("recent_liked"),
         recent_passed=masses("recent_passed"),
-        views=float(doc.get("views", 0.0)),
     )
 
 

@@ -111,8 +111,8 @@ def learn_from(
 ) -> None:
     """Everything one behavior (or a reward added to one) teaches about the user: the
     learning table's scores fade by the half-life when it is new feedback, then move;
-    the taste evidence takes it in (tastes.py). A view of a shown item says it was looked
-    at (tastes.look): from a user's first view on, that replaces the position prior."""
+    the taste evidence takes it in (tastes.py). A view is only a look: its exposure was
+    counted when the list was shown."""
     if new_behavior and action in REWARD_ACTIONS:
         factor = tastes.decay_factor(half_life)
         for scores in (profile.categories, profile.category_aversion):
@@ -122,10 +122,6 @@ def learn_from(
         return
     apply_reward(profile, event, reward, taken=action != "view")
     if action == "view":
-        if new_behavior and shown_at is not None and distance_km is not None:
-            tastes.look(
-                profile.evidence, user_tastes(profile), event, shown_at, distance_km, half_life
-            )
         return
     tastes.record(
         profile.evidence,

@@ -331,27 +331,19 @@ def _add_passed(evidence: TasteEvidence, category: str, amount: float) -> None:
     _add(evidence.recent_passed, category, amount)
 
 
-def reports_views(evidence: TasteEvidence) -> bool:
-    """Whether this user's client tells what was looked at (VIEW behaviors on shown
-    lists): then a view, not the position prior, says an item was looked at."""
-    return evidence.views > 0
+def exposures(
+    view: TasteView, shown: Sequence[tuple[Event, int]], distances: Sequence[float]
+) -> list[float]:
+    """How much not taking each (event, position) says against its kind, for a whole
+    list at once (one numpy pass, not one per item)."""
+    prices = np.array([np.nan if e.price_min is None else e.price_min for e, _ in shown])
+    fits = view.cautious_fit(np.asarray(distances, dtype=np.float64), prices).tolist()
+    return [position_weight(position) * fit for (_, position), fit in zip(shown, fits, strict=True)]
 
 
-def _fits(view: TasteView, events: Sequence[Event], distances: Sequence[float]) -> list[float]:
-    """The cautious fit of each event, for a whole list at once (one numpy pass)."""
-    prices = np.array([np.nan if e.price_min is None else e.price_min for e in events])
-    fits: list[float] = view.cautious_fit(np.asarray(distances, dtype=np.float64), prices).tolist()
-    return fits
-
-
-def exposure(
-    evidence: TasteEvidence, view: TasteView, event: Event, position: int, distance: float
-) -> float:
-    """How much not taking this item says against its kind: its chance of having been
-    looked at (1 once its view came, for a client that reports views; else the position
-    prior) times its fit."""
-    looked = 1.0 if reports_views(evidence) else position_weight(position)
-    return looked * _fits(view, [event], [distance])[0]
+def exposure(view: TasteView, event: Event, position: int, distance: float) -> float:
+    """How much not taking this item says against its kind."""
+    return exposures(view, [(event, position)], [distance])[0]
 
 
 def _add_band(bands: list[float], size: int, band: int, amount: float) -> None:
@@ -381,63 +373,26 @@ def expose(
 ) -> None:
     """A list was shown from `origin`: each (event, position) counts as passed over by
     its exposure until feedback says otherwise, and as shown in its distance and price
-    bands by how much the user should have liked it. For a client that reports views,
-    nothing yet: each view counts its item (look)."""
-    if reports_views(evidence):
-        return
+    bands by how much the user should have liked it."""
     distances = [distance_km(*origin, event.lat, event.lng) for event, _ in shown]
-    _count_looked(
-        evidence,
-        view,
-        [
-            (event, distance, position_weight(position))
-            for (event, position), distance in zip(shown, distances, strict=True)
-        ],
-        half_life,
-    )
-
-
-def look(
-    evidence: TasteEvidence,
-    view: TasteView,
-    event: Event,
-    position: int,
-    distance: float,
-    half_life: float = EVIDENCE_HALF_LIFE,
-) -> None:
-    """The user's client says they looked at this item of a list shown to them: it counts
-    as passed over in full until feedback says otherwise. From the first view on, lists
-    count nothing when shown (expose), so attention is what the client saw, not the
-    position prior (the first view's own list was counted by the prior: only the rest is
-    added)."""
-    looked = 1.0 if reports_views(evidence) else 1.0 - position_weight(position)
-    evidence.views += 1
-    _count_looked(evidence, view, [(event, distance, looked)], half_life)
-
-
-def _count_looked(
-    evidence: TasteEvidence,
-    view: TasteView,
-    items: Sequence[tuple[Event, float, float]],
-    half_life: float,
-) -> None:
-    """Count (event, distance, chance it was looked at) as passed over by that chance
-    times its fit, and as shown in its bands by that chance times how much the user
-    should have liked it."""
-    fits = _fits(view, [event for event, _, _ in items], [distance for _, distance, _ in items])
-    weights = [looked * fit for (_, _, looked), fit in zip(items, fits, strict=True)]
+    weighed = [
+        (event, position, distance, weight)
+        for (event, position), distance, weight in zip(
+            shown, distances, exposures(view, shown, distances), strict=True
+        )
+    ]
     by_category: dict[str, float] = {}
-    for (event, _, _), weight in zip(items, weights, strict=True):
+    for event, _, _, weight in weighed:
         for category in event.categories:
             by_category[category] = by_category.get(category, 0.0) + weight
-    fade(evidence, by_category, sum(weights), half_life)
-    for (event, distance, looked), weight in zip(items, weights, strict=True):
+    fade(evidence, by_category, sum(weight for *_, weight in weighed), half_life)
+    for event, position, distance, weight in weighed:
         for category in event.categories:
             _add_passed(evidence, category, weight)
         # Only kinds the user likes above an unknown one's say anything about distance
         # and price: a Techno night nearby left alone is about Techno, not about nearby.
         lift = max(best_category_mean(view, event.categories) - BASE_TASTE, 0.0)
-        _add_bands(evidence, True, distance, event.price_min, looked * lift)
+        _add_bands(evidence, True, distance, event.price_min, position_weight(position) * lift)
 
 
 def record(
@@ -456,7 +411,7 @@ def record(
         return
     exposed = 0.0
     if shown_at is not None and distance is not None:
-        exposed = exposure(evidence, view, event, shown_at, distance)
+        exposed = exposure(view, event, shown_at, distance)
     categories = event.categories
     mass = abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward
     fade(evidence, dict.fromkeys(categories, mass), mass, half_life)
