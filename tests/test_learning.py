@@ -186,3 +186,13 @@ def test_replicas_over_one_store_learn_the_same_model(tmp_path: Path) -> None:
     first.learning.save()
     third = Aura.build(SQLiteRepository(tmp_path / "shared.db"))
     assert third.bandit.version == "cb-3" and third.learning.cursor == first.learning.cursor
+
+
+def test_being_shown_a_list_makes_no_profile_but_counts_for_a_known_user(aura: Aura) -> None:
+    shown = [(make_event("e1"), 0), (make_event("e2", categories=["Jazz"]), 1)]
+    aura.profiles.expose("stranger", shown, (40.7, -73.95))
+    assert aura.repo.get_user("stranger") is None
+    aura.profiles.onboard("known", "explore", 30, "")
+    aura.profiles.expose("known", shown, (40.7, -73.95))
+    evidence = aura.profiles.get("known").evidence
+    assert evidence.passed["Techno"] > 0 and evidence.passed["Jazz"] > 0

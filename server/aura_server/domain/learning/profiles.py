@@ -209,14 +209,21 @@ class ProfileService:
     def update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
         """Apply change to the stored profile (a new one when absent) and save it,
         retrying on concurrent writes so no update is lost."""
-        return self.repo.transaction(lambda: self._update(user_id, change))
+        profile = self.repo.transaction(lambda: self._update(user_id, change, create=True))
+        assert profile is not None  # created when absent
+        return profile
 
-    def _update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
+    def _update(
+        self, user_id: str, change: Callable[[UserProfile], None], create: bool
+    ) -> UserProfile | None:
         # Inside the store's transaction, then this user's lock: every path takes them in
         # this order (a caller may already hold the transaction), so none can deadlock.
         with self._locks[hash(user_id) % len(self._locks)]:
             for _ in range(MAX_WRITE_ATTEMPTS):
-                profile = self.repo.get_user(user_id) or UserProfile(user_id=user_id)
+                stored = self.repo.get_user(user_id)
+                if stored is None and not create:
+                    return None
+                profile = stored or UserProfile(user_id=user_id)
                 change(profile)
                 profile.version += 1
                 profile.updated_at = utcnow()
@@ -230,14 +237,15 @@ class ProfileService:
     ) -> None:
         """A list was shown to a known user from `origin`: count each item's exposure
         (tastes.expose). Unknown users get no profile from being shown something."""
-        if not shown or self.repo.get_user(user_id) is None:
+        if not shown:
             return
 
         def change(profile: UserProfile) -> None:
             view = user_tastes(profile)
             tastes.expose(profile.evidence, view, shown, origin, self.half_life)
 
-        self.update(user_id, change)
+        # One read of the profile, not two: the update itself finds an unknown user.
+        self.repo.transaction(lambda: self._update(user_id, change, create=False))
 
     def onboard(
         self,
