@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_ceiling import BUILD, PATHS, Load, aura_server, bodies, h2load, seed
+from benchlib import pyplot, save
 
 # (stage, substrings of a frame that mark it), innermost stages first in the table's
 # order; a stack's stage is the marker found deepest in it.
@@ -166,6 +167,23 @@ def main() -> None:
     BUILD.mkdir(exist_ok=True)
     (BUILD / "profile_served.json").write_text(json.dumps(report, indent=2))
     print(f"\nwritten: {BUILD / 'profile_served.json'}")
+    plot(report, BUILD / "profile_served.png")
+
+
+def plot(report: dict[str, dict[str, object]], path: Path) -> None:
+    """One horizontal bar chart per scenario: each stage's share of the CPU samples."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(report), figsize=(7 * len(report), 5))
+    panels = list(axes) if len(report) > 1 else [axes]
+    for ax, (name, result) in zip(panels, report.items(), strict=True):
+        shares = result["shares_of_cpu"]
+        assert isinstance(shares, dict)
+        stages = list(shares)[::-1]
+        ax.barh(stages, [100 * shares[stage] for stage in stages])
+        ax.set_xlabel("% of CPU samples")
+        ax.set_title(f"{name}: {result['requests_per_s']:,.0f} requests/s")
+        ax.tick_params(axis="y", labelsize=8)
+    save(fig, path)
 
 
 if __name__ == "__main__":
