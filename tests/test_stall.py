@@ -10,8 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -27,6 +29,8 @@ from test_ranking import Served
 from aura_server.cli.commands.catalog import write_events
 from aura_server.cli.commands.demo_catalog import demo_events
 from aura_server.domain.catalog import normalise_event
+from aura_server.domain.decision.impressions import ImpressionLog
+from aura_server.domain.models import Impression, utcnow
 from aura_server.grpc_api.converters import timestamp
 from aura_server.store.mongo import OPERATION_TIMEOUT_SECONDS, MongoRepository
 
@@ -188,3 +192,53 @@ def test_a_mongodb_that_stops_answering_stops_no_feed_and_refuses_writes_quickly
         assert not client.feed("reader").degraded, "recovery is immediate"
     finally:
         stack.close()
+
+
+class QueuedWriter:
+    """The write side of a store: one thread runs each write `delay` seconds after the
+    last, or none at all while `held` (another process holding the store)."""
+
+    def __init__(self, delay: float, held: bool) -> None:
+        self.pool = ThreadPoolExecutor(1)
+        self.delay = delay
+        self.released = threading.Event()
+        if not held:
+            self.released.set()
+
+    def submit(self, work: Callable[[], None]) -> Future[None]:
+        def run() -> None:
+            self.released.wait()
+            time.sleep(self.delay)
+            work()
+
+        return self.pool.submit(run)
+
+
+def shown(number: int, age: float) -> Impression:
+    return Impression(
+        feed_id=f"feed-{number}",
+        user_id="u",
+        kind="feed",
+        created_at=utcnow() - timedelta(seconds=age),
+        context={},
+        items=[],
+        model_version="",
+    )
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_a_busy_writer_is_not_a_stalled_store(held: bool) -> None:
+    """Under load the writer falls behind (a write every 0.25 s, a list every 0.1 s: the
+    oldest impression soon waits over a second) but keeps writing, so lists are not
+    degraded (they all were before). A store that writes nothing is stalled."""
+    store = QueuedWriter(delay=0.25, held=held)
+    log = ImpressionLog(store)  # type: ignore[arg-type]
+    answers = []
+    for number in range(25):
+        answers.append(log.log(shown(number, age=0.0), lambda: None))
+        time.sleep(0.1)
+    oldest = min(i.created_at for i in log._pending.values())
+    assert (utcnow() - oldest).total_seconds() > 1.0, "the writer is behind"
+    assert answers[-1] is (not held)
+    store.released.set()
+    store.pool.shutdown(wait=False, cancel_futures=True)

@@ -25,7 +25,9 @@ RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 MAX_PENDING = 50_000
 FAILING_WAIT = 0.05
-# An impression waiting this long (the write budget) means the store takes no writes.
+# An impression waiting this long (the write budget) while no write has gone through for as
+# long means the store takes no writes. A writer that is only behind (busy, but writing)
+# is not a stalled store: its lists are not degraded.
 STALLED = timedelta(seconds=1.0)
 
 
@@ -35,31 +37,43 @@ class ImpressionLog:
         self._pending: dict[str, Impression] = {}
         self._lock = threading.Lock()
         self._failing = False  # the last write was refused
+        # When the store last ran a write of ours (committed or not yet): a store that
+        # runs none is stalled, one that runs them late is only busy.
+        self._last_written = time.monotonic()
 
     def log(self, impression: Impression, write: Callable[[], None]) -> bool:
         """Keep the impression findable and write it (with `write`, which inserts it and
-        anything that goes with it) in the store's next commit. Returns False when it is
-        known not to be written yet: while writes are failing, the caller waits up to
-        FAILING_WAIT for this one (the store may be back) before saying so."""
+        anything that goes with it) in the store's next commit. Returns False when the
+        store is failing or stalled and this write has not gone through within
+        FAILING_WAIT (the caller waits that long: the store may be back). A writer that
+        is only behind makes the caller wait as long, which lets it catch up, but the
+        answer is True: the store works."""
         with self._lock:
             if len(self._pending) >= MAX_PENDING:
                 raise StoreUnavailable("too many impressions waiting for the store")
             oldest = next(iter(self._pending.values()), None)
             self._pending[impression.feed_id] = impression
-        stalled = oldest is not None and utcnow() - oldest.created_at > STALLED
+        behind = oldest is not None and utcnow() - oldest.created_at > STALLED
+        stalled = behind and time.monotonic() - self._last_written > STALLED.total_seconds()
         done = self._submit(impression, write, attempt=1)
-        if not self._failing and not stalled:
+        if not self._failing and not behind:
             return True
         try:
+            # Failing, stalled or only behind, the caller waits a moment for its write:
+            # the store may be back, and a writer that is behind catches up.
             done.result(timeout=FAILING_WAIT)
         except Exception:  # not yet, or refused: it stays pending and is tried again
-            return False
+            return not (self._failing or stalled)
         return True
 
     def _submit(
         self, impression: Impression, write: Callable[[], None], attempt: int
     ) -> Future[None]:
-        done = self.repo.submit(write)
+        def tracked() -> None:
+            write()
+            self._last_written = time.monotonic()
+
+        done = self.repo.submit(tracked)
 
         def settled(outcome: Future[None]) -> None:
             error = outcome.exception()
