@@ -90,8 +90,6 @@ def _event_doc(event: Event) -> Doc:
     return doc
 
 
-# Duplicate keys are answered inside the methods; everything else a driver raises means the
-# store could not do the work.
 # A request's store operations end within this (as long as a write may wait on the
 # embedded store): a server that stops answering turns into a quick, retryable
 # UNAVAILABLE instead of a call that hangs. Imports, scans, index builds and model
@@ -114,6 +112,8 @@ def request_budget(method: Method) -> Method:
     return run  # type: ignore[return-value]
 
 
+# Duplicate keys are answered inside the methods; everything else a driver raises means the
+# store could not do the work.
 @unavailable_on(PyMongoError)
 class MongoRepository(Repository):
     backend = "mongodb"

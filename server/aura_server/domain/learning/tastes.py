@@ -145,8 +145,7 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
     liked, passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
     recent_liked, recent_passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
     travel, budget = DEFAULT_TRAVEL_KM, DEFAULT_BUDGET
-    cautious_travel = TRAVEL.quantile((), (), CAUTION_QUANTILE)
-    cautious_budget = BUDGET.quantile((), (), CAUTION_QUANTILE)
+    cautious_travel, cautious_budget = PRIOR_CAUTIOUS_TRAVEL_KM, PRIOR_CAUTIOUS_BUDGET
     if evidence is not None:
         liked, passed = _per_code(evidence.liked), _per_code(evidence.passed)
         recent_liked = _per_code(evidence.recent_liked)
@@ -271,6 +270,9 @@ BUDGET = Grid.of(
     DEFAULT_BUDGET,
     np.stack([price_fit(np.asarray(PRICE_BANDS), budget) for budget in BUDGET_GRID]),
 )
+# The cautious values before anything was taken: the priors' quantiles.
+PRIOR_CAUTIOUS_TRAVEL_KM = TRAVEL.quantile((), (), CAUTION_QUANTILE)
+PRIOR_CAUTIOUS_BUDGET = BUDGET.quantile((), (), CAUTION_QUANTILE)
 
 
 def position_weight(position: int) -> float:
