@@ -135,26 +135,16 @@ def a_server_that_never_answers() -> Iterator[str]:
             connection.close()
 
 
-COLLECTIONS = (
-    "users",
-    "behaviors",
-    "events",
-    "impressions",
-    "meta",
-    "claims",
-    "pending_views",
-    "models",
-    "learning_log",
-)
-
-
 def test_a_mongodb_that_stops_answering_stops_no_feed_and_refuses_writes_quickly() -> None:
     """The store starts on mongomock, then its collections are switched to real pymongo
     collections of a server that never answers: every request's operation must give up
     within the repository's budget, and the read path must not wait at all once it knows."""
     repo = MongoRepository(mongomock.MongoClient(tz_aware=True), "aura_stall")
     write_events(repo, [normalise_event(e) for e in demo_events(1000, seed=3, start=NOW.date())])
-    answering = {name: getattr(repo, name) for name in COLLECTIONS}
+    # Every collection the repository holds, found rather than listed.
+    answering = {
+        name: value for name, value in vars(repo).items() if isinstance(value, mongomock.Collection)
+    }
     stack = Served(repo)
     client = stack.client
     try:
@@ -162,8 +152,8 @@ def test_a_mongodb_that_stops_answering_stops_no_feed_and_refuses_writes_quickly
         before = client.feed("reader")
         assert not before.degraded
         with a_server_that_never_answers() as url, pymongo.MongoClient(url) as silent:
-            for name in COLLECTIONS:
-                setattr(repo, name, silent["aura_stall"][answering[name].name])
+            for name, collection in answering.items():
+                setattr(repo, name, silent["aura_stall"][collection.name])
             timings, degraded = [], []
             for _ in range(20):
                 started = time.monotonic()
@@ -183,8 +173,8 @@ def test_a_mongodb_that_stops_answering_stops_no_feed_and_refuses_writes_quickly
             status = rpc_status.from_call(refused.value)  # type: ignore[arg-type]
             assert status is not None
             assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
-            for name in COLLECTIONS:
-                setattr(repo, name, answering[name])
+            for name, collection in answering.items():
+                setattr(repo, name, collection)
         time.sleep(OPERATION_TIMEOUT_SECONDS + 0.2)  # the stuck read gives up
         clicked = before.items[0].event.event_id
         logged = client.log("reader", types_pb2.ACTION_CLICK, clicked, "held")
