@@ -25,7 +25,9 @@ but never sends feedback: the no-feedback group. Per session, a user's score is 
 utility of the 10 items shown relative to the best possible 10 among what they could have
 been shown (upcoming within 14 days, within 30 km, not bought).
 
-    python scripts/simulate_product.py [--worlds 6] [--users 24] [--sessions 12]
+    python scripts/simulate_product.py [--worlds 6] [--users 24] [--sessions 12] [--jobs N]
+
+Worlds run side by side, one process each (--jobs, default: one per core).
 
 Prints a table per session (feedback groups beside the no-feedback group), the targets,
 the offline evaluation of the last world's decision log, and writes a PNG.
@@ -34,9 +36,12 @@ the offline evaluation of the last world's decision log, and writes a PNG.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import random
 import statistics
 import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -257,8 +262,10 @@ def run_session(
 
 
 def run_world(
-    world: World, users: int, sessions: int, target: str, keep: Path | None
-) -> tuple[Scores, str]:
+    world: World, users: int, sessions: int, target: str, keep: Path | None, alone: bool = True
+) -> Scores:
+    """One world on its own Aura. `alone`: the only world printing progress (one line
+    rewritten in place); beside others, a full line every few sessions."""
     rng = random.Random(1000 + world.index)
     scores = Scores(sessions)
     with aura_target(target, keep) as address, AuraClient(address) as aura:
@@ -279,15 +286,18 @@ def run_world(
                 score = run_session(aura, user, session + 1, catalog, world, rng)
                 for group in groups_of(user):
                     scores.add(group, session, score)
-            print(
-                f"\r  world {world.index}: session {session + 1}/{sessions}, "
+            line = (
+                f"  world {world.index}: session {session + 1}/{sessions}, "
                 f"feedback {scores.mean('feedback', session):.2f}, "
-                f"no feedback {scores.mean('no feedback', session):.2f}",
-                end="",
-                flush=True,
+                f"no feedback {scores.mean('no feedback', session):.2f}"
             )
-        print()
-    return scores, world.describe()
+            if alone:
+                print("\r" + line, end="", flush=True)
+            elif (session + 1) % 3 == 0 or session + 1 == sessions:
+                print(line, flush=True)
+        if alone:
+            print()
+    return scores
 
 
 GROUPS = (
@@ -402,6 +412,49 @@ def evaluate_log(folder: Path) -> None:
     repo.close()
 
 
+def run_worlds(worlds: list[World], args: argparse.Namespace, jobs: int) -> list[Scores]:
+    """Every world's scores, in world order; `jobs` of them at a time. Worlds share
+    nothing (each has its own store and model), so running them side by side changes
+    no result, only how long the run takes."""
+
+    def finished(world: World, scores: Scores) -> None:
+        print(
+            f"  world {world.index}, sessions {LATE[0]}-{LATE[1]}: steady "
+            f"{late_mean(scores, 'steady'):.2f}, no feedback "
+            f"{late_mean(scores, 'no feedback, steady'):.2f}",
+            flush=True,
+        )
+
+    def keep(world: World) -> Path | None:
+        return args.keep / f"world-{world.index}" if not args.target else None
+
+    results: dict[int, Scores] = {}
+    if jobs == 1:
+        for world in worlds:
+            print(world.describe(), flush=True)
+            results[world.index] = run_world(
+                world, args.users, args.sessions, args.target, keep(world)
+            )
+            finished(world, results[world.index])
+    else:
+        for world in worlds:
+            print(world.describe(), flush=True)
+        # Spawned, not forked: a forked gRPC runtime is not safe to use in the child.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            running = {
+                pool.submit(
+                    run_world, world, args.users, args.sessions, "", keep(world), False
+                ): world
+                for world in worlds
+            }
+            for done in as_completed(running):
+                world = running[done]
+                results[world.index] = done.result()
+                finished(world, results[world.index])
+    return [results[world.index] for world in worlds]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -413,22 +466,18 @@ def main() -> None:
     parser.add_argument("--target", default="", help="a running server (HOST:PORT), for one world")
     parser.add_argument("--plot", type=Path, default=Path("var/simulate_product.png"))
     parser.add_argument("--keep", type=Path, default=Path("var/simulate_product"))
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worlds run at once, each in its own process with its own Aura (default: cores)",
+    )
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
-    results: list[Scores] = []
-    for world in worlds:
-        print(world.describe(), flush=True)
-        keep = args.keep / f"world-{world.index}" if not args.target else None
-        scores, _ = run_world(world, args.users, args.sessions, args.target, keep)
-        results.append(scores)
-        print(
-            f"  world {world.index}, sessions {LATE[0]}-{LATE[1]}: steady "
-            f"{late_mean(scores, 'steady'):.2f}, no feedback "
-            f"{late_mean(scores, 'no feedback, steady'):.2f}",
-            flush=True,
-        )
+    jobs = 1 if args.target else max(1, min(args.jobs, len(worlds)))
+    results = run_worlds(worlds, args, jobs)
     change_at = args.sessions // 2 + 1
     print("\n".join(report(results, args.sessions, change_at)))
     plot(results, args.sessions, change_at, args.plot)
