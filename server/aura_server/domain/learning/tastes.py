@@ -114,7 +114,6 @@ class TasteView:
 
     mean: FloatArray  # posterior mean taste per category
     sd: FloatArray  # posterior spread per category
-    evidence: FloatArray  # liked + passed per category
     travel_km: float
     budget: float
     stated: frozenset[str]
@@ -170,7 +169,6 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
     return TasteView(
         mean=mean,
         sd=sd,
-        evidence=seen,
         travel_km=travel,
         budget=budget,
         stated=frozenset(stated),
