@@ -45,3 +45,10 @@ def test_a_bad_number_names_its_variable() -> None:
         patch.setenv("AURA_CANDIDATE_POOL", "many")
         with pytest.raises(ValueError, match="AURA_CANDIDATE_POOL"):
             Settings.from_env(dotenv=False)
+
+
+def test_a_negative_bandit_weight_is_refused() -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AURA_BANDIT_WEIGHT", "-0.1")
+        with pytest.raises(ValueError, match="AURA_BANDIT_WEIGHT"):
+            Settings.from_env(dotenv=False)

@@ -92,6 +92,7 @@ class Aura:
             RankingSettings(
                 cold_start_weights=settings.cold_start_weights,
                 candidate_pool=settings.candidate_pool,
+                bandit_weight=settings.bandit_weight,
                 slate=SlatePolicy(
                     epsilon=settings.exploration,
                     max_per_category=settings.diversity_max_per_category,

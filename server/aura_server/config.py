@@ -81,6 +81,9 @@ class Settings:
         "user's older evidence counts half (0: never fades)",
     )
     candidate_pool: int = setting(120, "AURA_CANDIDATE_POOL", "candidates the learner scores")
+    bandit_weight: float = setting(
+        0.1, "AURA_BANDIT_WEIGHT", "how much the VW bandit's reward estimate adds to the appeal"
+    )
     diversity_max_per_category: int = setting(
         3, "AURA_DIVERSITY_MAX_PER_CATEGORY", "items of one category in any window of slots"
     )
@@ -148,6 +151,8 @@ class Settings:
             raise ValueError("AURA_TASTE_HALF_LIFE must be 0 or more")
         if not 0 <= self.exploration < 1:
             raise ValueError("AURA_EXPLORATION must be in [0, 1)")
+        if self.bandit_weight < 0:
+            raise ValueError("AURA_BANDIT_WEIGHT must be 0 or more")
         if self.candidate_pool < 1:
             raise ValueError("AURA_CANDIDATE_POOL must be at least 1")
         if self.diversity_max_per_category < 1 or self.diversity_window < 1:

@@ -31,7 +31,9 @@ from aura_server.domain.decision.catalog_index import FloatArray, IntArray
 from aura_server.domain.taxonomy import CATEGORIES
 
 CATEGORY_COUNT = len(CATEGORIES)
-# The most exploration any one slot gets, however uncertain the user.
+# The most exploration any one slot gets, however uncertain the user: this many times the
+# configured share, and never above MAX_SLOT_EPSILON.
+MAX_SLOT_SHARE = 2.0
 MAX_SLOT_EPSILON = 0.5
 # With optimistic scores: a slot's epsilon is the configured one times this, times the
 # share of the best alternative's optimistic score that it could gain.
@@ -70,8 +72,9 @@ def fill_slate(
     for itself: a category is explorable at a slot only by what its best event could gain
     over the greedy one, is drawn in proportion to that gain, and the slot's epsilon is
     policy.epsilon x GAIN_EXPLORATION x gain / (gain + greedy score) for the largest gain
-    (at most MAX_SLOT_EPSILON), so a user whose known favourites fill the top explores
-    below them, and one whose known tastes serve them badly explores a lot."""
+    (at most MAX_SLOT_SHARE x policy.epsilon, and MAX_SLOT_EPSILON), so a user whose
+    known favourites fill the top explores below them, and one whose known tastes serve
+    them badly explores up to twice the configured share."""
     rng = random.Random(seed)
     # Best first (ties: lower index first, as argmax would), so "the best eligible
     # candidate" is the first eligible one. A slate is 30 slots over a few hundred
@@ -121,7 +124,8 @@ def fill_slate(
             if alternatives and epsilon > 0:
                 gain = max(weight for _, weight in alternatives)
                 share = gain / (gain + max(floor, 0.0))
-                epsilon = min(MAX_SLOT_EPSILON, policy.epsilon * GAIN_EXPLORATION * share)
+                most = min(MAX_SLOT_EPSILON, MAX_SLOT_SHARE * policy.epsilon)
+                epsilon = min(most, policy.epsilon * GAIN_EXPLORATION * share)
         total = sum(weight for _, weight in alternatives)
         if not alternatives or epsilon <= 0:
             pick, propensity, epsilon = greedy, 1.0, 0.0
