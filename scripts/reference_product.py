@@ -29,7 +29,16 @@ from datetime import UTC, datetime
 import numpy as np
 from aura_client import AuraClient
 from simlib import CatalogArrays, aura_target, load_catalog
-from simulate_product import LATE, RADIUS_KM, SLOTS, WINDOW, SimUser, World, draw_users, draw_world
+from simulate_product import (
+    LATE,
+    RADIUS_KM,
+    SLOTS,
+    WINDOW,
+    World,
+    draw_users,
+    draw_world,
+    react,
+)
 
 from aura_server.domain.taxonomy import CATEGORIES
 
@@ -84,20 +93,6 @@ def exposure_log_likelihood(
     return fit / (1 + 0.3 * position) * miss
 
 
-def react(user: SimUser, world: World, u: float, position: int, rng: random.Random) -> str:
-    """What the user does with an item, exactly as simulate_product.run_session draws it."""
-    if rng.random() > 1 / (1 + world.position_decay * position):
-        return "nothing"
-    draw = rng.random()
-    if draw < world.buy_gain * u:
-        return "purchase"
-    if draw < (world.buy_gain + world.click_gain) * u:
-        return "click"
-    if rng.random() < world.skip_share:
-        return "skip"
-    return "view" if world.sends_views else "nothing"
-
-
 def play(
     world: World, catalog: CatalogArrays, args: argparse.Namespace, groups: dict[str, list]
 ) -> None:
@@ -140,7 +135,11 @@ def play(
             shown = eligible[np.argsort(-expected[combo_of[eligible]] * fit[eligible])[:SLOTS]]
             group[session - 1].append(float(utilities[shown].sum() / best) if best > 0 else 0.0)
             for position, row in enumerate(shown):
-                outcome = react(user, world, float(utilities[row]), position, people)
+                outcome = react(world, float(utilities[row]), position, people)
+                if outcome == "passed":  # what the agent sees: a view, or nothing
+                    outcome = "view" if world.sends_views else "nothing"
+                elif outcome == "unseen":
+                    outcome = "nothing"
                 owned[row] |= outcome == "purchase"
                 taste = by_combo[:, combo_of[row]]
                 if args.likelihood == "exact":

@@ -211,6 +211,19 @@ def groups_of(user: SimUser) -> list[str]:
     return found
 
 
+def react(world: World, utility: float, position: int, rng: random.Random) -> str:
+    """What a user does with the item at `position`: "unseen" (not looked at), "purchase",
+    "click", "skip" or "passed" (looked at, nothing done)."""
+    if rng.random() > 1 / (1 + world.position_decay * position):
+        return "unseen"
+    draw = rng.random()
+    if draw < world.buy_gain * utility:
+        return "purchase"
+    if draw < (world.buy_gain + world.click_gain) * utility:
+        return "click"
+    return "skip" if rng.random() < world.skip_share else "passed"
+
+
 def run_session(
     aura: AuraClient,
     user: SimUser,
@@ -243,20 +256,18 @@ def run_session(
     shown = utilities[rows]
     if user.gives_feedback:
         for position, row in enumerate(rows):
-            if rng.random() > 1 / (1 + world.position_decay * position):
+            outcome = react(world, float(utilities[row]), position, rng)
+            if outcome == "unseen":
                 continue
-            event_id, u = catalog.events[row].event_id, float(utilities[row])
+            event_id = catalog.events[row].event_id
             common = {"user_id": user.user_id, "event_id": event_id, "feed_id": reply.feed_id}
             if world.sends_views:
                 aura.log_behavior(action="view", position=position, **common)
-            draw = rng.random()
-            if draw < world.buy_gain * u:
+            if outcome == "purchase":
                 aura.submit_reward(action="purchase", **common)
                 user.owned.add(event_id)
-            elif draw < (world.buy_gain + world.click_gain) * u:
-                aura.log_behavior(action="click", position=position, **common)
-            elif rng.random() < world.skip_share:
-                aura.log_behavior(action="skip", position=position, **common)
+            elif outcome in ("click", "skip"):
+                aura.log_behavior(action=outcome, position=position, **common)
     total_best = float(best.sum())
     return float(shown.sum()) / total_best if total_best > 0 else 0.0
 
