@@ -129,12 +129,16 @@ class SimUser:
     def taste_at(self, session: int) -> np.ndarray:
         return self.new_taste if self.change_at and session >= self.change_at else self.taste
 
-    def utilities(self, catalog: CatalogArrays, distances: np.ndarray, session: int) -> np.ndarray:
-        taste = np.where(catalog.categories, self.taste_at(session), 0.0).max(axis=1)
+    def fit(self, catalog: CatalogArrays, distances: np.ndarray) -> np.ndarray:
+        """Per event, its utility apart from taste: price fit x nearness."""
         over = np.maximum(catalog.price - self.budget, 0.0)
         price_fit = np.exp(-over / self.price_softness)
         nearness = np.exp(-((distances / self.travel_km) ** self.travel_shape))
-        return taste * price_fit * nearness
+        return price_fit * nearness
+
+    def utilities(self, catalog: CatalogArrays, distances: np.ndarray, session: int) -> np.ndarray:
+        taste = np.where(catalog.categories, self.taste_at(session), 0.0).max(axis=1)
+        return taste * self.fit(catalog, distances)
 
 
 def _twin(user: SimUser) -> SimUser:

@@ -93,6 +93,7 @@ def fill_slate(
     cap = [policy.max_per_category] * CATEGORY_COUNT if caps is None else caps.tolist()
     weight_of = [1.0] * CATEGORY_COUNT if explore_weights is None else explore_weights.tolist()
     taken = [False] * len(order)
+    most_epsilon = min(MAX_SLOT_EPSILON, MAX_SLOT_SHARE * policy.epsilon)
     # Per category, where its list's untaken positions start (taken ones stay taken).
     starts = [0] * CATEGORY_COUNT
     in_window = [0] * CATEGORY_COUNT  # per category, picks among the last window - 1
@@ -124,8 +125,7 @@ def fill_slate(
             if alternatives and epsilon > 0:
                 gain = max(weight for _, weight in alternatives)
                 share = gain / (gain + max(floor, 0.0))
-                most = min(MAX_SLOT_EPSILON, MAX_SLOT_SHARE * policy.epsilon)
-                epsilon = min(most, policy.epsilon * GAIN_EXPLORATION * share)
+                epsilon = min(most_epsilon, policy.epsilon * GAIN_EXPLORATION * share)
         total = sum(weight for _, weight in alternatives)
         if not alternatives or epsilon <= 0:
             pick, propensity, epsilon = greedy, 1.0, 0.0
