@@ -8,9 +8,10 @@ views are sent) and, with `--fit true`, each user's true nearness and price fit 
 vectors drawn from a prior (`--prior favourites`: the simulator's own, one to three
 favourites; `beta`: every kind independently Beta(0.6, 3.4), Aura's prior), weighted by
 the likelihood of every reaction (`--likelihood exact`: the simulator's model; `exposure`:
-Aura's evidence, a pass counted by position and fit, a click 1.15, a purchase 1.5, a skip
-3). Each feed is the top 10 by posterior mean utility; nothing else explores. It is told
-when a user's tastes change (its posterior starts over), which Aura is not.
+Aura's evidence, with Aura's constants: a pass counted by position and fit, a click 1.15
+engagements, a purchase 1.5, a skip 1 pass). Each feed is the top 10 by posterior mean
+utility; nothing else explores. It is told when a user's tastes change (its posterior
+starts over), which Aura is not.
 
     python scripts/reference_product.py [--seed 31] [--worlds 18] [--fit true|prior]
         [--prior favourites|beta] [--likelihood exact|exposure]
@@ -34,33 +35,33 @@ from simulate_product import (
     RADIUS_KM,
     SLOTS,
     WINDOW,
+    Scores,
     World,
+    draw_taste,
     draw_users,
     draw_world,
+    late_mean,
     react,
 )
 
+from aura_server.domain.learning import tastes
+from aura_server.domain.learning.actions import action_reward
 from aura_server.domain.taxonomy import CATEGORIES
 
-KINDS = len(CATEGORIES)
-PRIOR_FIT_TRAVEL_KM, PRIOR_FIT_BUDGET, PRIOR_FIT_SOFTNESS = 2.5, 40.0, 14.0
+# A taste of 1 would make a pass impossible under the exposure likelihood.
+LIKELIHOOD_TASTE_RANGE = (0.01, 0.9)
 
 
-def favourite_prior(world: World, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Taste vectors drawn as simulate_product draws them."""
-    count = rng.choice([1, 2, 2, 3], size=n)
-    order = np.argsort(rng.random((n, KINDS)), axis=1)
-    tastes = rng.uniform(0, world.background_taste, size=(n, KINDS))
-    rows = np.arange(n)
-    tastes[rows, order[:, 0]] = 1.0
-    second, third = order[:, 1], order[:, 2]
-    tastes[rows, second] = np.where(count >= 2, rng.uniform(0.5, 1.0, n), tastes[rows, second])
-    tastes[rows, third] = np.where(count >= 3, rng.uniform(0.3, 0.8, n), tastes[rows, third])
-    return tastes
+def favourite_prior(world: World, n: int, rng: random.Random) -> np.ndarray:
+    """Taste vectors drawn by simulate_product's own draw."""
+    return np.stack([draw_taste(rng, world, set())[1] for _ in range(n)])
 
 
-def beta_prior(world: World, n: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.beta(0.6, 3.4, size=(n, KINDS))
+def beta_prior(world: World, n: int, rng: random.Random) -> np.ndarray:
+    """Every kind independently from Aura's prior: mean BASE_TASTE worth PRIOR_STRENGTH."""
+    strength, mean = tastes.PRIOR_STRENGTH, tastes.BASE_TASTE
+    draws = np.random.default_rng(rng.getrandbits(64))
+    return draws.beta(strength * mean, strength * (1 - mean), size=(n, len(CATEGORIES)))
 
 
 def exact_likelihood(u: np.ndarray, look: float, world: World, outcome: str) -> np.ndarray:
@@ -82,39 +83,41 @@ def exact_likelihood(u: np.ndarray, look: float, world: World, outcome: str) -> 
 def exposure_log_likelihood(
     taste: np.ndarray, fit: float, position: int, outcome: str
 ) -> np.ndarray:
-    chance = np.log(np.clip(taste, 0.01, 0.9))
-    miss = np.log(1 - np.clip(taste, 0.01, 0.9))
-    if outcome == "purchase":
-        return 1.5 * chance
-    if outcome == "click":
-        return 1.15 * chance
+    """Aura's taste evidence (tastes.record and tastes.expose) as a log-likelihood: a
+    positive action is LIKED_BASE + LIKED_PER_REWARD x reward engagements, a skip
+    NEGATIVE_WEIGHT x |reward| passes, anything else a pass of the item's exposure
+    (position prior x fit; the agent's fit, where Aura uses its cautious one)."""
+    taste = np.clip(taste, *LIKELIHOOD_TASTE_RANGE)
+    if outcome in ("purchase", "click"):
+        reward = action_reward(outcome) or 0.0
+        return (tastes.LIKED_BASE + tastes.LIKED_PER_REWARD * reward) * np.log(taste)
     if outcome == "skip":
-        return 3.0 * miss
-    return fit / (1 + 0.3 * position) * miss
+        return tastes.NEGATIVE_WEIGHT * -(action_reward("skip") or 0.0) * np.log(1 - taste)
+    return tastes.position_weight(position) * fit * np.log(1 - taste)
 
 
-def play(
-    world: World, catalog: CatalogArrays, args: argparse.Namespace, groups: dict[str, list]
-) -> None:
+def play(world: World, catalog: CatalogArrays, args: argparse.Namespace) -> Scores:
+    """One world's users served by the agent: their scores by session, grouped as
+    simulate_product groups them ("steady", "tastes change")."""
     kinds = [np.flatnonzero(row) for row in catalog.categories]
     pairs = np.array([[k[0], k[-1]] for k in kinds])
     combos, combo_of = np.unique(pairs, axis=0, return_inverse=True)
     combo_of = combo_of.ravel()
-    rng = np.random.default_rng(args.seed * 100 + world.index)
+    rng = random.Random(args.seed * 100 + world.index)
     draw = favourite_prior if args.prior == "favourites" else beta_prior
     particles = draw(world, args.particles, rng)
+    scores = Scores(args.sessions)
     # Per particle and category combination, the taste of an event of that combination.
     by_combo = np.maximum(particles[:, combos[:, 0]], particles[:, combos[:, 1]])
     people = random.Random(1000 + world.index)
     for user in draw_users(world, args.users, args.sessions, people, "sim"):
         distances = catalog.distances_km(user.lat, user.lng)
         if args.fit == "true":
-            over = np.maximum(catalog.price - user.budget, 0.0)
-            near = np.exp(-((distances / user.travel_km) ** user.travel_shape))
-            fit = np.exp(-over / user.price_softness) * near
-        else:
-            over = np.maximum(catalog.price - PRIOR_FIT_BUDGET, 0.0)
-            fit = np.exp(-over / PRIOR_FIT_SOFTNESS) * np.exp(-distances / PRIOR_FIT_TRAVEL_KM)
+            fit = user.fit(catalog, distances)
+        else:  # Aura's prior: the default travel distance and budget for everyone
+            fit = tastes.nearness(distances, tastes.DEFAULT_TRAVEL_KM) * tastes.price_fit(
+                catalog.price, tastes.DEFAULT_BUDGET
+            )
         now = datetime.now(UTC).timestamp()
         upcoming = (
             (catalog.starts_at >= now)
@@ -123,7 +126,7 @@ def play(
         )
         owned = np.zeros(len(fit), dtype=bool)
         log_weights = np.zeros(args.particles)
-        group = groups["changing" if user.change_at else "steady"]
+        group = "tastes change" if user.change_at else "steady"
         for session in range(1, args.sessions + 1):
             if user.change_at and session == user.change_at:
                 log_weights[:] = 0.0  # told of the change: start over
@@ -133,7 +136,7 @@ def play(
             weights = np.exp(log_weights - log_weights.max())
             expected = (weights / weights.sum()) @ by_combo
             shown = eligible[np.argsort(-expected[combo_of[eligible]] * fit[eligible])[:SLOTS]]
-            group[session - 1].append(float(utilities[shown].sum() / best) if best > 0 else 0.0)
+            scores.add(group, session - 1, float(utilities[shown].sum() / best) if best else 0.0)
             for position, row in enumerate(shown):
                 outcome = react(world, float(utilities[row]), position, people)
                 if outcome == "passed":  # what the agent sees: a view, or nothing
@@ -148,6 +151,7 @@ def play(
                     log_weights += np.log(chance + 1e-12)
                 else:
                     log_weights += exposure_log_likelihood(taste, fit[row], position, outcome)
+    return scores
 
 
 def main() -> None:
@@ -167,20 +171,19 @@ def main() -> None:
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
     with aura_target() as address, AuraClient(address) as aura:
         catalog = CatalogArrays.of(load_catalog(aura))
-    groups: dict[str, list] = {
-        name: [[] for _ in range(args.sessions)] for name in ("steady", "changing")
-    }
+    worlds_scores = []
     for number, world in enumerate(worlds, 1):
-        play(world, catalog, args, groups)
+        worlds_scores.append(play(world, catalog, args))
         print(f"\r  world {number}/{len(worlds)}", end="", flush=True)
     print()
-    for name, sessions in groups.items():
-        print(f"{name:>9}: " + " ".join(f"{statistics.fmean(s):.2f}" for s in sessions))
-    late = statistics.fmean(
-        statistics.fmean(groups["steady"][s - 1]) for s in range(LATE[0], LATE[1] + 1)
-    )
+    for group in ("steady", "tastes change"):
+        means = [
+            statistics.fmean(w.mean(group, s) for w in worlds_scores) for s in range(args.sessions)
+        ]
+        print(f"{group:>13}: " + " ".join(f"{m:.2f}" for m in means))
+    late = statistics.fmean(late_mean(w, "steady") for w in worlds_scores)
     change_at = args.sessions // 2 + 1
-    after = statistics.fmean(groups["changing"][change_at - 1 + 3])
+    after = statistics.fmean(w.mean("tastes change", change_at - 1 + 3) for w in worlds_scores)
     print(
         f"fit {args.fit}, prior {args.prior}, likelihood {args.likelihood}: steady users, "
         f"sessions {LATE[0]}-{LATE[1]}: {late:.3f}; changed tastes, session {change_at + 3}: "
