@@ -36,19 +36,30 @@ def mean_of(profile: UserProfile, category: str) -> float:
 
 
 def show(profile: UserProfile, events: list[Event]) -> None:
+    """Serve a list, as the feed does (starting over when the tastes changed)."""
     tastes.expose(
         profile.evidence,
-        user_tastes(profile),
+        user_tastes(profile, serving=True),
         [(e, i) for i, e in enumerate(events)],
         ORIGIN,
         HALF_LIFE,
+        list_id=f"list-{profile.version}-{len(events)}-{events[0].event_id}",
     )
 
 
 def take(profile: UserProfile, event: Event, position: int, action: str = "purchase") -> None:
     reward = {"purchase": 1.0, "click": 0.3, "skip": -1 / 3}[action]
     distance = distance_km(*ORIGIN, event.lat, event.lng)
-    learn_from(profile, event, action, reward, HALF_LIFE, shown_at=position, distance_km=distance)
+    learn_from(
+        profile,
+        event,
+        action,
+        reward,
+        HALF_LIFE,
+        shown_at=position,
+        distance_km=distance,
+        feed_id=profile.evidence.list_id,  # it answers the last list shown
+    )
 
 
 def test_silence_counts_and_one_purchase_lifts_an_unknown_kind() -> None:
@@ -133,7 +144,8 @@ def test_price_is_learned_as_a_budget() -> None:
 
 
 def change_of_taste(half_life: float) -> int:
-    """Feedback actions after a Techno regular turns to Jazz until Jazz leads."""
+    """Feedback actions after a Techno regular turns to Jazz until Jazz leads, by fading
+    alone (lists served without the check for a change of tastes)."""
     profile = UserProfile(user_id="u")
 
     def act(event: Event, action: str) -> None:
@@ -263,12 +275,18 @@ def test_a_regular_of_one_kind_still_remembers_the_kinds_they_skipped() -> None:
     assert kept > 0.5, kept
 
 
-def test_a_favourite_left_alone_for_a_session_falls_at_once_and_comes_back_when_taken() -> None:
+def regular_of_techno() -> UserProfile:
+    """A user who bought the Techno night they were shown, thirty nights running."""
     profile = UserProfile(user_id="u")
     for n in range(30):
         techno = at_km(0.3, f"t{n}", categories=["Techno"])
         show(profile, [techno])
         take(profile, techno, 0)
+    return profile
+
+
+def test_a_favourite_left_alone_for_a_session_falls_at_once_and_comes_back_when_taken() -> None:
+    profile = regular_of_techno()
     regular = mean_of(profile, "Techno")
     show(profile, [at_km(0.3, f"dry{n}", categories=["Techno"]) for n in range(5)])
     dry = mean_of(profile, "Techno")
@@ -280,3 +298,89 @@ def test_a_favourite_left_alone_for_a_session_falls_at_once_and_comes_back_when_
     take(profile, again, 0)
     assert mean_of(profile, "Techno") > dry + 0.05
     assert mean_of(profile, "Techno") > 3 * mean_of(profile, "Comedy")
+
+
+def a_feed_of_techno(profile: UserProfile, name: str, taken: set[int], skipped: set[int]) -> None:
+    feed = [at_km(0.3, f"{name}{n}", categories=["Techno"]) for n in range(6)]
+    show(profile, feed)
+    for position in sorted(taken | skipped):
+        take(profile, feed[position], position, "purchase" if position in taken else "skip")
+
+
+def test_a_regular_whose_tastes_changed_is_served_afresh_after_one_feed() -> None:
+    profile = regular_of_techno()
+    assert not user_tastes(profile, serving=True).restarted
+    a_feed_of_techno(profile, "dry", taken=set(), skipped={0, 1, 3, 4})
+    served = user_tastes(profile, serving=True)
+    assert served.restarted, tastes.total_surprise(profile.evidence)
+    assert served.travel_km == user_tastes(profile).travel_km, "distance is kept"
+    techno, unknown = (served.mean[CATEGORY_CODES[c]] for c in ("Techno", "Comedy"))
+    assert techno < unknown, "the kind they just left is not served first again"
+    # Feedback on the dry feed was learned against what was known when it was shown.
+    assert not user_tastes(profile).restarted and mean_of(profile, "Techno") > unknown
+    jazz = at_km(0.3, "jazz", categories=["Jazz"])
+    show(profile, [jazz])  # serving the next list starts over, in the store too
+    assert profile.evidence.restarts == 1 and "Techno" not in profile.evidence.liked
+    take(profile, jazz, 0)
+    assert mean_of(profile, "Jazz") > 2 * mean_of(profile, "Techno")
+
+
+def test_an_ordinary_session_of_a_regular_is_no_change_of_tastes() -> None:
+    profile = regular_of_techno()
+    a_feed_of_techno(profile, "usual", taken={0, 2}, skipped={1, 5})
+    assert not user_tastes(profile, serving=True).restarted
+    assert tastes.total_surprise(profile.evidence) < tastes.CHANGE_EVIDENCE
+
+
+def test_a_list_nobody_answered_yet_is_no_change_of_tastes() -> None:
+    profile = regular_of_techno()
+    a_feed_of_techno(profile, "unread", taken=set(), skipped=set())
+    a_feed_of_techno(profile, "unread-too", taken=set(), skipped=set())
+    assert tastes.total_surprise(profile.evidence) >= tastes.CHANGE_EVIDENCE, "looks dry"
+    assert not user_tastes(profile, serving=True).restarted
+
+
+def test_a_stated_favourite_no_longer_counts_after_a_change() -> None:
+    profile = regular_of_techno()
+    profile.favorite_categories = ["Techno"]
+    a_feed_of_techno(profile, "dry", taken=set(), skipped={0, 1, 2, 3})
+    served = user_tastes(profile, serving=True)
+    assert served.restarted and served.stated == frozenset()
+
+
+def test_a_regular_who_turns_away_is_served_afresh_through_the_feed(aura: Aura) -> None:
+    """Through the feed and the store: a Jazz regular (buys every Jazz night among the
+    first six items of a feed) one day skips them instead; a feed soon starts over."""
+    kinds = ("Jazz", "Comedy", "Techno", "Film", "Theater")
+    aura.repo.upsert_events(
+        [
+            at_km(0.1 + 0.01 * n, f"{kind}-{n}", categories=[kind], price_min=15.0)
+            for kind in kinds
+            for n in range(60)
+        ]
+    )
+    aura.profiles.onboard("r", "explore", 30, "")
+    now = NOW
+
+    def session(name: str, buys_jazz: bool) -> list[list[str]]:
+        nonlocal now
+        feed = aura.recommender.feed("r", *ORIGIN, limit=10, now=now, feed_id=name)
+        for item in feed.items[:6]:
+            if "Jazz" in item.event.categories:
+                action = "purchase" if buys_jazz else "skip"
+                aura.behaviors.log("r", action, event_id=item.event.event_id, feed_id=feed.feed_id)
+        now += timedelta(minutes=1)
+        assert aura.recommender.impressions.flush()  # its exposure is written behind it
+        return [item.event.categories for item in feed.items if not item.explored]
+
+    for n in range(8):
+        regular = session(f"jazz-{n}", buys_jazz=True)
+    assert sum("Jazz" in kinds for kinds in regular[:5]) >= 4, regular
+    assert aura.profiles.get("r").evidence.restarts == 0
+    feeds_after = []
+    while aura.profiles.get("r").evidence.restarts == 0 and len(feeds_after) < 4:
+        feeds_after.append(session(f"turned-away-{len(feeds_after)}", buys_jazz=False))
+    # The first two feeds after the change are answered with skips; the third starts over.
+    assert aura.profiles.get("r").evidence.restarts == 1 and len(feeds_after) <= 3
+    assert sum("Jazz" in kinds for kinds in feeds_after[-1][:5]) <= 1, feeds_after
+    assert sum("Jazz" in kinds for kinds in feeds_after[0][:5]) >= 4, "not before"

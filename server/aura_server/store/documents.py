@@ -91,6 +91,11 @@ def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
         "paid_max": evidence.paid_max,
         "recent_liked": dict(evidence.recent_liked),
         "recent_passed": dict(evidence.recent_passed),
+        "surprise": evidence.surprise,
+        "list_surprise": evidence.list_surprise,
+        "list_id": evidence.list_id,
+        "answered_list": evidence.answered_list,
+        "restarts": evidence.restarts,
     }
 
 
@@ -110,6 +115,11 @@ def evidence_from_doc(doc: dict[str, Any] | None) -> TasteEvidence:
         paid_max=doc.get("paid_max"),
         recent_liked=masses("recent_liked"),
         recent_passed=masses("recent_passed"),
+        surprise=float(doc.get("surprise", 0.0)),
+        list_surprise=float(doc.get("list_surprise", 0.0)),
+        list_id=str(doc.get("list_id", "")),
+        answered_list=str(doc.get("answered_list", "")),
+        restarts=int(doc.get("restarts", 0)),
     )
 
 

@@ -248,7 +248,7 @@ class LearnedRanker:
         slate = self.settings.slate
         if len(candidates) == 0:
             return Ranking([], cold, self.bandit.version, shared, slate.epsilon)
-        tastes = user_tastes(profile)
+        tastes = user_tastes(profile, serving=True)
         if cold:
             trend_view = self.trends.view(candidates.snapshot, context.now)
             signals = cold_start_signals(context, candidates, trend_view, tastes)

@@ -131,7 +131,7 @@ class Serving:
 
         def write() -> None:
             self.repo.insert_impression(impression)
-            self.profiles.expose(user_id, shown, (context.lat, context.lng))
+            self.profiles.expose(user_id, shown, (context.lat, context.lng), feed_id)
 
         try:
             return self.impressions.log(impression, write)

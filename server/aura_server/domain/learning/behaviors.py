@@ -276,6 +276,7 @@ class BehaviorService:
                     shown_at=_position_in(impression, event),
                     distance_km=_distance_from_asker(profile, impression, event),
                     new_behavior=new_behavior,
+                    feed_id=impression.feed_id if impression is not None else "",
                 )
 
         profile = self.profiles.update(behavior.user_id, change)

@@ -92,11 +92,13 @@ def apply_reward(profile: UserProfile, event: Event, reward: float, taken: bool 
     profile.price_range = tastes.take_price(profile.price_range, event, reward)
 
 
-def user_tastes(profile: UserProfile | None) -> tastes.TasteView:
-    """What the learner knows of the user's tastes (none of an unknown user's)."""
+def user_tastes(profile: UserProfile | None, serving: bool = False) -> tastes.TasteView:
+    """What the learner knows of the user's tastes (none of an unknown user's). `serving`:
+    for a new list, which starts over when their tastes changed (tastes.changed_tastes);
+    feedback on the last list is always learned against what was known when it was shown."""
     if profile is None:
         return tastes.taste_view(None)
-    return tastes.taste_view(profile.evidence, profile.favorite_categories)
+    return tastes.taste_view(profile.evidence, profile.favorite_categories, serving)
 
 
 def learn_from(
@@ -108,11 +110,14 @@ def learn_from(
     shown_at: int | None = None,
     distance_km: float | None = None,
     new_behavior: bool = True,
+    feed_id: str = "",
 ) -> None:
     """Everything one behavior (or a reward added to one) teaches about the user: the
     learning table's scores fade by the half-life when it is new feedback, then move;
     the taste evidence takes it in (tastes.py). A view is only a look: its exposure was
     counted when the list was shown."""
+    if new_behavior and feed_id:
+        profile.evidence.answered_list = feed_id  # the user answered that list
     if new_behavior and action in REWARD_ACTIONS:
         factor = tastes.decay_factor(half_life)
         for scores in (profile.categories, profile.category_aversion):
@@ -131,6 +136,7 @@ def learn_from(
         shown_at if new_behavior else None,  # an added reward: the exposure is settled
         distance_km,
         half_life,
+        feed_id,
     )
     if profile.price_range is not None:
         profile.price_range.sweet_spot_max = user_tastes(profile).budget
@@ -233,16 +239,20 @@ class ProfileService:
         raise RuntimeError(f"profile {user_id!r} kept changing under {MAX_WRITE_ATTEMPTS} writes")
 
     def expose(
-        self, user_id: str, shown: Sequence[tuple[Event, int]], origin: tuple[float, float]
+        self,
+        user_id: str,
+        shown: Sequence[tuple[Event, int]],
+        origin: tuple[float, float],
+        feed_id: str = "",
     ) -> None:
-        """A list was shown to a known user from `origin`: count each item's exposure
-        (tastes.expose). Unknown users get no profile from being shown something."""
+        """A list (`feed_id`) was shown to a known user from `origin`: count each item's
+        exposure (tastes.expose). Unknown users get no profile from being shown something."""
         if not shown:
             return
 
         def change(profile: UserProfile) -> None:
-            view = user_tastes(profile)
-            tastes.expose(profile.evidence, view, shown, origin, self.half_life)
+            view = user_tastes(profile, serving=True)
+            tastes.expose(profile.evidence, view, shown, origin, self.half_life, feed_id)
 
         # One read of the profile, not two: the update itself finds an unknown user.
         self.repo.transaction(lambda: self._update(user_id, change, create=False))

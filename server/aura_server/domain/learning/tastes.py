@@ -57,11 +57,27 @@ evidence on top of the long-memory mean, worth RECENT_STRENGTH observations:
 So a favourite shown for a session and left alone drops by a third at once and comes
 back as soon as it is taken again; its spread is counted from the recent evidence too, so
 a kind not looked at for a while becomes worth another look.
+
+Tastes can also change all at once (a Techno regular turns to Jazz), faster than any
+fading follows: the long memory would keep serving Techno for sessions. So every item's
+fate is also weighed as evidence of a change (change_evidence): how much better an
+unknown user's tastes (BASE_TASTE everywhere) explain it than what the long memory was
+sure of. Those nats add up per list, and the lists' sums in `surprise`, never below zero
+between lists (a CUSUM: a favourite taken brings it back down; within a list the order
+feedback arrives in does not matter). Once they pass CHANGE_EVIDENCE and the user has
+answered the last list (a list nobody has looked at yet says nothing), the next list
+starts over (`restart`): what the user liked is forgotten, of what they passed over
+only the recent memory stays (the kinds they just left stay down), what they stated at
+onboarding no longer counts, and their travel distance and budget are kept. Feedback is
+always learned against the tastes its list was served with, so the check is made only
+when serving.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,6 +106,10 @@ OTHER_KINDS_AGING = 0.25
 # observations) of the long-memory mean under it.
 RECENT_SHARE = 0.25
 RECENT_STRENGTH = 4.0
+# How much better (in nats) an unknown user's tastes must have explained what the user
+# did lately than what we knew of them, before we start over (changed_tastes).
+CHANGE_EVIDENCE = 2.0
+MAX_TAKE_CHANCE = 0.95
 # Band edges (the last band is open), and the value each band stands for.
 DISTANCE_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 DISTANCE_BANDS = (0.25, 0.75, 1.5, 3.0, 6.0, 12.0, 24.0)
@@ -119,6 +139,10 @@ class TasteView:
     stated: frozenset[str]
     cautious_travel_km: float = DEFAULT_TRAVEL_KM
     cautious_budget: float = DEFAULT_BUDGET
+    restarted: bool = False  # the tastes changed: what we knew of their kinds is forgotten
+    # Per category, what the long memory is sure of (its mean less one spread): what a
+    # change of tastes is measured against (None: the mean).
+    settled: FloatArray | None = None
 
     def fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
         """How well events suit the user apart from their kind: nearness x price fit."""
@@ -135,7 +159,17 @@ class TasteView:
         return fitted
 
 
-def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> TasteView:
+def taste_view(
+    evidence: TasteEvidence | None, stated: Sequence[str] = (), serving: bool = False
+) -> TasteView:
+    """What the evidence says of the user's tastes; `serving` a new list, starting over
+    when they changed (the stored evidence starts over when the list is shown: expose)."""
+    restarted = False
+    if evidence is not None and serving and changed_tastes(evidence):
+        evidence, restarted = copy.deepcopy(evidence), True
+        restart(evidence)
+    if evidence is not None and evidence.restarts:
+        stated = ()  # what they said at onboarding was about the tastes they left
     prior = np.full(len(CATEGORIES), BASE_TASTE)
     for category in stated:
         code = CATEGORY_CODES.get(category)
@@ -166,6 +200,7 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
     recent = recent_liked + recent_passed
     mean = (recent_liked + RECENT_STRENGTH * remembered) / (recent + RECENT_STRENGTH)
     sd = np.sqrt(mean * (1 - mean) / (recent + RECENT_STRENGTH + 1))
+    settled = remembered - np.sqrt(remembered * (1 - remembered) / (seen + PRIOR_STRENGTH + 1))
     return TasteView(
         mean=mean,
         sd=sd,
@@ -174,7 +209,65 @@ def taste_view(evidence: TasteEvidence | None, stated: Sequence[str] = ()) -> Ta
         stated=frozenset(stated),
         cautious_travel_km=min(cautious_travel, travel),
         cautious_budget=min(cautious_budget, budget),
+        restarted=restarted,
+        settled=settled,
     )
+
+
+def changed_tastes(evidence: TasteEvidence) -> bool:
+    """Whether the user's tastes changed: the surprise passed CHANGE_EVIDENCE, and the
+    user answered the last list (a list nobody has looked at yet says nothing; feedback
+    that reaches the profile before its list's exposure counts as an answer all the same)."""
+    answered = evidence.list_id != "" and evidence.answered_list == evidence.list_id
+    return answered and total_surprise(evidence) >= CHANGE_EVIDENCE
+
+
+def total_surprise(evidence: TasteEvidence) -> float:
+    return max(evidence.surprise + evidence.list_surprise, 0.0)
+
+
+def restart(evidence: TasteEvidence) -> None:
+    """The user's tastes changed: what we knew they liked is forgotten, and of what they
+    passed over only the recent memory is kept (the kinds they just left stay down).
+    Distance and budget are kept."""
+    evidence.liked, evidence.recent_liked = {}, {}
+    evidence.passed = dict(evidence.recent_passed)
+    evidence.surprise = evidence.list_surprise = 0.0
+    evidence.restarts += 1
+
+
+def change_evidence(
+    view: TasteView, categories: Sequence[str], exposed: float, taken: bool
+) -> float:
+    """How much one item's fate says the user's tastes changed: log P(it | an unknown
+    user's tastes) - log P(it | what we were sure of), where the chance of taking an item
+    is its exposure x the taste (at most MAX_TAKE_CHANCE). A taste we are unsure of
+    surprises no one; a sure favourite left alone again and again does."""
+    codes = [CATEGORY_CODES[c] for c in categories if c in CATEGORY_CODES]
+    sure_of = view.settled if view.settled is not None else view.mean
+    sure = max((float(sure_of[code]) for code in codes), default=BASE_TASTE)
+    known = min(exposed * max(sure, BASE_TASTE), MAX_TAKE_CHANCE)
+    unknown = min(exposed * BASE_TASTE, MAX_TAKE_CHANCE)
+    if taken:
+        return math.log(unknown / known)
+    return math.log((1 - unknown) / (1 - known))
+
+
+def _add_surprise(evidence: TasteEvidence, nats: float) -> None:
+    """Add to the last list's sum: the order its feedback arrives in does not matter."""
+    evidence.list_surprise = round(evidence.list_surprise + nats, 6)
+
+
+def _open_list(evidence: TasteEvidence, list_id: str) -> None:
+    """The sums are per list: a list opens with its exposure or its first feedback,
+    whichever reaches the profile first (both are written behind the answers), and the
+    last list's sum then joins the CUSUM (evidence for a change adds up, evidence against
+    it brings it back to 0, not below)."""
+    if list_id and list_id == evidence.list_id:
+        return
+    evidence.surprise = round(total_surprise(evidence), 6)
+    evidence.list_surprise = 0.0
+    evidence.list_id = list_id
 
 
 def _per_code(masses: dict[str, float]) -> FloatArray:
@@ -370,10 +463,14 @@ def expose(
     shown: Sequence[tuple[Event, int]],
     origin: tuple[float, float],
     half_life: float = EVIDENCE_HALF_LIFE,
+    list_id: str = "",
 ) -> None:
-    """A list was shown from `origin`: each (event, position) counts as passed over by
-    its exposure until feedback says otherwise, and as shown in its distance and price
-    bands by how much the user should have liked it."""
+    """A list (`list_id`, its feed_id) was shown from `origin`: each (event, position)
+    counts as passed over by its exposure until feedback says otherwise, and as shown in
+    its distance and price bands by how much the user should have liked it."""
+    if view.restarted:
+        restart(evidence)
+    _open_list(evidence, list_id)
     distances = [distance_km(*origin, event.lat, event.lng) for event, _ in shown]
     weighed = [
         (event, position, distance, weight)
@@ -387,6 +484,7 @@ def expose(
             by_category[category] = by_category.get(category, 0.0) + weight
     fade(evidence, by_category, sum(weight for *_, weight in weighed), half_life)
     for event, position, distance, weight in weighed:
+        _add_surprise(evidence, change_evidence(view, event.categories, weight, taken=False))
         for category in event.categories:
             _add_passed(evidence, category, weight)
         # Only kinds the user likes above an unknown one's say anything about distance
@@ -403,10 +501,11 @@ def record(
     shown_at: int | None,
     distance: float | None,
     half_life: float = EVIDENCE_HALF_LIFE,
+    list_id: str = "",
 ) -> None:
     """Add one action's evidence. `shown_at` is the item's position in the list it
-    answers (its exposure was counted then), None when it answers none; `distance` is
-    from where the user asked."""
+    answers (`list_id`; its exposure was counted then, or will be), None when it answers
+    none; `distance` is from where the user asked."""
     if not reward:
         return
     exposed = 0.0
@@ -415,6 +514,16 @@ def record(
     categories = event.categories
     mass = abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward
     fade(evidence, dict.fromkeys(categories, mass), mass, half_life)
+    if exposed > 0 and shown_at is not None:
+        _open_list(evidence, list_id)
+        # Its exposure counted it as maybe looked at and not taken; now we know better:
+        # taken, or (a skip) looked at for certain and not taken.
+        untaken = change_evidence(view, categories, exposed, taken=False)
+        if reward > 0:
+            _add_surprise(evidence, change_evidence(view, categories, exposed, True) - untaken)
+        else:
+            looked_at = exposed / position_weight(shown_at)
+            _add_surprise(evidence, change_evidence(view, categories, looked_at, False) - untaken)
     if reward > 0:
         # Credit the categories by how likely each is the reason: a Community lover who
         # buys a Food & Drink + Community night likes Community.
