@@ -134,15 +134,15 @@ class TasteView:
 
     mean: FloatArray  # posterior mean taste per category
     sd: FloatArray  # posterior spread per category
+    # Per category, what the long memory is sure of (its mean less one spread): what a
+    # change of tastes is measured against.
+    settled: FloatArray
     travel_km: float
     budget: float
     stated: frozenset[str]
     cautious_travel_km: float = DEFAULT_TRAVEL_KM
     cautious_budget: float = DEFAULT_BUDGET
     restarted: bool = False  # the tastes changed: what we knew of their kinds is forgotten
-    # Per category, what the long memory is sure of (its mean less one spread): what a
-    # change of tastes is measured against (None: the mean).
-    settled: FloatArray | None = None
 
     def fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
         """How well events suit the user apart from their kind: nearness x price fit."""
@@ -204,13 +204,13 @@ def taste_view(
     return TasteView(
         mean=mean,
         sd=sd,
+        settled=settled,
         travel_km=travel,
         budget=budget,
         stated=frozenset(stated),
         cautious_travel_km=min(cautious_travel, travel),
         cautious_budget=min(cautious_budget, budget),
         restarted=restarted,
-        settled=settled,
     )
 
 
@@ -244,8 +244,7 @@ def change_evidence(
     is its exposure x the taste (at most MAX_TAKE_CHANCE). A taste we are unsure of
     surprises no one; a sure favourite left alone again and again does."""
     codes = [CATEGORY_CODES[c] for c in categories if c in CATEGORY_CODES]
-    sure_of = view.settled if view.settled is not None else view.mean
-    sure = max((float(sure_of[code]) for code in codes), default=BASE_TASTE)
+    sure = max((float(view.settled[code]) for code in codes), default=BASE_TASTE)
     known = min(exposed * max(sure, BASE_TASTE), MAX_TAKE_CHANCE)
     unknown = min(exposed * BASE_TASTE, MAX_TAKE_CHANCE)
     if taken:
