@@ -32,7 +32,9 @@ they were shown and what they did with it:
   budget, leaving dearer things untaken while taking cheaper ones lowers it, and a user
   who takes events 200 m away but never 3 km away gets a short s. Only items of kinds the
   user likes above an unknown kind count as shown here: a Techno night nearby left alone
-  is about Techno, not about nearby.
+  is about Techno, not about nearby. Ranking weighs an event by its nearness and price
+  fit averaged over those posteriors (TasteView.fit), not at the likeliest s and B: while
+  a budget is unsure, a dear event keeps some of its appeal.
 - Which is to blame for an item left alone, its kind or its distance and price? The
   exposure's fit uses a cautious travel distance and budget (the CAUTION_QUANTILE of
   their posteriors, never above the best values): while nobody knows how far a user goes,
@@ -60,9 +62,10 @@ a kind not looked at for a while becomes worth another look.
 
 Tastes can also change all at once (a Techno regular turns to Jazz), faster than any
 fading follows: the long memory would keep serving Techno for sessions. So every item's
-fate is also weighed as evidence of a change (change_evidence): how much better an
-unknown user's tastes (BASE_TASTE everywhere) explain it than what the long memory was
-sure of. Those nats add up per list, and the lists' sums in `surprise`, never below zero
+fate is also weighed as evidence of a change (change_evidence): how much better "the
+kinds they were sure to like are now worth as little as any other" (LEFT_TASTE) explains
+it than what the long memory was sure of (only items of kinds liked above an unknown
+kind say anything). Those nats add up per list, and the lists' sums in `surprise`, never below zero
 between lists (a CUSUM: a favourite taken brings it back down; within a list the order
 feedback arrives in does not matter). Once they pass CHANGE_EVIDENCE and the user has
 answered the last list (a list nobody has looked at yet says nothing), the next list
@@ -106,9 +109,13 @@ OTHER_KINDS_AGING = 0.25
 # observations) of the long-memory mean under it.
 RECENT_SHARE = 0.25
 RECENT_STRENGTH = 4.0
-# How much better (in nats) an unknown user's tastes must have explained what the user
-# did lately than what we knew of them, before we start over (changed_tastes).
+# How much better (in nats) "their tastes changed" must have explained what the user did
+# lately than what we knew of them, before we start over (changed_tastes).
 CHANGE_EVIDENCE = 2.0
+# What a kind the user was sure to like is worth once their tastes changed: as little as
+# a kind they never liked. (Measuring a change against an unknown user's tastes,
+# BASE_TASTE, noticed a third of the changes of the product simulator, this a half.)
+LEFT_TASTE = 0.05
 MAX_TAKE_CHANCE = 0.95
 # Band edges (the last band is open), and the value each band stands for.
 DISTANCE_EDGES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -137,17 +144,25 @@ class TasteView:
     # Per category, what the long memory is sure of (its mean less one spread): what a
     # change of tastes is measured against.
     settled: FloatArray
-    travel_km: float
+    travel_km: float  # the likeliest travel distance and budget
     budget: float
+    # Nearness at NEARNESS_POINTS_KM and price fit at PRICE_POINTS, averaged over the
+    # posteriors of the travel distance and the budget: what ranking weighs events by.
+    expected_nearness: FloatArray
+    expected_price_fit: FloatArray
     stated: frozenset[str]
     cautious_travel_km: float = DEFAULT_TRAVEL_KM
     cautious_budget: float = DEFAULT_BUDGET
     restarted: bool = False  # the tastes changed: what we knew of their kinds is forgotten
 
     def fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
-        """How well events suit the user apart from their kind: nearness x price fit."""
-        fitted: FloatArray = nearness(distance, self.travel_km) * price_fit(price, self.budget)
-        return fitted
+        """How well events suit the user apart from their kind: nearness x price fit, as
+        expected over every travel distance and budget the user may have (not at the
+        likeliest ones: a $70 night is not written off while their budget is unsure)."""
+        near = np.interp(distance, NEARNESS_POINTS_KM, self.expected_nearness)
+        priced = np.interp(price, PRICE_POINTS, self.expected_price_fit)
+        expected: FloatArray = near * np.where(np.isnan(price), UNKNOWN_PRICE_FIT, priced)
+        return expected
 
     def cautious_fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
         """The fit under a travel distance and budget the user very likely has (low
@@ -179,7 +194,15 @@ def taste_view(
     recent_liked, recent_passed = np.zeros(len(CATEGORIES)), np.zeros(len(CATEGORIES))
     travel, budget = DEFAULT_TRAVEL_KM, DEFAULT_BUDGET
     cautious_travel, cautious_budget = PRIOR_CAUTIOUS_TRAVEL_KM, PRIOR_CAUTIOUS_BUDGET
+    expected_nearness = PRIOR_EXPECTED_NEARNESS
+    expected_price_fit = PRIOR_EXPECTED_PRICE_FIT
     if evidence is not None:
+        expected_nearness = TRAVEL.expected(
+            evidence.distance_shown, evidence.distance_taken, NEARNESS_TABLE
+        )
+        expected_price_fit = BUDGET.expected(
+            evidence.price_shown, evidence.price_taken, PRICE_FIT_TABLE, evidence.paid_max or 0.0
+        )
         liked, passed = _per_code(evidence.liked), _per_code(evidence.passed)
         recent_liked = _per_code(evidence.recent_liked)
         recent_passed = _per_code(evidence.recent_passed)
@@ -207,6 +230,8 @@ def taste_view(
         settled=settled,
         travel_km=travel,
         budget=budget,
+        expected_nearness=expected_nearness,
+        expected_price_fit=expected_price_fit,
         stated=frozenset(stated),
         cautious_travel_km=min(cautious_travel, travel),
         cautious_budget=min(cautious_budget, budget),
@@ -239,14 +264,17 @@ def restart(evidence: TasteEvidence) -> None:
 def change_evidence(
     view: TasteView, categories: Sequence[str], exposed: float, taken: bool
 ) -> float:
-    """How much one item's fate says the user's tastes changed: log P(it | an unknown
-    user's tastes) - log P(it | what we were sure of), where the chance of taking an item
-    is its exposure x the taste (at most MAX_TAKE_CHANCE). A taste we are unsure of
-    surprises no one; a sure favourite left alone again and again does."""
+    """How much one item's fate says the user's tastes changed: log P(it | the kind they
+    were sure to like is now worth LEFT_TASTE) - log P(it | what we were sure of), where
+    the chance of taking an item is its exposure x the taste (at most MAX_TAKE_CHANCE).
+    A taste we are unsure of, or no better than an unknown kind's, says nothing; a sure
+    favourite left alone again and again says "changed", and one taken says "not"."""
     codes = [CATEGORY_CODES[c] for c in categories if c in CATEGORY_CODES]
     sure = max((float(view.settled[code]) for code in codes), default=BASE_TASTE)
-    known = min(exposed * max(sure, BASE_TASTE), MAX_TAKE_CHANCE)
-    unknown = min(exposed * BASE_TASTE, MAX_TAKE_CHANCE)
+    if sure <= BASE_TASTE:
+        return 0.0
+    known = min(exposed * sure, MAX_TAKE_CHANCE)
+    unknown = min(exposed * LEFT_TASTE, MAX_TAKE_CHANCE)
     if taken:
         return math.log(unknown / known)
     return math.log((1 - unknown) / (1 - known))
@@ -325,6 +353,19 @@ class Grid:
             return default
         return float(self.values[int(np.argmax(self.log_posterior(shown, taken)))])
 
+    def expected(
+        self, shown: Sequence[float], taken: Sequence[float], table: FloatArray, floor: float = 0.0
+    ) -> FloatArray:
+        """A table's rows (one per value) averaged over the posterior; values below
+        `floor` ruled out."""
+        log_posterior = np.where(self.values >= floor, self.log_posterior(shown, taken), -np.inf)
+        if not np.isfinite(log_posterior).any():  # paid more than the grid's top
+            highest: FloatArray = table[-1].copy()
+            return highest
+        weights = np.exp(log_posterior - log_posterior.max())
+        averaged: FloatArray = (weights / weights.sum()) @ table
+        return averaged
+
     def quantile(self, shown: Sequence[float], taken: Sequence[float], q: float) -> float:
         """The smallest value with at least `q` of the posterior at or below it."""
         log_posterior = self.log_posterior(shown, taken)
@@ -360,9 +401,17 @@ BUDGET = Grid.of(
     DEFAULT_BUDGET,
     np.stack([price_fit(np.asarray(PRICE_BANDS), budget) for budget in BUDGET_GRID]),
 )
-# The cautious values before anything was taken: the priors' quantiles.
+# Where the expected nearness and price fit are tabled (interpolated between).
+NEARNESS_POINTS_KM = np.concatenate([np.linspace(0.0, 2.0, 21), np.geomspace(2.5, 60.0, 30)])
+PRICE_POINTS = np.concatenate([np.linspace(0.0, 100.0, 51), np.geomspace(105.0, 1000.0, 30)])
+NEARNESS_TABLE = np.stack([nearness(NEARNESS_POINTS_KM, travel) for travel in TRAVEL_GRID])
+PRICE_FIT_TABLE = np.stack([price_fit(PRICE_POINTS, budget) for budget in BUDGET_GRID])
+# Before anything was taken: the fits expected under the priors, and their cautious values
+# (the priors' quantiles).
 PRIOR_CAUTIOUS_TRAVEL_KM = TRAVEL.quantile((), (), CAUTION_QUANTILE)
 PRIOR_CAUTIOUS_BUDGET = BUDGET.quantile((), (), CAUTION_QUANTILE)
+PRIOR_EXPECTED_NEARNESS = TRAVEL.expected((), (), NEARNESS_TABLE)
+PRIOR_EXPECTED_PRICE_FIT = BUDGET.expected((), (), PRICE_FIT_TABLE)
 
 
 def position_weight(position: int) -> float:
