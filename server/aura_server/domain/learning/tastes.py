@@ -200,27 +200,18 @@ def taste_view(
     expected_nearness = PRIOR_EXPECTED_NEARNESS
     expected_price_fit = PRIOR_EXPECTED_PRICE_FIT
     if evidence is not None:
-        expected_nearness = TRAVEL.expected(
-            evidence.distance_shown, evidence.distance_taken, NEARNESS_TABLE
-        )
-        expected_price_fit = BUDGET.expected(
-            evidence.price_shown, evidence.price_taken, PRICE_FIT_TABLE, evidence.paid_max or 0.0
-        )
         liked, passed = _per_code(evidence.liked), _per_code(evidence.passed)
         recent_liked = _per_code(evidence.recent_liked)
         recent_passed = _per_code(evidence.recent_passed)
-        travel = TRAVEL.best(evidence.distance_shown, evidence.distance_taken, DEFAULT_TRAVEL_KM)
-        budget = max(
-            evidence.paid_max or 0.0,
-            BUDGET.best(evidence.price_shown, evidence.price_taken, DEFAULT_BUDGET),
-        )
-        cautious_travel = TRAVEL.quantile(
-            evidence.distance_shown, evidence.distance_taken, CAUTION_QUANTILE
-        )
-        cautious_budget = max(
-            evidence.paid_max or 0.0,
-            BUDGET.quantile(evidence.price_shown, evidence.price_taken, CAUTION_QUANTILE),
-        )
+        paid = evidence.paid_max or 0.0
+        travels = TRAVEL.posterior(evidence.distance_shown, evidence.distance_taken)
+        budgets = BUDGET.posterior(evidence.price_shown, evidence.price_taken)
+        travel = travels.best(DEFAULT_TRAVEL_KM)
+        budget = max(paid, budgets.best(DEFAULT_BUDGET))
+        cautious_travel = travels.quantile(CAUTION_QUANTILE)
+        cautious_budget = max(paid, budgets.quantile(CAUTION_QUANTILE))
+        expected_nearness = travels.expected(NEARNESS_TABLE)
+        expected_price_fit = budgets.expected(PRICE_FIT_TABLE, floor=paid)
     seen = liked + passed
     remembered = (liked + PRIOR_STRENGTH * prior) / (seen + PRIOR_STRENGTH)
     recent = recent_liked + recent_passed
@@ -335,11 +326,11 @@ class Grid:
         prior = -((logs - np.log(default)) ** 2) / (2 * PRIOR_LOG_SPREAD**2)
         return cls(np.asarray(values), fits, prior)
 
-    def log_posterior(self, shown: Sequence[float], taken: Sequence[float]) -> FloatArray:
+    def posterior(self, shown: Sequence[float], taken: Sequence[float]) -> Posterior:
         """Per value, how well it explains what was taken per band, as Poisson counts
         proportional to shown x fit (the profile likelihood), with the prior."""
         if not taken or sum(taken) <= 0:
-            return self.prior
+            return Posterior(self.values, self.prior, informed=False)
         bands = self.fits.shape[1]
         counts = _padded(taken, bands)
         # What was taken was there to be taken, counted as shown or not (an item of a
@@ -347,32 +338,37 @@ class Grid:
         # purchase 200 m away made the travel distance the shortest on the grid.
         expected = np.maximum(_padded(shown, bands), counts) * self.fits + 1e-9
         likelihood = np.log(expected) @ counts - counts.sum() * np.log(expected.sum(axis=1))
-        posterior: FloatArray = likelihood + self.prior
-        return posterior
+        return Posterior(self.values, likelihood + self.prior, informed=True)
 
-    def best(self, shown: Sequence[float], taken: Sequence[float], default: float) -> float:
+
+@dataclass(frozen=True)
+class Posterior:
+    """A grid's log posterior, computed once and asked several questions."""
+
+    values: FloatArray
+    log_density: FloatArray
+    informed: bool  # something was taken (else it is the prior)
+
+    def best(self, default: float) -> float:
         """The most likely value (the default until something was taken)."""
-        if not taken or sum(taken) <= 0:
+        if not self.informed:
             return default
-        return float(self.values[int(np.argmax(self.log_posterior(shown, taken)))])
+        return float(self.values[int(np.argmax(self.log_density))])
 
-    def expected(
-        self, shown: Sequence[float], taken: Sequence[float], table: FloatArray, floor: float = 0.0
-    ) -> FloatArray:
+    def expected(self, table: FloatArray, floor: float = 0.0) -> FloatArray:
         """A table's rows (one per value) averaged over the posterior; values below
         `floor` ruled out."""
-        log_posterior = np.where(self.values >= floor, self.log_posterior(shown, taken), -np.inf)
-        if not np.isfinite(log_posterior).any():  # paid more than the grid's top
+        log_density = np.where(self.values >= floor, self.log_density, -np.inf)
+        if not np.isfinite(log_density).any():  # paid more than the grid's top
             highest: FloatArray = table[-1].copy()
             return highest
-        weights = np.exp(log_posterior - log_posterior.max())
+        weights = np.exp(log_density - log_density.max())
         averaged: FloatArray = (weights / weights.sum()) @ table
         return averaged
 
-    def quantile(self, shown: Sequence[float], taken: Sequence[float], q: float) -> float:
+    def quantile(self, q: float) -> float:
         """The smallest value with at least `q` of the posterior at or below it."""
-        log_posterior = self.log_posterior(shown, taken)
-        weights = np.exp(log_posterior - log_posterior.max())
+        weights = np.exp(self.log_density - self.log_density.max())
         cumulative = np.cumsum(weights) / weights.sum()
         return float(self.values[int(np.searchsorted(cumulative, q))])
 
@@ -411,10 +407,10 @@ NEARNESS_TABLE = np.stack([nearness(NEARNESS_POINTS_KM, travel) for travel in TR
 PRICE_FIT_TABLE = np.stack([price_fit(PRICE_POINTS, budget) for budget in BUDGET_GRID])
 # Before anything was taken: the fits expected under the priors, and their cautious values
 # (the priors' quantiles).
-PRIOR_CAUTIOUS_TRAVEL_KM = TRAVEL.quantile((), (), CAUTION_QUANTILE)
-PRIOR_CAUTIOUS_BUDGET = BUDGET.quantile((), (), CAUTION_QUANTILE)
-PRIOR_EXPECTED_NEARNESS = TRAVEL.expected((), (), NEARNESS_TABLE)
-PRIOR_EXPECTED_PRICE_FIT = BUDGET.expected((), (), PRICE_FIT_TABLE)
+PRIOR_CAUTIOUS_TRAVEL_KM = TRAVEL.posterior((), ()).quantile(CAUTION_QUANTILE)
+PRIOR_CAUTIOUS_BUDGET = BUDGET.posterior((), ()).quantile(CAUTION_QUANTILE)
+PRIOR_EXPECTED_NEARNESS = TRAVEL.posterior((), ()).expected(NEARNESS_TABLE)
+PRIOR_EXPECTED_PRICE_FIT = BUDGET.posterior((), ()).expected(PRICE_FIT_TABLE)
 
 
 def position_weight(position: int) -> float:
