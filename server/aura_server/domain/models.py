@@ -58,10 +58,11 @@ class TasteEvidence:
     # The same per-category masses with a much shorter memory: what the user did lately.
     recent_liked: dict[str, float] = field(default_factory=dict)
     recent_passed: dict[str, float] = field(default_factory=dict)
-    # How much better, in nats, an unknown user's tastes have lately explained what the
-    # user did than what we knew of them: a change of tastes. A CUSUM over lists (never
-    # below 0 between lists), and the sum for the last list shown, which its feedback
-    # adds to in whatever order it arrives.
+    # How much better, in nats, "the kinds they were sure to like are now worth little"
+    # has lately explained what the user did than what we knew of them (tastes.py,
+    # change_evidence): a change of tastes. A CUSUM over lists (never below 0 between
+    # lists), and the sum for the last list shown, which its feedback adds to in
+    # whatever order it arrives.
     surprise: float = 0.0
     list_surprise: float = 0.0
     # The feed_id of the last list shown, and of the last list the user answered.
