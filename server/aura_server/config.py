@@ -82,7 +82,9 @@ class Settings:
     )
     candidate_pool: int = setting(120, "AURA_CANDIDATE_POOL", "candidates the learner scores")
     bandit_weight: float = setting(
-        0.1, "AURA_BANDIT_WEIGHT", "how much the VW bandit's reward estimate adds to the appeal"
+        0.1,
+        "AURA_BANDIT_WEIGHT",
+        "how much the VW bandit's reward estimate adds to what exploring an event could gain",
     )
     diversity_max_per_category: int = setting(
         3, "AURA_DIVERSITY_MAX_PER_CATEGORY", "items of one category in any window of slots"

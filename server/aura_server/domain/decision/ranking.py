@@ -22,16 +22,21 @@ nearby, and one click on Jazz makes Jazz lead the next. Such items say so (reaso
 Everyone else gets the learned ranking: the expected appeal of each event to the user
 (tastes.py: what their feedback says of its category, times how near it is for how far
 they travel, times how its price fits their budget, times a touch of popularity) keeps
-the best `candidate_pool` candidates, and the contextual bandit's reward estimate is
-added to it (`bandit_weight`). The greedy order is the posterior mean, with no optimism
-and a small bandit term: on the product simulator (18 worlds), an upper confidence bound
-in the greedy order and the bandit at 0.2 cost steady users 0.035-0.05 of the best
-possible top 10, because both reorder events the mean tells apart; what is uncertain is
-tried by exploration instead, where its cost is counted. The slate is then filled slot by
-slot with exploration (slate.py), spent as far as the user's tastes are uncertain: a user
-we know nothing about explores twice the configured share, one whose tastes are clear a
-fifth of it, and the first PROTECTED_SLOTS stay greedy once the user has a clear
-favourite.
+the best `candidate_pool` candidates, in the greedy order of that posterior mean. The
+slate is then filled slot by slot with exploration (slate.py), spent as far as the
+user's tastes are uncertain: what exploring an event could gain is its appeal with the
+taste EXPLORE_OPTIMISM spreads higher, plus `bandit_weight` x the contextual bandit's
+estimate of its reward. So a user we know nothing about explores up to twice the
+configured share, one whose tastes are clear a fifth of it, the first PROTECTED_SLOTS
+stay greedy once the user has a clear favourite, and what the bandit has learned from
+everyone (a kind people like this user take, an hour that suits them) decides which
+kinds are tried and how often.
+
+Neither optimism nor the bandit moves the greedy order: both reorder events the mean
+already tells apart. On the product simulator (18 worlds, seed 31), an upper confidence
+bound in the greedy order and the bandit at 0.2 cost steady users 0.035-0.05 of the best
+possible top 10; the bandit at 0.1 in the greedy order still cost 0.036 +- 0.009 (15 of
+18 worlds worse) against the bandit steering exploration only.
 """
 
 from __future__ import annotations
@@ -263,13 +268,12 @@ class LearnedRanker:
             scores, candidates.snapshot.category_mask[candidates.rows], self.settings
         )
         actions: list[str] = []
+        hopes: FloatArray | None = None  # per pool candidate, what exploring it could gain
         if not cold:
             actions = self._action_features(context, candidates, pool)
-            scores = scores.copy()
+            hopes = optimistic_scores(scores, tastes, candidates, rest, pool)
             if self.settings.bandit_weight:
-                scores[pool] += self.settings.bandit_weight * self.bandit.predict_rewards(
-                    shared, actions
-                )
+                hopes += self.settings.bandit_weight * self.bandit.predict_rewards(shared, actions)
         choices = fill_slate(
             scores[pool],
             candidates.snapshot.category_mask[candidates.rows[pool]],
@@ -280,7 +284,7 @@ class LearnedRanker:
             # A cold start explores the configured share, towards what is least known;
             # a learned ranking only where it could pay (slate.py).
             explore_weights=tastes.sd,
-            optimistic=None if cold else optimistic_scores(scores, tastes, candidates, rest, pool),
+            optimistic=hopes,
             # A favourite someone named leads their first feeds: no exploration above it.
             protected=PROTECTED_SLOTS if cold and tastes.stated else 0,
         )
