@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -12,6 +15,8 @@ import grpc
 import pytest
 from aura.v1 import behavior_pb2, onboarding_pb2, recommend_pb2, types_pb2
 from test_workers import Workers
+
+from aura_server.telemetry.metrics import remove_orphaned_folders
 
 TOKEN = "secret-looking-token-value-0123456789"
 
@@ -82,3 +87,18 @@ def test_metrics_add_up_over_workers_and_every_call_logs_one_json_line(tmp_path:
         assert TOKEN not in "".join(started.lines), "no token in the logs"
     finally:
         started.stop()
+
+
+def test_the_metrics_folders_of_servers_that_died_are_removed(tmp_path: Path) -> None:
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    orphaned = tmp_path / f"aura-metrics-{finished.pid}-x1y2"
+    orphaned.mkdir()
+    (orphaned / "counter_1.db").write_bytes(b"\0" * 64)
+    running = tmp_path / f"aura-metrics-{os.getpid()}-a1b2"
+    running.mkdir()
+    unattributed = tmp_path / "aura-metrics-q7r8"  # no owner in the name: left alone
+    unattributed.mkdir()
+    remove_orphaned_folders(str(tmp_path))
+    assert not orphaned.exists()
+    assert running.exists() and unattributed.exists()

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -113,12 +114,36 @@ def metrics() -> Metrics:
     return _metrics
 
 
+FOLDER_PREFIX = "aura-metrics-"
+
+
 def share_between_processes() -> str:
     """Point prometheus-client at a fresh folder for the worker processes about to fork
-    (call before any metric is made); returns it for `cleanup`."""
-    folder = tempfile.mkdtemp(prefix="aura-metrics-")
+    (call before any metric is made); returns it for `cleanup`. The folder is named after
+    this process, and the folders of servers that died without cleaning up (a SIGKILL,
+    an out-of-memory kill) go first: each would otherwise stay behind."""
+    remove_orphaned_folders(tempfile.gettempdir())
+    folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
     os.environ[MULTIPROC_ENV] = folder
     return folder
+
+
+def remove_orphaned_folders(parent: str) -> None:
+    """Remove the metrics folders in `parent` whose server process is gone."""
+    for path in Path(parent).glob(f"{FOLDER_PREFIX}*-*"):
+        owner = path.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def cleanup(folder: str) -> None:
