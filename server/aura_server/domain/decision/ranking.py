@@ -268,7 +268,8 @@ class LearnedRanker:
             scores, candidates.snapshot.category_mask[candidates.rows], self.settings
         )
         actions: list[str] = []
-        hopes: FloatArray | None = None  # per pool candidate, what exploring it could gain
+        # Per pool candidate, the most its score could plausibly be: what exploration weighs.
+        hopes: FloatArray | None = None
         if not cold:
             actions = self._action_features(context, candidates, pool)
             hopes = optimistic_scores(scores, tastes, candidates, rest, pool)
