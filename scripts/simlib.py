@@ -131,3 +131,5 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[str]:
     finally:
         server.stop(grace=0)
         app.close()
+        if keep is None:  # a scratch store (18 MB a run) is not left behind
+            shutil.rmtree(folder, ignore_errors=True)
