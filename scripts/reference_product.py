@@ -11,10 +11,14 @@ the likelihood of every reaction (`--likelihood exact`: the simulator's model; `
 Aura's evidence, with Aura's constants: a pass counted by position and fit, a click 1.15
 engagements, a purchase 1.5, a skip 1 pass). Each feed is the top 10 by posterior mean
 utility; nothing else explores. It is told when a user's tastes change (its posterior
-starts over), which Aura is not.
+starts over), which Aura is not: `--told at-change` before the first feed after the change;
+`after-a-feed` only once that feed is answered (the best any learner could do that
+notices the change from what the user does: it starts over before the next feed, keeping
+that feed's answers); `never`.
 
     python scripts/reference_product.py [--seed 31] [--worlds 18] [--fit true|prior]
         [--prior favourites|beta] [--likelihood exact|exposure]
+        [--told at-change|after-a-feed|never]
 
 Prints the per-session means for steady and changing users and the figures
 simulate_product reports as targets. Aura's own figures come from simulate_product.
@@ -127,9 +131,13 @@ def play(world: World, catalog: CatalogArrays, args: argparse.Namespace) -> Scor
         owned = np.zeros(len(fit), dtype=bool)
         log_weights = np.zeros(args.particles)
         group = "tastes change" if user.change_at else "steady"
+        told_at = {"at-change": user.change_at, "after-a-feed": user.change_at + 1}.get(
+            args.told, 0
+        )
+        since_change = np.zeros(args.particles)  # the evidence from the change on
         for session in range(1, args.sessions + 1):
-            if user.change_at and session == user.change_at:
-                log_weights[:] = 0.0  # told of the change: start over
+            if user.change_at and session == told_at:
+                log_weights = since_change.copy()  # told of the change: start over
             utilities = user.utilities(catalog, distances, session)
             eligible = np.flatnonzero(upcoming & ~owned)
             best = np.sort(utilities[eligible])[::-1][:SLOTS].sum()
@@ -148,9 +156,12 @@ def play(world: World, catalog: CatalogArrays, args: argparse.Namespace) -> Scor
                 if args.likelihood == "exact":
                     look = 1 / (1 + world.position_decay * position)
                     chance = exact_likelihood(taste * fit[row], look, world, outcome)
-                    log_weights += np.log(chance + 1e-12)
+                    evidence = np.log(chance + 1e-12)
                 else:
-                    log_weights += exposure_log_likelihood(taste, fit[row], position, outcome)
+                    evidence = exposure_log_likelihood(taste, fit[row], position, outcome)
+                log_weights += evidence
+                if user.change_at and session >= user.change_at:
+                    since_change += evidence
     return scores
 
 
@@ -166,6 +177,9 @@ def main() -> None:
     parser.add_argument("--fit", choices=("true", "prior"), default="true")
     parser.add_argument("--prior", choices=("favourites", "beta"), default="favourites")
     parser.add_argument("--likelihood", choices=("exact", "exposure"), default="exact")
+    parser.add_argument(
+        "--told", choices=("at-change", "after-a-feed", "never"), default="at-change"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
@@ -185,7 +199,8 @@ def main() -> None:
     change_at = args.sessions // 2 + 1
     after = statistics.fmean(w.mean("tastes change", change_at - 1 + 3) for w in worlds_scores)
     print(
-        f"fit {args.fit}, prior {args.prior}, likelihood {args.likelihood}: steady users, "
+        f"fit {args.fit}, prior {args.prior}, likelihood {args.likelihood}, "
+        f"told {args.told}: steady users, "
         f"sessions {LATE[0]}-{LATE[1]}: {late:.3f}; changed tastes, session {change_at + 3}: "
         f"{after:.3f}"
     )
