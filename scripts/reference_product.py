@@ -183,7 +183,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
-    with aura_target() as address, AuraClient(address) as aura:
+    with aura_target() as server, AuraClient(server.address) as aura:
         catalog = CatalogArrays.of(load_catalog(aura))
     worlds_scores = []
     for number, world in enumerate(worlds, 1):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,12 +104,29 @@ class CatalogArrays:
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+def _nothing_to_wait_for() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server to simulate against, and how to wait until it has written what it served."""
+
+    address: str
+    # Waits until every list served so far is written, with the exposure it adds to the
+    # user's tastes (only for a server in this process). A simulated user answers within
+    # microseconds, before the list is written; a person reads first. Waiting makes the
+    # order the one people make, and a run replay exactly: without it the same code,
+    # run twice, differed by 0.04 of the best possible top 10 (18 worlds, seed 31).
+    settle: Callable[[], object] = _nothing_to_wait_for
+
+
 @contextmanager
-def aura_target(target: str = "", keep: Path | None = None) -> Iterator[str]:
+def aura_target(target: str = "", keep: Path | None = None) -> Iterator[Target]:
     """The given server, or one started in this process on a fresh store holding the demo
     catalog (in `keep` when given, so the run's decision log can be evaluated after)."""
     if target:
-        yield target
+        yield Target(target)
         return
     from aura_server.app import Aura
     from aura_server.cli.commands.catalog import seed_demo
@@ -127,7 +144,9 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[str]:
     server = GrpcServer(app.plane, host="127.0.0.1", port=0)
     server.start()
     try:
-        yield f"127.0.0.1:{server.port}"
+        yield Target(
+            f"127.0.0.1:{server.port}", lambda: app.recommender.impressions.flush(timeout=30.0)
+        )
     finally:
         server.stop(grace=0)
         app.close()

@@ -27,6 +27,7 @@ import math
 import random
 import statistics
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,11 +213,12 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=Path("var/simulate.png"))
     args = parser.parse_args()
 
-    with aura_target(args.target) as target, AuraClient(target) as aura:
-        run(aura, args)
+    with aura_target(args.target) as server, AuraClient(server.address) as aura:
+        run(aura, args, server.settle)
 
 
-def run(aura: AuraClient, args: argparse.Namespace) -> None:
+def run(aura: AuraClient, args: argparse.Namespace, settle: Callable[[], object]) -> None:
+    """The sessions; `settle` waits until the server has written a list (simlib.Target)."""
     catalog = load_catalog(aura)
     by_id = {e.event_id: e for e in catalog}
     rng = random.Random(args.seed)
@@ -237,6 +239,7 @@ def run(aura: AuraClient, args: argparse.Namespace) -> None:
         for user in users:
             pool = eligible(user, catalog, now)
             feed_id, ids = feed(aura, user)
+            settle()
             shown = [by_id[i] for i in ids if i in by_id]
             bought = 0
             for event, action in react(user, shown, rng):

@@ -41,6 +41,7 @@ import os
 import random
 import statistics
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -234,9 +235,13 @@ def run_session(
     session: int,
     catalog: CatalogArrays,
     world: World,
-    rng: random.Random,
+    settle: Callable[[], object],
 ) -> float:
-    """One feed for the user, their reactions sent back; the session's score."""
+    """One feed for the user, their reactions sent back; the session's score. `settle`
+    waits until the server has written the list (see simlib.Target)."""
+    # Reactions drawn from the user's and session's own stream: two runs that show a user
+    # the same list draw the same reactions to it, whatever happened to other users.
+    rng = random.Random(f"{world.index}/{user.user_id}/{session}")
     distances = catalog.distances_km(user.lat, user.lng)
     utilities = user.utilities(catalog, distances, session)
     now = datetime.now(UTC).timestamp()
@@ -256,6 +261,7 @@ def run_session(
         limit=SLOTS,
         feed_id=f"{user.user_id}-s{session}",
     )
+    settle()
     rows = [catalog.positions[item.event.event_id] for item in reply.items]
     shown = utilities[rows]
     if user.gives_feedback:
@@ -283,7 +289,7 @@ def run_world(
     rewritten in place); beside others, a full line every few sessions."""
     rng = random.Random(1000 + world.index)
     scores = Scores(sessions)
-    with aura_target(target, keep) as address, AuraClient(address) as aura:
+    with aura_target(target, keep) as server, AuraClient(server.address) as aura:
         catalog = CatalogArrays.of(load_catalog(aura))
         # Fresh stores take plain ids; a shared server gets ids of this run only.
         run = uuid.uuid4().hex[:6] if target else "sim"
@@ -298,7 +304,7 @@ def run_world(
             )
         for session in range(sessions):
             for user in everyone:
-                score = run_session(aura, user, session + 1, catalog, world, rng)
+                score = run_session(aura, user, session + 1, catalog, world, server.settle)
                 for group in groups_of(user):
                     scores.add(group, session, score)
             line = (
