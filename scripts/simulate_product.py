@@ -441,8 +441,9 @@ def run_worlds(worlds: list[World], args: argparse.Namespace, jobs: int) -> list
     def finished(world: World, scores: Scores) -> None:
         print(
             f"  world {world.index}, sessions {LATE[0]}-{LATE[1]}: steady "
-            f"{late_mean(scores, 'steady'):.2f}, no feedback "
-            f"{late_mean(scores, 'no feedback, steady'):.2f}",
+            f"{late_mean(scores, 'steady'):.3f}, changed at session 10 "
+            f"{scores.mean('tastes change', 9):.3f}, no feedback "
+            f"{late_mean(scores, 'no feedback, steady'):.3f}",
             flush=True,
         )
 
