@@ -35,12 +35,14 @@ import numpy as np
 from aura_client import AuraClient
 from simlib import CatalogArrays, aura_target, load_catalog
 from simulate_product import (
+    AFTER_CHANGE,
     LATE,
     RADIUS_KM,
     SLOTS,
     WINDOW,
     Scores,
     World,
+    change_session,
     draw_taste,
     draw_users,
     draw_world,
@@ -181,6 +183,11 @@ def main() -> None:
         "--told", choices=("at-change", "after-a-feed", "never"), default="at-change"
     )
     args = parser.parse_args()
+    if args.sessions < LATE[1]:
+        parser.error(
+            f"--sessions must be at least {LATE[1]}: "
+            f"the late figures are sessions {LATE[0]}-{LATE[1]}"
+        )
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
     with aura_target() as server, AuraClient(server.address) as aura:
@@ -196,13 +203,14 @@ def main() -> None:
         ]
         print(f"{group:>13}: " + " ".join(f"{m:.2f}" for m in means))
     late = statistics.fmean(late_mean(w, "steady") for w in worlds_scores)
-    change_at = args.sessions // 2 + 1
-    after = statistics.fmean(w.mean("tastes change", change_at - 1 + 3) for w in worlds_scores)
+    change_at = change_session(args.sessions)
+    after = statistics.fmean(
+        w.mean("tastes change", change_at - 1 + AFTER_CHANGE) for w in worlds_scores
+    )
     print(
         f"fit {args.fit}, prior {args.prior}, likelihood {args.likelihood}, "
-        f"told {args.told}: steady users, "
-        f"sessions {LATE[0]}-{LATE[1]}: {late:.3f}; changed tastes, session {change_at + 3}: "
-        f"{after:.3f}"
+        f"told {args.told}: steady users, sessions {LATE[0]}-{LATE[1]}: {late:.3f}; "
+        f"changed tastes, session {change_at + AFTER_CHANGE}: {after:.3f}"
     )
 
 

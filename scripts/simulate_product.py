@@ -58,6 +58,8 @@ SLOTS = 10
 RADIUS_KM = 30.0
 WINDOW = timedelta(days=14)
 LATE = (9, 12)  # the sessions whose mean is the "late" figure
+# The change target's session: this many after the first session of new tastes.
+AFTER_CHANGE = 3
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def draw_users(
                 travel_km=rng.uniform(0.6, 1.5) if sensitive else rng.uniform(3, 8),
                 travel_shape=rng.uniform(1.0, 2.0),
                 distance_sensitive=sensitive,
-                change_at=sessions // 2 + 1 if number % 4 == 3 else 0,
+                change_at=change_session(sessions) if number % 4 == 3 else 0,
                 new_favourites=new_favourites,
                 new_taste=new_taste,
             )
@@ -340,6 +342,11 @@ def spread(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
 
 
+def change_session(sessions: int) -> int:
+    """The session from which changing users hold their new tastes."""
+    return sessions // 2 + 1
+
+
 def late_mean(scores: Scores, group: str) -> float:
     return statistics.fmean(scores.mean(group, s - 1) for s in range(LATE[0], LATE[1] + 1))
 
@@ -365,7 +372,7 @@ def report(worlds: list[Scores], sessions: int, change_at: int) -> list[str]:
         for w in worlds
     ]
     stated_first = [w.mean("stated a favourite", 0) for w in worlds]
-    after_change = [w.mean("tastes change", change_at - 1 + 3) for w in worlds]
+    after_change = [w.mean("tastes change", change_at - 1 + AFTER_CHANGE) for w in worlds]
     lines += [
         "",
         f"targets (sessions {LATE[0]}-{LATE[1]} unless said):",
@@ -373,7 +380,7 @@ def report(worlds: list[Scores], sessions: int, change_at: int) -> list[str]:
         f"  ... over the no-feedback group: {spread(ratios)}x  target >= 2x",
         f"  ... users who stated nothing, over their no-feedback twins: {spread(unstated_ratios)}x",
         f"  first session, stated a favourite: {spread(stated_first)}   target >= 0.30",
-        f"  changed tastes, 4th session after the change (session {change_at + 3}): "
+        f"  changed tastes, 4th session after the change (session {change_at + AFTER_CHANGE}): "
         f"{spread(after_change)}   target >= 0.60",
     ]
     return lines
@@ -438,11 +445,13 @@ def run_worlds(worlds: list[World], args: argparse.Namespace, jobs: int) -> list
     nothing (each has its own store and model), so running them side by side changes
     no result, only how long the run takes."""
 
+    after = change_session(args.sessions) + AFTER_CHANGE
+
     def finished(world: World, scores: Scores) -> None:
         print(
             f"  world {world.index}, sessions {LATE[0]}-{LATE[1]}: steady "
-            f"{late_mean(scores, 'steady'):.3f}, changed at session 10 "
-            f"{scores.mean('tastes change', 9):.3f}, no feedback "
+            f"{late_mean(scores, 'steady'):.3f}, changed at session {after} "
+            f"{scores.mean('tastes change', after - 1):.3f}, no feedback "
             f"{late_mean(scores, 'no feedback, steady'):.3f}",
             flush=True,
         )
@@ -495,12 +504,17 @@ def main() -> None:
         help="worlds run at once, each in its own process with its own Aura (default: cores)",
     )
     args = parser.parse_args()
+    if args.sessions < LATE[1]:
+        parser.error(
+            f"--sessions must be at least {LATE[1]}: "
+            f"the late figures are sessions {LATE[0]}-{LATE[1]}"
+        )
 
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
     jobs = 1 if args.target else max(1, min(args.jobs, len(worlds)))
     results = run_worlds(worlds, args, jobs)
-    change_at = args.sessions // 2 + 1
+    change_at = change_session(args.sessions)
     print("\n".join(report(results, args.sessions, change_at)))
     plot(results, args.sessions, change_at, args.plot)
     if not args.target:
