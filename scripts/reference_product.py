@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from aura_client import AuraClient
@@ -102,7 +102,7 @@ def exposure_log_likelihood(
     return tastes.position_weight(position) * fit * np.log(1 - taste)
 
 
-def play(world: World, catalog: CatalogArrays, args: argparse.Namespace) -> Scores:
+def play(world: World, catalog: CatalogArrays, now: datetime, args: argparse.Namespace) -> Scores:
     """One world's users served by the agent: their scores by session, grouped as
     simulate_product groups them ("steady", "tastes change")."""
     kinds = [np.flatnonzero(row) for row in catalog.categories]
@@ -124,10 +124,9 @@ def play(world: World, catalog: CatalogArrays, args: argparse.Namespace) -> Scor
             fit = tastes.nearness(distances, tastes.DEFAULT_TRAVEL_KM) * tastes.price_fit(
                 catalog.price, tastes.DEFAULT_BUDGET
             )
-        now = datetime.now(UTC).timestamp()
         upcoming = (
-            (catalog.starts_at >= now)
-            & (catalog.starts_at <= now + WINDOW.total_seconds())
+            (catalog.starts_at >= now.timestamp())
+            & (catalog.starts_at <= now.timestamp() + WINDOW.total_seconds())
             & (distances <= RADIUS_KM)
         )
         owned = np.zeros(len(fit), dtype=bool)
@@ -192,9 +191,10 @@ def main() -> None:
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
     with aura_target() as server, AuraClient(server.address) as aura:
         catalog = CatalogArrays.of(load_catalog(aura))
+        now = server.now()  # the moment the simulator's feeds are served at
     worlds_scores = []
     for number, world in enumerate(worlds, 1):
-        worlds_scores.append(play(world, catalog, args))
+        worlds_scores.append(play(world, catalog, now, args))
         print(f"\r  world {number}/{len(worlds)}", end="", flush=True)
     print()
     for group in ("steady", "tastes change"):

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -108,9 +108,16 @@ def _nothing_to_wait_for() -> None:
     return None
 
 
+# The moment an in-process server is held at (a Friday, 17:10 in New York): every run
+# sees the same catalog (the demo's 14 days from that date) at the same moment, so a run
+# replays exactly whatever the day and hour it is started.
+SIMULATED_NOW = datetime(2026, 12, 4, 22, 10, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Target:
-    """A server to simulate against, and how to wait until it has written what it served."""
+    """A server to simulate against, the time it serves at, and how to wait until it has
+    written what it served."""
 
     address: str
     # Waits until every list served so far is written, with the exposure it adds to the
@@ -119,6 +126,11 @@ class Target:
     # order the one people make, and a run replay exactly: without it the same code,
     # run twice, differed by 0.04 of the best possible top 10 (18 worlds, seed 31).
     settle: Callable[[], object] = _nothing_to_wait_for
+    # The moment an in-process server is held at; None for a server on the wall clock.
+    held_at: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.held_at or datetime.now(UTC)
 
 
 @contextmanager
@@ -131,6 +143,7 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[Target]:
     from aura_server.app import Aura
     from aura_server.cli.commands.catalog import seed_demo
     from aura_server.config import Settings
+    from aura_server.domain.clock import held_at
     from aura_server.grpc_api.server import GrpcServer
     from aura_server.store.sqlite import SQLiteRepository
 
@@ -138,17 +151,24 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[Target]:
     if folder.exists():
         shutil.rmtree(folder)  # a fresh store every run
     folder.mkdir(parents=True)
-    repo = SQLiteRepository(folder / "aura.db")
-    seed_demo(repo)
-    app = Aura.build(repo, Settings.from_env())  # AURA_* knobs apply
-    server = GrpcServer(app.plane, host="127.0.0.1", port=0)
-    server.start()
-    try:
-        yield Target(
-            f"127.0.0.1:{server.port}", lambda: app.recommender.impressions.flush(timeout=30.0)
-        )
-    finally:
-        server.stop(grace=0)
-        app.close()
-        if keep is None:  # a scratch store (18 MB a run) is not left behind
-            shutil.rmtree(folder, ignore_errors=True)
+    # This server is its store's only writer, so its own behaviors keep its trends whole;
+    # recounting them from the store every 30 wall-clock seconds would only add the same
+    # counts in another order, at moments that differ from run to run.
+    settings = replace(Settings.from_env(), trends_refresh_seconds=math.inf)  # AURA_* apply
+    with held_at(SIMULATED_NOW):
+        repo = SQLiteRepository(folder / "aura.db")
+        seed_demo(repo)
+        app = Aura.build(repo, settings)
+        server = GrpcServer(app.plane, host="127.0.0.1", port=0)
+        server.start()
+        try:
+            yield Target(
+                f"127.0.0.1:{server.port}",
+                lambda: app.recommender.impressions.flush(timeout=30.0),
+                SIMULATED_NOW,
+            )
+        finally:
+            server.stop(grace=0)
+            app.close()
+            if keep is None:  # a scratch store (18 MB a run) is not left behind
+                shutil.rmtree(folder, ignore_errors=True)

@@ -27,16 +27,15 @@ import math
 import random
 import statistics
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aura_client import AuraClient
 from benchlib import pyplot, save
 from simlib import SimEvent as Event
-from simlib import aura_target, km, load_catalog
+from simlib import Target, aura_target, km, load_catalog
 
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS_BY_NAME
 
@@ -214,11 +213,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with aura_target(args.target) as server, AuraClient(server.address) as aura:
-        run(aura, args, server.settle)
+        run(aura, args, server)
 
 
-def run(aura: AuraClient, args: argparse.Namespace, settle: Callable[[], object]) -> None:
-    """The sessions; `settle` waits until the server has written a list (simlib.Target)."""
+def run(aura: AuraClient, args: argparse.Namespace, server: Target) -> None:
+    """The sessions, against `server` (simlib.Target: its clock, and its wait for each list
+    to be written)."""
     catalog = load_catalog(aura)
     by_id = {e.event_id: e for e in catalog}
     rng = random.Random(args.seed)
@@ -234,12 +234,12 @@ def run(aura: AuraClient, args: argparse.Namespace, settle: Callable[[], object]
         f"{'utility':>7}"
     )
     for session in range(1, args.sessions + 1):
-        now = datetime.now(UTC)
+        now = server.now()
         aura_session, base_session = [], []
         for user in users:
             pool = eligible(user, catalog, now)
             feed_id, ids = feed(aura, user)
-            settle()
+            server.settle()
             shown = [by_id[i] for i in ids if i in by_id]
             bought = 0
             for event, action in react(user, shown, rng):

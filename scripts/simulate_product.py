@@ -41,16 +41,15 @@ import os
 import random
 import statistics
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from aura_client import AuraClient
 from benchlib import pyplot, save
-from simlib import CatalogArrays, aura_target, load_catalog
+from simlib import SIMULATED_NOW, CatalogArrays, Target, aura_target, load_catalog
 
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS
 
@@ -237,16 +236,15 @@ def run_session(
     session: int,
     catalog: CatalogArrays,
     world: World,
-    settle: Callable[[], object],
+    server: Target,
 ) -> float:
-    """One feed for the user, their reactions sent back; the session's score. `settle`
-    waits until the server has written the list (see simlib.Target)."""
+    """One feed for the user, their reactions sent back; the session's score."""
     # Reactions drawn from the user's and session's own stream: two runs that show a user
     # the same list draw the same reactions to it, whatever happened to other users.
     rng = random.Random(f"{world.index}/{user.user_id}/{session}")
     distances = catalog.distances_km(user.lat, user.lng)
     utilities = user.utilities(catalog, distances, session)
-    now = datetime.now(UTC).timestamp()
+    now = server.now().timestamp()
     eligible = (
         (catalog.starts_at >= now)
         & (catalog.starts_at <= now + WINDOW.total_seconds())
@@ -263,7 +261,7 @@ def run_session(
         limit=SLOTS,
         feed_id=f"{user.user_id}-s{session}",
     )
-    settle()
+    server.settle()  # the list is written before the user answers it, as a person reads first
     rows = [catalog.positions[item.event.event_id] for item in reply.items]
     shown = utilities[rows]
     if user.gives_feedback:
@@ -306,7 +304,7 @@ def run_world(
             )
         for session in range(sessions):
             for user in everyone:
-                score = run_session(aura, user, session + 1, catalog, world, server.settle)
+                score = run_session(aura, user, session + 1, catalog, world, server)
                 for group in groups_of(user):
                     scores.add(group, session, score)
             line = (
@@ -431,7 +429,8 @@ def evaluate_log(folder: Path) -> None:
 
     settings = Settings.from_env()
     repo = SQLiteRepository(folder / "aura.db")
-    since, until = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
+    # The world was served at the simulated moment (simlib.SIMULATED_NOW), not today.
+    since, until = SIMULATED_NOW - timedelta(days=1), SIMULATED_NOW + timedelta(days=1)
     window = timedelta(hours=settings.reward_window_hours)
     slots = logged_slots(decisions(repo, since, until, window), settings.exploration)
     results = evaluate(slots, (0.0, 0.05, 0.15, 0.3))

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from aura_server import __version__
 from aura_server.domain.catalog import CatalogService
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CatalogIndex
 from aura_server.domain.decision.ranking import RankingContext
 from aura_server.domain.decision.recommend import Recommender
@@ -20,7 +21,7 @@ from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.learning.profiles import ProfileService
 from aura_server.domain.learning.trends import EngagementTrends
-from aura_server.domain.models import UserProfile, utcnow
+from aura_server.domain.models import UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.domain.search.natural import NaturalSearch
 

@@ -6,13 +6,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aura_server.domain.clock import utcnow
+
 COLD_START_BEHAVIORS = 3
 # Stands for a required time the caller did not give (or gave out of range).
 UNSET_TIME = datetime.min.replace(tzinfo=UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

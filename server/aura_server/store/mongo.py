@@ -6,7 +6,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pymongo
@@ -15,6 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import (
     Behavior,
@@ -423,7 +424,7 @@ class MongoRepository(Repository):
     @request_budget
     def claim(self, key: str) -> bool:
         try:
-            self.claims.insert_one({"key": key, "claimed_at": datetime.now(UTC)})
+            self.claims.insert_one({"key": key, "claimed_at": utcnow()})
         except DuplicateKeyError:
             return False
         return True
@@ -493,7 +494,7 @@ class MongoRepository(Repository):
         )
         assert counter is not None  # upsert with ReturnDocument.AFTER always returns it
         seq = int(counter["value"])
-        doc = {"seq": seq, "created_at": datetime.now(UTC), **dataclasses.asdict(example)}
+        doc = {"seq": seq, "created_at": utcnow(), **dataclasses.asdict(example)}
         doc["actions"] = list(example.actions)
         self.learning_log.insert_one(doc)
         return seq

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import (
     Behavior,
@@ -667,7 +668,7 @@ class SQLiteRepository(Repository):
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO learning_claims (key, claimed_at) VALUES (?, ?)",
-                (key, _ts(datetime.now(UTC))),
+                (key, _ts(utcnow())),
             )
             return cur.rowcount == 1
 
@@ -738,7 +739,7 @@ class SQLiteRepository(Repository):
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO learning_log (created_at, doc) VALUES (?, ?)",
-                (_ts(datetime.now(UTC)), json.dumps(dataclasses.asdict(example))),
+                (_ts(utcnow()), json.dumps(dataclasses.asdict(example))),
             )
             return int(cur.lastrowid or 0)
 

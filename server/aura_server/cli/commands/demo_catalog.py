@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.models import Event
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
 
@@ -518,7 +519,7 @@ def demo_events(count: int = 5000, seed: int = 7, start: date | None = None) -> 
     category and every known neighborhood represented; the same seed and start give the
     same catalog."""
     rng = random.Random(seed)
-    start = start or datetime.now(NEW_YORK).date()
+    start = start or utcnow().astimezone(NEW_YORK).date()
     for number in range(count):
         category = CATEGORIES[number % len(CATEGORIES)]
         hood = NEIGHBORHOODS[(number // len(CATEGORIES) + number) % len(NEIGHBORHOODS)]

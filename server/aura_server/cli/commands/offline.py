@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from aura_server.app import open_store
 from aura_server.config import Settings
+from aura_server.domain.clock import utcnow
 from aura_server.domain.offline.decision_log import Decision, decisions
 from aura_server.domain.offline.evaluation import PolicyEstimate, logged_slots
 from aura_server.domain.offline.evaluation import evaluate as run_evaluation
@@ -164,7 +165,7 @@ def since(text: str) -> datetime:
     text = text.strip()
     units = {"d": "days", "h": "hours", "m": "minutes"}
     if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return datetime.now(UTC) - timedelta(**{units[text[-1]]: float(text[:-1])})
+        return utcnow() - timedelta(**{units[text[-1]]: float(text[:-1])})
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -175,7 +176,7 @@ def since(text: str) -> datetime:
 def export_log(args: argparse.Namespace, settings: Settings) -> int:
     repo = open_store(settings)
     window = timedelta(hours=settings.reward_window_hours)
-    log = decisions(repo, args.since, datetime.now(UTC), window)
+    log = decisions(repo, args.since, utcnow(), window)
     try:
         if args.out == "-":
             export(log, args.format, sys.stdout, sys.stderr)
@@ -210,9 +211,7 @@ def evaluate_log(args: argparse.Namespace, settings: Settings) -> int:
     repo = open_store(settings)
     try:
         window = timedelta(hours=settings.reward_window_hours)
-        slots = logged_slots(
-            decisions(repo, args.since, datetime.now(UTC), window), settings.exploration
-        )
+        slots = logged_slots(decisions(repo, args.since, utcnow(), window), settings.exploration)
     finally:
         repo.close()
     if len(slots) == 0:

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.models import Impression, utcnow
+from aura_server.domain.models import Impression
 from aura_server.domain.repository import Repository
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.learning.trends import EngagementTrends
-from aura_server.domain.models import Impression, UserProfile, utcnow
+from aura_server.domain.models import Impression, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket, canonical_category
 from aura_server.domain.validation import (
     check_coordinates,

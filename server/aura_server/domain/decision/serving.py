@@ -18,11 +18,12 @@ from concurrent.futures import TimeoutError as ReadTimeout
 
 from cachetools import LRUCache
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.decision.ranking import Ranking, RankingContext
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.profiles import ProfileService
-from aura_server.domain.models import Impression, ImpressionItem, UserProfile, utcnow
+from aura_server.domain.models import Impression, ImpressionItem, UserProfile
 from aura_server.domain.repository import Repository
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CatalogIndex, distance_km
 from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.learning.actions import ACTIONS, action_reward, engagement_weight
@@ -18,7 +19,7 @@ from aura_server.domain.learning.profiles import (
     learn_from,
 )
 from aura_server.domain.learning.trends import EngagementTrends
-from aura_server.domain.models import Behavior, Event, Impression, UserProfile, utcnow
+from aura_server.domain.models import Behavior, Event, Impression, UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.domain.validation import (
     MAX_ID_LENGTH,

@@ -30,10 +30,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.learning.actions import REWARD_ACTIONS
 from aura_server.domain.learning.bandit import ContextualBandit
-from aura_server.domain.models import Impression, utcnow
+from aura_server.domain.models import Impression
 from aura_server.domain.repository import LearnedExample, ModelSnapshot, PendingView, Repository
 from aura_server.telemetry.metrics import metrics
 

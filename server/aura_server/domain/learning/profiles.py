@@ -34,10 +34,11 @@ from collections.abc import Callable, Sequence
 
 from cachetools import LRUCache
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
 from aura_server.domain.learning import tastes
 from aura_server.domain.learning.actions import REWARD_ACTIONS
-from aura_server.domain.models import Event, TasteEvidence, UserProfile, utcnow
+from aura_server.domain.models import Event, TasteEvidence, UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import (
     CATEGORIES,

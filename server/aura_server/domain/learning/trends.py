@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CatalogSnapshot, FloatArray
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.actions import engagement_weight
-from aura_server.domain.models import utcnow
 from aura_server.domain.repository import EngagementCount, Repository
 from aura_server.domain.taxonomy import AGE_BRACKETS
 

@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
 from aura_server.domain.decision.recommend import FEED_WINDOW
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.behaviors import BehaviorService
-from aura_server.domain.models import UserProfile, utcnow
+from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
 from aura_server.domain.taxonomy import NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
