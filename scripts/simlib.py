@@ -108,10 +108,11 @@ def _nothing_to_wait_for() -> None:
     return None
 
 
-# The moment an in-process server is held at (a Friday, 17:10 in New York): every run
-# sees the same catalog (the demo's 14 days from that date) at the same moment, so a run
-# replays exactly whatever the day and hour it is started.
-SIMULATED_NOW = datetime(2026, 12, 4, 22, 10, tzinfo=UTC)
+# The moment an in-process server is held at, a Friday at 17:10 in New York: every run sees
+# the same catalog (the demo's 14 days from that day) at the same moment, so a run replays
+# exactly whatever the day and hour it is started. In the past, so `aura evaluate --since`
+# reaches a kept run's decision log.
+SIMULATED_NOW = datetime(2026, 11, 27, 22, 10, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
