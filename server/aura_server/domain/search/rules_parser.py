@@ -110,6 +110,24 @@ TIME_WORDS = (
     "sunday",
 )
 
+SECOND = timedelta(seconds=1)
+# "right now": what starts within the next few hours.
+NOW_WINDOW = timedelta(hours=3)
+THANKSGIVING = "thanksgiving"
+# Holidays people plan nights around: phrase -> (month, day, part of the day). Apostrophes
+# are gone by now ("new year's eve" reads "new years eve").
+HOLIDAYS: dict[str, tuple[int, int, str | None]] = {
+    r"new years eve|new year eve|nye|ny eve": (12, 31, "night"),
+    r"new years day|new years": (1, 1, None),
+    r"christmas eve|xmas eve": (12, 24, None),
+    r"christmas day|christmas|xmas": (12, 25, None),
+    r"halloween": (10, 31, None),
+    r"valentines day|valentines|valentine day": (2, 14, None),
+    r"st patricks day|saint patricks day|st paddys day|st pattys day|st patricks": (3, 17, None),
+    r"(?:4th|fourth) of july|independence day": (7, 4, None),
+    THANKSGIVING: (11, 0, None),  # the fourth Thursday: computed
+}
+
 _MONEY = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:\$|dollars?|bucks|usd)?"
 _WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -151,6 +169,33 @@ def _weekend(today: date, weeks_ahead: int) -> tuple[datetime, datetime]:
     )
     friday += timedelta(weeks=weeks_ahead)
     return _local(friday, 17), _local(friday + timedelta(days=3)) - timedelta(seconds=1)
+
+
+def _first_of_next_month(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _holiday_weekend(holiday: date) -> tuple[datetime, datetime]:
+    """ "Thanksgiving weekend": the holiday to the Sunday after it, or from the Friday
+    before when it falls on a weekend or a Monday."""
+    weekday = holiday.weekday()
+    if weekday >= 5:  # Saturday or Sunday: that weekend
+        first, last = holiday - timedelta(days=weekday - 4), holiday + timedelta(days=6 - weekday)
+    elif weekday == 0:  # a Monday holiday closes the long weekend before it
+        first, last = holiday - timedelta(days=3), holiday
+    else:
+        first, last = holiday, holiday + timedelta(days=6 - weekday)
+    return _local(first), _day(last)[1]
+
+
+def _thanksgiving(today: date) -> date:
+    """The fourth Thursday of November: this year's, or next year's once it has passed."""
+    for year in (today.year, today.year + 1):
+        november = date(year, 11, 1)
+        day = november + timedelta(days=(3 - november.weekday()) % 7 + 21)
+        if day >= today - timedelta(days=1):
+            return day
+    raise AssertionError("unreachable: next year's Thanksgiving is ahead")
 
 
 def _with_part(day: date, part: str | None) -> Window:
@@ -254,13 +299,12 @@ class RulesParser:
     # to the small hours), "before 9pm" / "by 9pm" (from the morning until then), "after
     # midnight" (midnight to 4am).
     def _times(self, text: str, parsed: ParsedQuery) -> str:
-        def clock(match: re.Match[str]) -> str:
-            word = match.group(1) or "at"
-            hour = int(match.group(2)) % 12 + (12 if match.group(4) == "pm" else 0)
+        def clock(word: str | None, hour: int, minutes: str | None) -> str:
+            word = word or "at"
             start, end = {
                 "at": (hour, hour + 1),
                 "around": (hour - 1, hour + 2),
-                "after": (hour + (1 if match.group(3) not in (None, "00") else 0), LATEST_START),
+                "after": (hour + (1 if minutes not in (None, "00") else 0), LATEST_START),
                 "from": (hour, LATEST_START),
                 "before": (EARLIEST_START, hour),
                 "by": (EARLIEST_START, hour),
@@ -274,7 +318,20 @@ class RulesParser:
 
         text = re.sub(
             r"\b(at|after|around|by|from|before)?\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b",
-            clock,
+            lambda m: clock(
+                m.group(1), int(m.group(2)) % 12 + (12 if m.group(4) == "pm" else 0), m.group(3)
+            ),
+            text,
+        )
+        # A bare hour ("jazz at 7", "around 9") is an evening one, unless the query is about
+        # the morning ("brunch at 11"); 12 to 4 stay unread (noon or the small hours?), and
+        # "at 7 bucks" or "from 5 to 10" are prices.
+        morning = re.search(r"\b(?:brunch|breakfast|morning|lunch)\b", text) is not None
+
+        text = re.sub(
+            r"\b(at|after|around|by|from|before)\s+([5-9]|1[01])(?::(\d{2}))?\b"
+            r"(?!\s*(?:\$|dollars?|bucks|usd|to\b|and\b|or\b|%|people|guests|of\b|min|hours?))",
+            lambda m: clock(m.group(1), int(m.group(2)) + (0 if morning else 12), m.group(3)),
             text,
         )
         if re.search(r"\bafter midnight\b|\bpast midnight\b", text):
@@ -309,11 +366,16 @@ class RulesParser:
                 setter(True, True),
             ),
             (
-                r"(?:\bunder|\bbelow|\bless than|\bcheaper than|\bup to|\bno more than|\bmax"
-                r"(?:imum)?|\bat most|\bwithin|<=?)\s*" + _MONEY,
+                # "nothing over $40" caps the price: the negated forms come before "over".
+                r"(?:\b(?:nothing|not|none) (?:over|above|more than)|\bno (?:higher|more) than"
+                r"|\bunder|\bbelow|\bless than|\bcheaper than|\bup to|\bmax(?:imum)?|\bat most"
+                r"|\bwithin|<=?)\s*" + _MONEY,
                 setter(False, True),
             ),
-            (rf"{_MONEY}\s*(?:or less|or under|or cheaper|max)\b", setter(False, True)),
+            (
+                rf"{_MONEY}\s*(?:or less|or under|or below|or cheaper|max|tops|at most)\b",
+                setter(False, True),
+            ),
             (
                 r"(?:\bover|\babove|\bmore than|\bat least|\bmin(?:imum)?|>=?)\s*" + _MONEY,
                 setter(True, False),
@@ -346,6 +408,26 @@ class RulesParser:
 
             return apply
 
+        def calendar(month: int, day_of_month: int) -> date | None:
+            for year in (today.year, today.year + 1):
+                try:
+                    candidate = date(year, month, day_of_month)
+                except ValueError:
+                    return None
+                if candidate >= today - timedelta(days=1):
+                    return candidate
+            return None
+
+        # Holidays first: "thanksgiving weekend" is not this weekend.
+        for phrase, (month, day_of_month, day_part) in HOLIDAYS.items():
+            holiday = (
+                calendar(month, day_of_month) if phrase != THANKSGIVING else _thanksgiving(today)
+            )
+            if holiday is not None:
+                start, end = _holiday_weekend(holiday)
+                text = re.sub(rf"\b(?:{phrase}) (?:weekend|wknd)\b", take(Window(start, end)), text)
+                text = re.sub(rf"\b(?:{phrase})\b", take(_with_part(holiday, day_part)), text)
+
         tomorrow = today + timedelta(days=1)
         part = r"(?:\s+(morning|afternoon|evening|night))?"
         text = re.sub(
@@ -372,6 +454,21 @@ class RulesParser:
         text = re.sub(
             r"\bthis week\b", take(Window(_local(today), _day(monday + timedelta(6))[1])), text
         )
+        first = today.replace(day=1)
+        next_first = _first_of_next_month(first)
+        text = re.sub(
+            r"\bthis month\b", take(Window(_local(today), _local(next_first) - SECOND)), text
+        )
+        text = re.sub(
+            r"\bnext month\b",
+            take(Window(_local(next_first), _local(_first_of_next_month(next_first)) - SECOND)),
+            text,
+        )
+        text = re.sub(
+            r"\b(?:right now|happening now|(?:on|open) now|at the moment|now)\b",
+            take(Window(now, now + NOW_WINDOW)),
+            text,
+        )
 
         def weekday(match: re.Match[str]) -> str:
             skip = match.group(1) == "next"
@@ -380,16 +477,6 @@ class RulesParser:
             return " "
 
         text = re.sub(rf"\b(?:(this|next|on)\s+)?({_WEEKDAY})s?{part}\b", weekday, text)
-
-        def calendar(month: int, day_of_month: int) -> date | None:
-            for year in (today.year, today.year + 1):
-                try:
-                    candidate = date(year, month, day_of_month)
-                except ValueError:
-                    return None
-                if candidate >= today - timedelta(days=1):
-                    return candidate
-            return None
 
         def month_day(match: re.Match[str]) -> str:
             groups = [g for g in match.groups() if g]
