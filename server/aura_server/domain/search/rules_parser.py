@@ -31,13 +31,14 @@ NEW_YORK = ZoneInfo("America/New_York")
 MAX_PHRASE_WORDS = 4
 # "cheap" and its kin mean a price cap, unless the query names one.
 CHEAP_WORDS = (
-    r"\b(?:cheap(?:est)?|inexpensive|affordable|(?:on a )?budget|low ?cost|wallet friendly)\b"
+    r"\b(?:cheap(?:est|ish)?|inexpensive|affordable|(?:on a )?budget|low ?cost|wallet friendly)\b"
 )
 CHEAP_PRICE = 20.0
 # Start hours that open-ended clock phrases run to or from ("after 11pm": until 4am).
 EARLIEST_START = 6
 LATEST_START = 4
 FUZZY_CUTOFF = 0.8
+PHRASE_FUZZY_CUTOFF = 0.9
 
 WEEKDAYS = {
     "monday": 0,
@@ -188,6 +189,12 @@ def _holiday_weekend(holiday: date) -> tuple[datetime, datetime]:
     return _local(first), _day(last)[1]
 
 
+def _days_ahead(match: re.Match[str]) -> int:
+    """ "the next 3 days": today and the two after; "the next few days": today and three."""
+    count = next(group for group in match.groups() if group)
+    return max(int(count), 1) - 1 if count.isdigit() else 3
+
+
 def _thanksgiving(today: date) -> date:
     """The fourth Thursday of November: this year's, or next year's once it has passed."""
     for year in (today.year, today.year + 1):
@@ -236,6 +243,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"\$\s*(\d+)\s*-\s*\$?\s*(\d+)", r"$\1 to $\2", text)
     text = text.replace("'", "").replace("-", " ").replace("_", " ")
     text = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
+    text = re.sub(r"\bnite\b", "night", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -431,10 +439,28 @@ class RulesParser:
         tomorrow = today + timedelta(days=1)
         part = r"(?:\s+(morning|afternoon|evening|night))?"
         text = re.sub(
+            rf"\b(?:the )?day after (?:tomorrow|tmrw|tmr){part}\b",
+            lambda m: take(_with_part(today + timedelta(days=2), m.group(1)))(m),
+            text,
+        )
+        text = re.sub(
+            r"\bin (\d{1,2}) days?\b",
+            lambda m: take(_with_part(today + timedelta(days=int(m.group(1))), None))(m),
+            text,
+        )
+        text = re.sub(
+            r"\b(?:(?:in|over) )?the (?:next|coming) (\d{1,2}|few|couple of|couple) days\b"
+            r"|\bnext (\d{1,2}|few|couple of|couple) days\b",
+            lambda m: take(Window(_local(today), _day(today + timedelta(days=_days_ahead(m)))[1]))(
+                m
+            ),
+            text,
+        )
+        text = re.sub(
             r"\b(?:tonight|tonite|2nite|this evening)\b", take(_with_part(today, "tonight")), text
         )
         text = re.sub(
-            rf"\b(?:tomorrow|tmrw|tmr|tomorow){part}\b",
+            rf"\b(?:tomorrow|tmrw|tmrrw|tmr|tmw|tomorow|tomoz|2morrow|2moro){part}\b",
             lambda m: take(_with_part(tomorrow, m.group(1)))(m),
             text,
         )
@@ -539,6 +565,12 @@ class RulesParser:
                     i += size
                     break
             else:
+                misspelled = self._misspelled_phrase(words, i)
+                if misspelled is not None:
+                    entry, size = misspelled
+                    self._apply(entry, parsed)
+                    i += size
+                    continue
                 word = words[i]
                 if word not in FILLERS and not word.isdigit():
                     entry = self._fuzzy(word)
@@ -549,12 +581,26 @@ class RulesParser:
                 i += 1
         parsed.free_text = " ".join(unknown)
 
-    def _fuzzy(self, word: str) -> tuple[str, str] | None:
+    def _misspelled_phrase(self, words: list[str], i: int) -> tuple[tuple[str, str], int] | None:
+        """A phrase of two or three words with a typo ("west vilage"), matched written solid
+        against the solid phrases, more strictly than one word; (entry, words used)."""
+        if words[i] in FILLERS:
+            return None
+        for size in (3, 2):
+            solid = "".join(words[i : i + size])
+            if i + size <= len(words) and len(solid) >= 8:
+                entry = self._fuzzy(solid, cutoff=PHRASE_FUZZY_CUTOFF)
+                if entry is not None:
+                    return entry, size
+        return None
+
+    def _fuzzy(self, word: str, cutoff: float | None = None) -> tuple[str, str] | None:
         if len(word) < 3:
             return None
         keys = self.fuzzy_keys.get(word[0], {})
         near = [k for k in keys if abs(len(k) - len(word)) <= 2]
-        cutoff = FUZZY_CUTOFF if len(word) >= 5 else 0.85
+        if cutoff is None:
+            cutoff = FUZZY_CUTOFF if len(word) >= 5 else 0.85
         close = difflib.get_close_matches(word, near, n=1, cutoff=cutoff)
         return keys[close[0]] if close else None
 
