@@ -129,6 +129,7 @@ HOLIDAYS: dict[str, tuple[int, int, str | None]] = {
     THANKSGIVING: (11, 0, None),  # the fourth Thursday: computed
 }
 
+_HOLIDAY = re.compile(r"\b(?:" + "|".join(HOLIDAYS) + r")\b")
 _MONEY = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:\$|dollars?|bucks|usd)?"
 _WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -427,13 +428,18 @@ class RulesParser:
             return None
 
         # Holidays first: "thanksgiving weekend" is not this weekend.
-        for phrase, (month, day_of_month, day_part) in HOLIDAYS.items():
-            holiday = (
-                calendar(month, day_of_month) if phrase != THANKSGIVING else _thanksgiving(today)
-            )
-            if holiday is not None:
+        if _HOLIDAY.search(text):
+            for phrase, (month, day_of_month, day_part) in HOLIDAYS.items():
+                holiday = (
+                    calendar(month, day_of_month)
+                    if phrase != THANKSGIVING
+                    else _thanksgiving(today)
+                )
+                if holiday is None:
+                    continue
                 start, end = _holiday_weekend(holiday)
-                text = re.sub(rf"\b(?:{phrase}) (?:weekend|wknd)\b", take(Window(start, end)), text)
+                weekend = rf"\b(?:{phrase}) (?:weekend|wknd)\b"
+                text = re.sub(weekend, take(Window(start, end)), text)
                 text = re.sub(rf"\b(?:{phrase})\b", take(_with_part(holiday, day_part)), text)
 
         tomorrow = today + timedelta(days=1)
@@ -480,14 +486,17 @@ class RulesParser:
         text = re.sub(
             r"\bthis week\b", take(Window(_local(today), _day(monday + timedelta(6))[1])), text
         )
-        first = today.replace(day=1)
-        next_first = _first_of_next_month(first)
+        next_first = _first_of_next_month(today.replace(day=1))
         text = re.sub(
-            r"\bthis month\b", take(Window(_local(today), _local(next_first) - SECOND)), text
+            r"\bthis month\b",
+            lambda m: take(Window(_local(today), _local(next_first) - SECOND))(m),
+            text,
         )
         text = re.sub(
             r"\bnext month\b",
-            take(Window(_local(next_first), _local(_first_of_next_month(next_first)) - SECOND)),
+            lambda m: take(
+                Window(_local(next_first), _local(_first_of_next_month(next_first)) - SECOND)
+            )(m),
             text,
         )
         text = re.sub(
