@@ -37,6 +37,8 @@ CHEAP_PRICE = 20.0
 # Start hours that open-ended clock phrases run to or from ("after 11pm": until 4am).
 EARLIEST_START = 6
 LATEST_START = 4
+# Start hours from this one on ("after 11pm") belong to a night that runs past midnight.
+LATE_START = 21
 FUZZY_CUTOFF = 0.8
 PHRASE_FUZZY_CUTOFF = 0.9
 
@@ -178,8 +180,8 @@ def _first_of_next_month(first: date) -> date:
 
 
 def _holiday_weekend(holiday: date) -> tuple[datetime, datetime]:
-    """ "Thanksgiving weekend": the holiday to the Sunday after it, or from the Friday
-    before when it falls on a weekend or a Monday."""
+    """What "thanksgiving weekend" means: the holiday to the Sunday after it, or from the
+    Friday before when it falls on a weekend or a Monday."""
     weekday = holiday.weekday()
     if weekday >= 5:  # Saturday or Sunday: that weekend
         first, last = holiday - timedelta(days=weekday - 4), holiday + timedelta(days=6 - weekday)
@@ -190,8 +192,19 @@ def _holiday_weekend(holiday: date) -> tuple[datetime, datetime]:
     return _local(first), _day(last)[1]
 
 
+def _into_the_small_hours(parsed: ParsedQuery) -> None:
+    """Late start hours that run past midnight ("Saturday after 11pm") take the day's window
+    into the small hours after it, as "tonight" does; "from 2pm on Sunday" stays Sunday."""
+    start, end = parsed.start_hour_from, parsed.start_hour_to
+    if parsed.date_to is None or start is None or end is None or end > LATEST_START:
+        return
+    local_end = parsed.date_to.astimezone(NEW_YORK)
+    if (start >= LATE_START or start < LATEST_START) and local_end.hour == 23:
+        parsed.date_to = local_end + timedelta(hours=LATEST_START)
+
+
 def _days_ahead(match: re.Match[str]) -> int:
-    """ "the next 3 days": today and the two after; "the next few days": today and three."""
+    """Days after today that "the next 3 days" (two) or "the next few days" (three) reach."""
     count = next(group for group in match.groups() if group)
     return max(int(count), 1) - 1 if count.isdigit() else 3
 
@@ -289,6 +302,7 @@ class RulesParser:
         text = self._times(text, parsed)
         text = self._prices(text, parsed)
         text = self._days(text, today, now, parsed)
+        _into_the_small_hours(parsed)
         self._words(text, parsed)
         return parsed
 
