@@ -187,6 +187,7 @@ def items_to_proto(items: list[RankedItem]) -> list[types_pb2.FeedItem]:
 def parsed_query_to_proto(parsed: ParsedQuery) -> recommend_pb2.ParsedQuery:
     message = recommend_pb2.ParsedQuery(
         categories=parsed.categories,
+        excluded_categories=parsed.excluded_categories,
         time_slot=recommend_pb2.TimeSlot.Value(  # type: ignore[arg-type]
             f"TIME_SLOT_{(parsed.time_slot or 'unspecified').upper()}"
         ),

@@ -112,7 +112,7 @@ class Place(_message.Message):
     def __init__(self, city: _Optional[str] = ..., neighborhood: _Optional[str] = ...) -> None: ...
 
 class ParsedQuery(_message.Message):
-    __slots__ = ("categories", "price_min", "price_max", "time_slot", "date_from", "date_to", "location", "vibe_keywords", "free_text", "start_hour_from", "start_hour_to")
+    __slots__ = ("categories", "price_min", "price_max", "time_slot", "date_from", "date_to", "location", "vibe_keywords", "free_text", "start_hour_from", "start_hour_to", "excluded_categories")
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     PRICE_MIN_FIELD_NUMBER: _ClassVar[int]
     PRICE_MAX_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +124,7 @@ class ParsedQuery(_message.Message):
     FREE_TEXT_FIELD_NUMBER: _ClassVar[int]
     START_HOUR_FROM_FIELD_NUMBER: _ClassVar[int]
     START_HOUR_TO_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     categories: _containers.RepeatedScalarFieldContainer[str]
     price_min: float
     price_max: float
@@ -135,7 +136,8 @@ class ParsedQuery(_message.Message):
     free_text: str
     start_hour_from: int
     start_hour_to: int
-    def __init__(self, categories: _Optional[_Iterable[str]] = ..., price_min: _Optional[float] = ..., price_max: _Optional[float] = ..., time_slot: _Optional[_Union[TimeSlot, str]] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., location: _Optional[_Union[Place, _Mapping]] = ..., vibe_keywords: _Optional[_Iterable[str]] = ..., free_text: _Optional[str] = ..., start_hour_from: _Optional[int] = ..., start_hour_to: _Optional[int] = ...) -> None: ...
+    excluded_categories: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, categories: _Optional[_Iterable[str]] = ..., price_min: _Optional[float] = ..., price_max: _Optional[float] = ..., time_slot: _Optional[_Union[TimeSlot, str]] = ..., date_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., date_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., location: _Optional[_Union[Place, _Mapping]] = ..., vibe_keywords: _Optional[_Iterable[str]] = ..., free_text: _Optional[str] = ..., start_hour_from: _Optional[int] = ..., start_hour_to: _Optional[int] = ..., excluded_categories: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NaturalResponse(_message.Message):
     __slots__ = ("feed_id", "parsed", "parser", "relaxed", "items", "cold_start", "model_version", "degraded", "unmatched_terms")

@@ -2,10 +2,11 @@
 
 Each line of FILE is {"query": ..., "now": optional RFC 3339 time (default
 2026-06-05T16:00:00Z, a Friday noon in New York), "expected": {...}}. Expected fields:
-categories (a set), price_min, price_max, time_slot (a TimeSlot name, or a list of
-acceptable ones), date_from and date_to (New York dates, YYYY-MM-DD), city, neighborhood,
-start_hours ([from, to), New York start hours from a clock time), vibe (keywords that
-must be among the parsed ones) and unmatched (the words that must come back unexplained).
+categories (a set), excluded_categories (a set: the ones ruled out), price_min,
+price_max, time_slot (a TimeSlot name, or a list of acceptable ones), date_from and
+date_to (New York dates, YYYY-MM-DD), city, neighborhood, start_hours ([from, to), New
+York start hours from a clock time), vibe (keywords that must be among the parsed ones)
+and unmatched (the words that must come back unexplained).
 A field left out must come back empty, except vibe and unmatched, which are checked only
 when given. A query is right when every field is.
 """
@@ -30,6 +31,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_NOW = "2026-06-05T16:00:00Z"
 FIELDS = (
     "categories",
+    "excluded_categories",
     "price_min",
     "price_max",
     "time_slot",
@@ -75,6 +77,7 @@ def _local_date(moment: datetime | None) -> str | None:
 def observed(parsed: ParsedQuery) -> dict[str, Any]:
     return {
         "categories": sorted(parsed.categories),
+        "excluded_categories": sorted(parsed.excluded_categories),
         "price_min": parsed.price_min,
         "price_max": parsed.price_max,
         "time_slot": parsed.time_slot.upper() or None,
@@ -95,8 +98,8 @@ def field_matches(name: str, expected: dict[str, Any], got: dict[str, Any]) -> b
         return set(expected.get("vibe", [])) <= set(got["vibe"])
     if name == "unmatched":
         return "unmatched" not in expected or sorted(expected["unmatched"]) == got["unmatched"]
-    if name == "categories":
-        return bool(sorted(expected.get("categories", [])) == got["categories"])
+    if name in ("categories", "excluded_categories"):
+        return bool(sorted(expected.get(name, [])) == got[name])
     want = expected.get(name)
     if name == "time_slot" and isinstance(want, list):
         return bool(got[name] in want)

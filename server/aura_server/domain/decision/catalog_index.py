@@ -162,6 +162,7 @@ class CandidateFilter:
     """What a request asks of events beyond place and time. Empty fields ask nothing."""
 
     categories: Sequence[str] = ()  # any of them
+    excluded_categories: Sequence[str] = ()  # none of them
     # The event's price range must overlap [price_min, price_max]. Events with no known
     # price stay: a filter should not hide what it cannot judge.
     price_min: float | None = None
@@ -179,6 +180,11 @@ class CandidateFilter:
             for category in self.categories:
                 wanted |= 1 << CATEGORY_CODES[category]
             keep &= (snap.category_mask & wanted) != 0
+        if self.excluded_categories:
+            unwanted = 0
+            for category in self.excluded_categories:
+                unwanted |= 1 << CATEGORY_CODES[category]
+            keep &= (snap.category_mask & unwanted) == 0
         unknown_price = np.isnan(snap.price_min)
         if self.price_max is not None:
             keep &= unknown_price | (snap.price_min <= self.price_max)

@@ -49,6 +49,11 @@ FAILURE_TTL_SECONDS = 60.0
 # The schema of the answer, one entry per ParsedQuery field the model fills.
 FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "categories": {"type": "array", "items": {"type": "string", "enum": list(CATEGORIES)}},
+    "excluded_categories": {
+        "type": "array",
+        "items": {"type": "string", "enum": list(CATEGORIES)},
+        "description": "categories the query rules out (anything but techno, no comedy)",
+    },
     "price_min": {"type": ["number", "null"], "description": "USD"},
     "price_max": {"type": ["number", "null"], "description": "USD; 0 for free"},
     "time_slot": {
@@ -229,10 +234,13 @@ def validated(answer: Any, today: date) -> ParsedQuery:
     if not isinstance(answer, dict):
         raise ValueError("the answer is not an object")
     parsed = ParsedQuery(parser="llm")
-    for name in answer.get("categories") or []:
-        category = canonical_category(str(name))
-        if category is not None and category not in parsed.categories:
-            parsed.categories.append(category)
+    for field_name in ("categories", "excluded_categories"):
+        chosen: list[str] = getattr(parsed, field_name)
+        for name in answer.get(field_name) or []:
+            category = canonical_category(str(name))
+            if category is not None and category not in chosen:
+                chosen.append(category)
+    parsed.categories = [c for c in parsed.categories if c not in parsed.excluded_categories]
     parsed.price_min, parsed.price_max = (
         _price(answer.get("price_min")),
         _price(answer.get("price_max")),
@@ -273,7 +281,14 @@ def validated(answer: Any, today: date) -> ParsedQuery:
 def merge(rules: ParsedQuery, llm: ParsedQuery) -> ParsedQuery:
     """What the rules found stands; the model fills what they left empty."""
     merged = dataclasses.replace(rules, parser="llm")
-    merged.categories = rules.categories + [c for c in llm.categories if c not in rules.categories]
+    merged.excluded_categories = rules.excluded_categories + [
+        c for c in llm.excluded_categories if c not in rules.excluded_categories
+    ]
+    merged.categories = [
+        c
+        for c in rules.categories + [c for c in llm.categories if c not in rules.categories]
+        if c not in merged.excluded_categories
+    ]
     if rules.price_min is None and rules.price_max is None:
         merged.price_min, merged.price_max = llm.price_min, llm.price_max
     if not rules.time_slot:

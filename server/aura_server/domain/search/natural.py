@@ -108,6 +108,7 @@ class NaturalSearch:
         end = min(parsed.date_to or now + FEED_WINDOW, now + MAX_WINDOW)
         where = CandidateFilter(
             categories=tuple(parsed.categories),
+            excluded_categories=tuple(parsed.excluded_categories),
             price_min=parsed.price_min,
             price_max=parsed.price_max,
             start_hours=_start_hours(parsed),

@@ -36,6 +36,7 @@ def slot_of_hour(hour: int) -> str:
 @dataclass
 class ParsedQuery:
     categories: list[str] = field(default_factory=list)  # empty means any
+    excluded_categories: list[str] = field(default_factory=list)  # "anything but techno"
     price_min: float | None = None
     price_max: float | None = None  # 0 means free
     time_slot: str = ""  # a TIME_SLOTS key, or "" when the query names none

@@ -31,7 +31,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 MAX_PHRASE_WORDS = 4
 # "cheap" and its kin mean a price cap, unless the query names one.
 CHEAP_WORDS = (
-    r"\b(?:cheap(?:est|ish)?|inexpensive|affordable|(?:on a )?budget|low ?cost|wallet friendly)\b"
+    r"\b(?:cheap(?:est|ish)?|inexpensive|affordable|(?:on a )?budget|low ?cost|wallet friendly"
+    r"|not (?:too |very |that |super )?(?:expensive|pricey|spendy)|reasonably priced)\b"
 )
 CHEAP_PRICE = 20.0
 # Start hours that open-ended clock phrases run to or from ("after 11pm": until 4am).
@@ -40,6 +41,16 @@ LATEST_START = 4
 # Start hours from this one on ("after 11pm") belong to a night that runs past midnight.
 LATE_START = 21
 FUZZY_CUTOFF = 0.8
+# Words that rule out the category named within the next few words ("anything but techno",
+# "no comedy please"), unless followed by one of NOT_NEGATING ("but also jazz").
+NEGATIONS = frozenset(
+    (
+        *("no", "not", "nothing", "never", "dont", "but", "except", "excluding", "without"),
+        *("besides", "minus", "skip", "avoid"),
+    )
+)
+NOT_NEGATING = frozenset(("also", "maybe", "ideally", "preferably", "mostly", "especially"))
+NEGATION_REACH = 3
 PHRASE_FUZZY_CUTOFF = 0.9
 
 WEEKDAYS = {
@@ -201,6 +212,12 @@ def _into_the_small_hours(parsed: ParsedQuery) -> None:
     local_end = parsed.date_to.astimezone(NEW_YORK)
     if (start >= LATE_START or start < LATEST_START) and local_end.hour == 23:
         parsed.date_to = local_end + timedelta(hours=LATEST_START)
+
+
+def _exclude(categories: str, parsed: ParsedQuery) -> None:
+    for category in categories.split("|"):
+        if category not in parsed.excluded_categories:
+            parsed.excluded_categories.append(category)
 
 
 def _days_ahead(match: re.Match[str]) -> int:
@@ -391,6 +408,7 @@ class RulesParser:
             (
                 # "nothing over $40" caps the price: the negated forms come before "over".
                 r"(?:\b(?:nothing|not|none) (?:over|above|more than)|\bno (?:higher|more) than"
+                r"|\b(?:dont|not) (?:want to )?(?:spend|pay) (?:more than|over|above)"
                 r"|\bunder|\bbelow|\bless than|\bcheaper than|\bup to|\bmax(?:imum)?|\bat most"
                 r"|\bwithin|<=?)\s*" + _MONEY,
                 setter(False, True),
@@ -576,32 +594,58 @@ class RulesParser:
         return text
 
     def _words(self, text: str, parsed: ParsedQuery) -> None:
-        words = re.findall(r"[a-z0-9&.]+", text)
+        words = re.findall(r"[a-z0-9&.]+", re.sub(r"\bother than\b", " except ", text))
         words = [w.strip(".") for w in words if w.strip(".")]
         unknown: list[str] = []
+        negated_until = -1  # a category phrase starting at or before this word is ruled out
+
+        def take(entry: tuple[str, str], at: int, size: int) -> None:
+            nonlocal negated_until
+            if at > negated_until:
+                self._apply(entry, parsed)
+                return
+            if entry[0] in ("category", "categories"):
+                _exclude(entry[1], parsed)
+                after = at + size
+                # "no techno or house": the list goes on.
+                listing = after < len(words) and words[after] in ("or", "and", "nor")
+                negated_until = after + 1 if listing else -1
+            else:
+                # A place or a mood ruled out ("not in midtown", "avoid clubs") is not
+                # something to filter for: it stays unexplained, so the app can say so.
+                unknown.extend(words[at : at + size])
+                negated_until = -1
+
         i = 0
         while i < len(words):
             for size in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 entry = self.phrases.get(tuple(words[i : i + size]))
                 if entry is not None:
-                    self._apply(entry, parsed)
+                    take(entry, i, size)
                     i += size
                     break
             else:
+                word = words[i]
+                if word in NEGATIONS:
+                    # "but also jazz" adds; "anything but jazz", "no jazz" rule out.
+                    softened = i + 1 < len(words) and words[i + 1] in NOT_NEGATING
+                    negated_until = -1 if softened else i + NEGATION_REACH
+                    i += 1
+                    continue
                 misspelled = self._misspelled_phrase(words, i)
                 if misspelled is not None:
                     entry, size = misspelled
-                    self._apply(entry, parsed)
+                    take(entry, i, size)
                     i += size
                     continue
-                word = words[i]
                 if word not in FILLERS and not word.isdigit():
                     entry = self._fuzzy(word)
                     if entry is not None:
-                        self._apply(entry, parsed)
+                        take(entry, i, 1)
                     else:
                         unknown.append(word)
                 i += 1
+        parsed.categories = [c for c in parsed.categories if c not in parsed.excluded_categories]
         parsed.free_text = " ".join(unknown)
 
     def _misspelled_phrase(self, words: list[str], i: int) -> tuple[tuple[str, str], int] | None:
