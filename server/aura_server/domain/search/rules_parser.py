@@ -42,7 +42,8 @@ LATEST_START = 4
 LATE_START = 21
 FUZZY_CUTOFF = 0.8
 # Words that rule out the category named within the next few words ("anything but techno",
-# "no comedy please"), unless followed by one of NOT_NEGATING ("but also jazz").
+# "no comedy please"), unless followed by one of NOT_NEGATING ("but also jazz"); "but" rules
+# out only a category ("anything but techno", not "jazz, but in brooklyn").
 NEGATIONS = frozenset(
     (
         *("no", "not", "nothing", "never", "dont", "but", "except", "excluding", "without"),
@@ -598,9 +599,10 @@ class RulesParser:
         words = [w.strip(".") for w in words if w.strip(".")]
         unknown: list[str] = []
         negated_until = -1  # a category phrase starting at or before this word is ruled out
+        negated_by = ""
 
         def take(entry: tuple[str, str], at: int, size: int) -> None:
-            nonlocal negated_until
+            nonlocal negated_until, negated_by
             if at > negated_until:
                 self._apply(entry, parsed)
                 return
@@ -610,6 +612,9 @@ class RulesParser:
                 # "no techno or house": the list goes on.
                 listing = after < len(words) and words[after] in ("or", "and", "nor")
                 negated_until = after + 1 if listing else -1
+            elif negated_by == "but":  # "jazz, but in brooklyn" rules nothing out
+                self._apply(entry, parsed)
+                negated_until = -1
             else:
                 # A place or a mood ruled out ("not in midtown", "avoid clubs") is not
                 # something to filter for: it stays unexplained, so the app can say so.
@@ -630,6 +635,7 @@ class RulesParser:
                     # "but also jazz" adds; "anything but jazz", "no jazz" rule out.
                     softened = i + 1 < len(words) and words[i + 1] in NOT_NEGATING
                     negated_until = -1 if softened else i + NEGATION_REACH
+                    negated_by = word
                     i += 1
                     continue
                 misspelled = self._misspelled_phrase(words, i)
