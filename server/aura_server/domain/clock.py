@@ -29,8 +29,12 @@ def held_at(moment: datetime) -> Iterator[None]:
     global _now
     if moment.tzinfo is None:
         raise ValueError("held_at needs an aware datetime")
-    before = _now
-    _now = partial(lambda at: at, moment.astimezone(UTC))
+    held = moment.astimezone(UTC)
+
+    def answer_held() -> datetime:
+        return held
+
+    before, _now = _now, answer_held
     try:
         yield
     finally:

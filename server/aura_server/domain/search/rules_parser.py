@@ -162,11 +162,11 @@ def _local(day: date, hour: int = 0) -> datetime:
 
 
 def _day(day: date) -> tuple[datetime, datetime]:
-    return _local(day), _local(day + timedelta(days=1)) - timedelta(seconds=1)
+    return _local(day), _local(day + timedelta(days=1)) - SECOND
 
 
 def _night(day: date) -> tuple[datetime, datetime]:
-    return _local(day, 17), _local(day + timedelta(days=1), 4) - timedelta(seconds=1)
+    return _local(day, 17), _local(day + timedelta(days=1), 4) - SECOND
 
 
 def _next_weekday(today: date, weekday: int, skip_today: bool = False) -> date:
@@ -184,7 +184,7 @@ def _weekend(today: date, weeks_ahead: int) -> tuple[datetime, datetime]:
         else (_next_weekday(today, 4))
     )
     friday += timedelta(weeks=weeks_ahead)
-    return _local(friday, 17), _local(friday + timedelta(days=3)) - timedelta(seconds=1)
+    return _local(friday, 17), _local(friday + timedelta(days=3)) - SECOND
 
 
 def _first_of_next_month(first: date) -> date:
