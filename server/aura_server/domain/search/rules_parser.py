@@ -357,6 +357,20 @@ class RulesParser:
             )
             return " "
 
+        # An end time says how long the night runs, not when things start: "til 4am" is a
+        # late night, "until 10pm" nothing.
+        text = re.sub(
+            r"\b(?:til|till|until|untill)\s+(\d{1,2})(?::\d{2})?\s*(am|pm)?\b",
+            lambda m: " late night " if m.group(2) == "am" and int(m.group(1)) < 6 else " ",
+            text,
+        )
+        text = re.sub(r"\bafter work\b", "after 5pm", text)
+        text = re.sub(r"\b(?:early|late) (morning|afternoon|evening)\b", r"\1", text)
+        text = re.sub(
+            r"\b(at|around|by|from|before)\s+(noon|midnight)\b",
+            lambda m: clock(m.group(1), 12 if m.group(2) == "noon" else 0, None),
+            text,
+        )
         text = re.sub(
             r"\b(at|after|around|by|from|before)?\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b",
             lambda m: clock(
@@ -546,6 +560,23 @@ class RulesParser:
 
         text = re.sub(rf"\b(?:(this|next|on)\s+)?({_WEEKDAY})s?{part}\b", weekday, text)
 
+        def month_days(match: re.Match[str]) -> str:
+            month = MONTHS[match.group(1)]
+            first = calendar(month, int(match.group(2)))
+            last = calendar(month, int(match.group(3)))
+            if first is None or last is None or last <= first:
+                return match.group(0)
+            found.append(Window(_local(first), _day(last)[1]))
+            return " "
+
+        # "dec 24-26" (the hyphen is a space by now), "dec 24 to 26"
+        text = re.sub(
+            rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:to\s+|through\s+|thru\s+)?"
+            rf"(\d{{1,2}})(?:st|nd|rd|th)?\b",
+            month_days,
+            text,
+        )
+
         def month_day(match: re.Match[str]) -> str:
             groups = [g for g in match.groups() if g]
             month_name = next(g for g in groups if not g.isdigit())
@@ -575,6 +606,22 @@ class RulesParser:
             return " "
 
         text = re.sub(r"\b(\d{1,2})/(\d{1,2})\b", numeric, text)
+
+        def nth_of_the_month(match: re.Match[str]) -> str:
+            day_number = int(match.group(1))
+            month_start = today.replace(day=1)
+            for first in (month_start, _first_of_next_month(month_start)):
+                try:
+                    on = first.replace(day=day_number)
+                except ValueError:
+                    continue
+                if on >= today:
+                    found.append(_with_part(on, None))
+                    return " "
+            return match.group(0)
+
+        # "on the 12th": the next 12th (after "the 1st of december" is read).
+        text = re.sub(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b", nth_of_the_month, text)
         for word, slot in (
             ("morning", "morning"),
             ("afternoon", "afternoon"),
