@@ -37,9 +37,7 @@ from simlib import CatalogArrays, aura_target, load_catalog
 from simulate_product import (
     AFTER_CHANGE,
     LATE,
-    RADIUS_KM,
     SLOTS,
-    WINDOW,
     Scores,
     World,
     change_session,
@@ -48,6 +46,8 @@ from simulate_product import (
     draw_world,
     late_mean,
     react,
+    require_late_sessions,
+    upcoming_nearby,
 )
 
 from aura_server.domain.learning import tastes
@@ -124,11 +124,7 @@ def play(world: World, catalog: CatalogArrays, now: datetime, args: argparse.Nam
             fit = tastes.nearness(distances, tastes.DEFAULT_TRAVEL_KM) * tastes.price_fit(
                 catalog.price, tastes.DEFAULT_BUDGET
             )
-        upcoming = (
-            (catalog.starts_at >= now.timestamp())
-            & (catalog.starts_at <= now.timestamp() + WINDOW.total_seconds())
-            & (distances <= RADIUS_KM)
-        )
+        upcoming = upcoming_nearby(catalog, distances, now)
         owned = np.zeros(len(fit), dtype=bool)
         log_weights = np.zeros(args.particles)
         group = "tastes change" if user.change_at else "steady"
@@ -182,11 +178,7 @@ def main() -> None:
         "--told", choices=("at-change", "after-a-feed", "never"), default="at-change"
     )
     args = parser.parse_args()
-    if args.sessions < LATE[1]:
-        parser.error(
-            f"--sessions must be at least {LATE[1]}: "
-            f"the late figures are sessions {LATE[0]}-{LATE[1]}"
-        )
+    require_late_sessions(parser, args.sessions)
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]
     with aura_target() as server, AuraClient(server.address) as aura:

@@ -43,7 +43,7 @@ import statistics
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -244,12 +244,7 @@ def run_session(
     rng = random.Random(f"{world.index}/{user.user_id}/{session}")
     distances = catalog.distances_km(user.lat, user.lng)
     utilities = user.utilities(catalog, distances, session)
-    now = server.now().timestamp()
-    eligible = (
-        (catalog.starts_at >= now)
-        & (catalog.starts_at <= now + WINDOW.total_seconds())
-        & (distances <= RADIUS_KM)
-    )
+    eligible = upcoming_nearby(catalog, distances, server.now())
     for event_id in user.owned:
         eligible[catalog.positions[event_id]] = False
     best = np.sort(utilities[eligible])[::-1][:SLOTS]
@@ -338,6 +333,25 @@ GROUPS = (
 
 def spread(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def upcoming_nearby(catalog: CatalogArrays, distances: np.ndarray, now: datetime) -> np.ndarray:
+    """Per event, whether it may be shown: upcoming within WINDOW, within RADIUS_KM."""
+    start = now.timestamp()
+    return (
+        (catalog.starts_at >= start)
+        & (catalog.starts_at <= start + WINDOW.total_seconds())
+        & (distances <= RADIUS_KM)
+    )
+
+
+def require_late_sessions(parser: argparse.ArgumentParser, sessions: int) -> None:
+    """The late figures are sessions LATE: fewer sessions is a usage error, not a crash."""
+    if sessions < LATE[1]:
+        parser.error(
+            f"--sessions must be at least {LATE[1]}: "
+            f"the late figures are sessions {LATE[0]}-{LATE[1]}"
+        )
 
 
 def change_session(sessions: int) -> int:
@@ -503,11 +517,7 @@ def main() -> None:
         help="worlds run at once, each in its own process with its own Aura (default: cores)",
     )
     args = parser.parse_args()
-    if args.sessions < LATE[1]:
-        parser.error(
-            f"--sessions must be at least {LATE[1]}: "
-            f"the late figures are sessions {LATE[0]}-{LATE[1]}"
-        )
+    require_late_sessions(parser, args.sessions)
 
     rng = random.Random(args.seed)
     worlds = [draw_world(index, rng) for index in range(1, args.worlds + 1)]

@@ -164,6 +164,17 @@ def test_a_valid_structured_answer_is_validated_merged_and_cached(fake: FakeOpen
     assert parser.failures == {}
 
 
+def test_a_category_the_model_rules_out_is_not_asked_for(fake: FakeOpenAI) -> None:
+    fake.answer = {**ANSWER, "categories": ["Jazz"], "excluded_categories": ["Film", "Polka"]}
+    # The rules read "movies" as asked for; the model reads the sentence.
+    parsed = llm(fake).parse("jazz tonight, movies are not my thing", NOW)
+    assert parsed.parser == "llm"
+    assert parsed.excluded_categories == ["Film"], "unknown categories are dropped"
+    assert "Film" not in parsed.categories and "Jazz" in parsed.categories
+    schema = fake.requests[0]["response_format"]["json_schema"]["schema"]
+    assert "Techno" in schema["properties"]["excluded_categories"]["items"]["enum"]
+
+
 @pytest.mark.parametrize(
     ("behaviour", "kind"),
     [

@@ -80,6 +80,14 @@ def _padded_codes(events: list[Event]) -> IntArray:
     return codes
 
 
+def category_bits(categories: Sequence[str]) -> int:
+    """Categories as a bit mask: bit CATEGORY_CODES[c] set for each."""
+    bits = 0
+    for category in categories:
+        bits |= 1 << CATEGORY_CODES[category]
+    return bits
+
+
 @dataclass(frozen=True)
 class CatalogSnapshot:
     """Immutable column arrays of the active events, aligned by position."""
@@ -120,8 +128,7 @@ class CatalogSnapshot:
         masks = np.zeros(len(events), dtype=np.int64)
         lats = np.array([e.lat for e in events], dtype=np.float64)
         for row, event in enumerate(events):
-            for category in event.categories:
-                masks[row] |= 1 << CATEGORY_CODES[category]
+            masks[row] = category_bits(event.categories)
         return cls(
             version=version,
             events=events,
@@ -176,15 +183,9 @@ class CandidateFilter:
     def mask(self, snap: CatalogSnapshot) -> npt.NDArray[np.bool_]:
         keep = np.ones(len(snap.events), dtype=bool)
         if self.categories:
-            wanted = 0
-            for category in self.categories:
-                wanted |= 1 << CATEGORY_CODES[category]
-            keep &= (snap.category_mask & wanted) != 0
+            keep &= (snap.category_mask & category_bits(self.categories)) != 0
         if self.excluded_categories:
-            unwanted = 0
-            for category in self.excluded_categories:
-                unwanted |= 1 << CATEGORY_CODES[category]
-            keep &= (snap.category_mask & unwanted) == 0
+            keep &= (snap.category_mask & category_bits(self.excluded_categories)) == 0
         unknown_price = np.isnan(snap.price_min)
         if self.price_max is not None:
             keep &= unknown_price | (snap.price_min <= self.price_max)

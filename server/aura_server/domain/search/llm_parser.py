@@ -240,7 +240,6 @@ def validated(answer: Any, today: date) -> ParsedQuery:
             category = canonical_category(str(name))
             if category is not None and category not in chosen:
                 chosen.append(category)
-    parsed.categories = [c for c in parsed.categories if c not in parsed.excluded_categories]
     parsed.price_min, parsed.price_max = (
         _price(answer.get("price_min")),
         _price(answer.get("price_max")),
@@ -279,7 +278,8 @@ def validated(answer: Any, today: date) -> ParsedQuery:
 
 
 def merge(rules: ParsedQuery, llm: ParsedQuery) -> ParsedQuery:
-    """What the rules found stands; the model fills what they left empty."""
+    """What the rules found stands; the model fills what they left empty, and a category
+    either of them rules out is not asked for."""
     merged = dataclasses.replace(rules, parser="llm")
     merged.excluded_categories = rules.excluded_categories + [
         c for c in llm.excluded_categories if c not in rules.excluded_categories
