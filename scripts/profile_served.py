@@ -1,8 +1,9 @@
-"""Where a served request's time goes: py-spy over the running workers under h2load.
+"""Where a served request's time goes: py-spy over the running workers under load.
 
 Starts `aura serve` (the same store, users and request bodies as bench_ceiling.py), drives
-one scenario at a time with h2load (Feed for learned users, 30 items; LogBehavior, each a
-new durable write), records every worker with `py-spy record --format raw` while it runs,
+one scenario at a time with scripts/loadgen.c (Feed for learned users, 30 items;
+LogBehavior, each a new durable write that joins the user's last feed), records every
+worker with `py-spy record --format raw` while it runs,
 and sorts each sampled stack into the stage it is in: the innermost stage marker found
 in the stack wins (a VW predict inside the ranking counts as VW, not as ranking). Only
 threads that were running are sampled, so the shares are of CPU, not of wall time.
@@ -25,8 +26,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_ceiling import BUILD, PATHS, Load, aura_server, bodies, h2load, seed
-from benchlib import pyplot, save
+from bench_ceiling import PATHS, aura_server, frames_per_kind, seed
+from benchlib import BUILD, Load, drive, pyplot, save
 
 # (stage, substrings of a frame that mark it), innermost stages first in the table's
 # order; a stack's stage is the marker found deepest in it.
@@ -127,28 +128,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
-    parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--learned", type=int, default=64)
+    parser.add_argument("--users", type=int, default=1000)
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="aura-profile-"))
-    print(f"seeding {args.users} users ({args.learned} learned)", file=sys.stderr)
-    learned = seed(folder, args.users, args.learned)
-    feeds = bodies(learned)["feed"]
-    writes = bodies([f"bench-{n}" for n in range(args.learned, args.learned + 64)])["logbehavior"]
-    scenarios = {
-        "feed": [Load(PATHS["feed"], feeds[n % len(feeds)], 1, 1) for n in range(16)],
-        "logbehavior": [Load(PATHS["logbehavior"], writes[n], 1, 1) for n in range(16)],
-    }
+    print(f"seeding {args.users} learned users", file=sys.stderr)
+    frames = frames_per_kind(seed(folder, args.users))
+    scenarios = {kind: [Load(kind, PATHS[kind], frames[kind])] for kind in ("feed", "logbehavior")}
     report: dict[str, dict[str, object]] = {}
     with aura_server(folder, args.workers) as (port, _http_port, pids):
         for name, loads in scenarios.items():
-            print(f"{name}: h2load and py-spy for {args.duration:g} s", file=sys.stderr)
+            print(f"{name}: load and py-spy for {args.duration:g} s", file=sys.stderr)
             with ThreadPoolExecutor(1) as pool:
-                running = pool.submit(h2load, port, loads, args.duration + 2, folder, name)
-                time.sleep(2.5)  # past h2load's warm-up
+                running = pool.submit(drive, port, loads, args.duration + 2, folder)
+                time.sleep(2.5)  # past the load's warm-up
                 samples = record(pids, args.duration - 1, args.rate, folder, name)
-                result = {"rps": running.result().rps}
+                result = {"rps": running.result()[name].rps}
             waiting = samples.pop(WAITING, 0)
             total = sum(samples.values()) or 1
             shares = {stage: count / total for stage, count in samples.most_common()}

@@ -121,11 +121,11 @@ class Target:
     written what it served."""
 
     address: str
-    # Waits until every list served so far is written, with the exposure it adds to the
-    # user's tastes (only for a server in this process). A simulated user answers within
+    # Waits until every list served so far is written and the model has learned every
+    # example sent (only for a server in this process). A simulated user answers within
     # microseconds, before the list is written; a person reads first. Waiting makes the
-    # order the one people make, and a run replay exactly: without it the same code,
-    # run twice, differed by 0.04 of the best possible top 10 (18 worlds, seed 31).
+    # order the one people make, and a run replay exactly: the model a list is ranked
+    # with no longer depends on how fast the server's threads ran.
     settle: Callable[[], object] = _nothing_to_wait_for
     # The moment an in-process server is held at; None for a server on the wall clock.
     held_at: datetime | None = None
@@ -156,6 +156,17 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[Target]:
     # recounting them from the store every 30 wall-clock seconds would only add the same
     # counts in another order, at moments that differ from run to run.
     settings = replace(Settings.from_env(), trends_refresh_seconds=math.inf)  # AURA_* apply
+
+    def settle(app: Aura) -> bool:
+        """Every list written and taken into its user's profile, and the model caught up
+        with every example: what the server has learned no longer depends on how fast its
+        threads ran. A served user takes their list in at their first answer; one who does
+        not answer has it folded in now, as the background sweep would have before their
+        next session (sessions here are moments apart on a held clock; people's are hours)."""
+        written = app.recommender.impressions.flush(timeout=30.0)
+        app.profiles.fold_idle(0.0)
+        return written and app.learning.settle(30.0)
+
     with held_at(SIMULATED_NOW):
         repo = SQLiteRepository(folder / "aura.db")
         seed_demo(repo)
@@ -163,11 +174,7 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[Target]:
         server = GrpcServer(app.plane, host="127.0.0.1", port=0)
         server.start()
         try:
-            yield Target(
-                f"127.0.0.1:{server.port}",
-                lambda: app.recommender.impressions.flush(timeout=30.0),
-                SIMULATED_NOW,
-            )
+            yield Target(f"127.0.0.1:{server.port}", lambda: settle(app), SIMULATED_NOW)
         finally:
             server.stop(grace=0)
             app.close()

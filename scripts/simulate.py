@@ -238,6 +238,7 @@ def run(aura: AuraClient, args: argparse.Namespace, server: Target) -> None:
         aura_session, base_session = [], []
         for user in users:
             pool = eligible(user, catalog, now)
+            server.settle()  # the model has learned from everything sent so far
             feed_id, ids = feed(aura, user)
             server.settle()
             shown = [by_id[i] for i in ids if i in by_id]

@@ -248,6 +248,7 @@ def run_session(
     for event_id in user.owned:
         eligible[catalog.positions[event_id]] = False
     best = np.sort(utilities[eligible])[::-1][:SLOTS]
+    server.settle()  # the model has learned from everything sent so far
     # A feed_id of our own makes a run replay exactly (exploration is seeded with it).
     reply = aura.feed(
         user_id=user.user_id,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_event
+from conftest import NOW, make_event
 
 from aura_server.app import Aura
 from aura_server.config import Settings
@@ -175,6 +175,7 @@ def test_replicas_over_one_store_learn_the_same_model(tmp_path: Path) -> None:
     feed = first.recommender.feed("u1", None, None, limit=5)
     for item in feed.items[:3]:
         first.behaviors.log("u1", "purchase", event_id=item.event.event_id, feed_id=feed.feed_id)
+    assert first.learning.settle(), "learned off the answer path, on the learner thread"
     assert first.bandit.learned == 3
     assert second.bandit.learned == 0
     assert second.learning.sync() == 3
@@ -189,10 +190,27 @@ def test_replicas_over_one_store_learn_the_same_model(tmp_path: Path) -> None:
 
 
 def test_being_shown_a_list_makes_no_profile_but_counts_for_a_known_user(aura: Aura) -> None:
-    shown = [(make_event("e1"), 0), (make_event("e2", categories=["Jazz"]), 1)]
-    aura.profiles.expose("stranger", shown, (40.7, -73.95))
+    """A feed writes only its impression; the profile takes its exposure in at the user's
+    next write, before that write's own change, and a new profile starts after the lists
+    shown before it existed."""
+    aura.repo.upsert_events([make_event("e1"), make_event("e2", categories=["Jazz"])])
+    for number in range(2):
+        aura.recommender.feed("stranger", 40.7, -73.95, now=NOW, feed_id=f"before-{number}")
+    aura.recommender.feed("known", 40.7, -73.95, now=NOW, feed_id="unknown-yet")
+    assert aura.recommender.impressions.flush()
     assert aura.repo.get_user("stranger") is None
     aura.profiles.onboard("known", "explore", 30, "")
-    aura.profiles.expose("known", shown, (40.7, -73.95))
+    stored = aura.profiles.get("known")
+    assert stored.evidence.passed == {}, "lists shown before the profile are not taken in"
+    assert stored.exposure_folded is not None and stored.exposure_folded.feed_id == "unknown-yet"
+
+    feed = aura.recommender.feed("known", 40.7, -73.95, now=NOW, feed_id="shown")
+    assert aura.recommender.impressions.flush()
+    assert aura.profiles.get("known").evidence.passed == {}, "a feed writes no profile"
+    clicked, passed_over = (item.event for item in feed.items)
+    aura.behaviors.log("known", "click", event_id=clicked.event_id, feed_id="shown", position=0)
     evidence = aura.profiles.get("known").evidence
-    assert evidence.passed["Techno"] > 0 and evidence.passed["Jazz"] > 0
+    assert evidence.passed[passed_over.categories[0]] > 0, "the exposure was taken in"
+    assert evidence.liked[clicked.categories[0]] > 0
+    assert evidence.list_id == "shown" and evidence.answered_list == "shown"
+    assert aura.profiles.get("known").exposure_folded.feed_id == "shown"  # type: ignore[union-attr]

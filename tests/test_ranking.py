@@ -274,6 +274,7 @@ def test_rewards_without_an_impression_are_counted_not_learned(served: Served) -
     assert aura.bandit.learned == before
     assert aura.repo.counter("unjoined_rewards") == 1
     client.reward("stray", event_id, types_pb2.ACTION_LIKE, "")  # joins the newest impression
+    assert aura.learning.settle()
     assert aura.bandit.learned == before + 1
 
 

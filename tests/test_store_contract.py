@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import NOW, make_event
 
-from aura_server.domain.models import Behavior, Impression, ImpressionItem, UserProfile
+from aura_server.domain.models import Behavior, Impression, ImpressionItem, ListMark, UserProfile
 from aura_server.domain.repository import (
     EventCursor,
     EventFilter,
@@ -180,6 +181,72 @@ def test_latest_impression_with_an_event(repo: Repository) -> None:
     assert found.items[0].features == "|E x" and found.shared_features == "shared |U y"
     assert repo.latest_impression_with("u1", "e1", NOW + timedelta(hours=1)) is None
     assert repo.latest_impression_with("u2", "e1", NOW - timedelta(hours=1)) is None
+
+
+def test_lists_after_a_mark_come_in_the_order_they_were_shown(repo: Repository) -> None:
+    """The lists a profile has not taken in yet: after the mark, oldest first; lists shown
+    at one moment (a held clock) in the order they were written."""
+
+    def shown(feed_id: str, user_id: str, minutes: int) -> None:
+        item = ImpressionItem("e1", 0, 1.0, "personalized", False, 0.9, "", None, 2.5, 20.0)
+        item.categories = ("Jazz", "Techno")
+        repo.insert_impression(
+            Impression(
+                feed_id=feed_id,
+                user_id=user_id,
+                kind="feed",
+                created_at=NOW + timedelta(minutes=minutes),
+                context={},
+                items=[item],
+                model_version="m",
+            )
+        )
+
+    assert repo.newest_list("u1") is None and repo.lists_after("u1", None) == []
+    for feed_id in ("s9", "s10", "s11"):  # written in this order, at one moment
+        shown(feed_id, "u1", 0)
+    shown("later", "u1", 1)
+    shown("other user", "u2", 2)
+    assert [i.feed_id for i in repo.lists_after("u1", None)] == ["s9", "s10", "s11", "later"]
+    first = repo.lists_after("u1", None)[0]
+    assert first.items[0].categories == ("Jazz", "Techno") and first.items[0].distance_km == 2.5
+    mark = ListMark(first.created_at, first.feed_id)
+    assert [i.feed_id for i in repo.lists_after("u1", mark)] == ["s10", "s11", "later"]
+    newest = repo.newest_list("u1")
+    assert newest is not None and newest.feed_id == "later"
+    assert repo.lists_after("u1", newest) == []
+
+
+def test_profile_version_is_one_small_read(repo: Repository) -> None:
+    assert repo.profile_version("u1") is None
+    profile = UserProfile(user_id="u1", version=1)
+    assert repo.save_user(profile)
+    profile.version = 2
+    assert repo.save_user(profile)
+    assert repo.profile_version("u1") == 2
+
+
+def test_callbacks_wait_for_the_commit(repo: Repository) -> None:
+    """What a process keeps of a write (on_commit) never runs ahead of the store: after the
+    commit, and never for work that was rolled back (where the store rolls back)."""
+    ran: list[str] = []
+
+    def work() -> None:
+        assert repo.save_user(UserProfile(user_id="u1", version=1))
+        repo.on_commit(lambda: ran.append("written"))
+        assert ran == [] or repo.backend != "sqlite", "not before the commit"
+
+    repo.transaction(work)
+    assert ran == ["written"]
+
+    def failing() -> None:
+        repo.on_commit(lambda: ran.append("rolled back"))
+        raise ValueError("this work fails")
+
+    with pytest.raises(ValueError):
+        repo.transaction(failing)
+    if repo.backend == "sqlite":
+        assert ran == ["written"]
 
 
 def test_claims_are_granted_once(repo: Repository) -> None:

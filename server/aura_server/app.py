@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -84,6 +83,7 @@ class Aura:
             ),
             last_seq=last_seq,
             impressions=impressions,
+            sync_seconds=settings.model_sync_seconds,
         )
         learning.sync()  # catch up with what was learned after the snapshot
         ranker = LearnedRanker(
@@ -100,7 +100,9 @@ class Aura:
                 ),
             ),
         )
-        profiles = ProfileService(repo, half_life=settings.taste_half_life)
+        profiles = ProfileService(
+            repo, half_life=settings.taste_half_life, remembered=settings.known_users
+        )
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
         serving = Serving(repo, profiles, impressions)
         recommender = Recommender(index, ranker, trends, serving)
@@ -137,21 +139,21 @@ class Aura:
         return cls.build(open_store(settings), settings)
 
     def start(self) -> None:
-        """Run the learning chores (default rewards, model snapshots) in the background."""
+        """Learn from every process's examples as they come (the learner thread), and run
+        the chores (default rewards, model snapshots, idle users' exposure) in the
+        background."""
+        self.learning.start()
         self._background = threading.Thread(target=self._chores, name="aura-learning", daemon=True)
         self._background.start()
 
     def _chores(self) -> None:
-        """Replay other processes' examples every AURA_MODEL_SYNC_SECONDS; learn default
-        rewards and save snapshots every AURA_LEARNING_SWEEP_SECONDS."""
-        next_sweep = time.monotonic() + self.settings.learning_sweep_seconds
-        while not self._stopping.wait(self.settings.model_sync_seconds):
+        """Every AURA_LEARNING_SWEEP_SECONDS: learn default rewards, save a snapshot when
+        one is due, and fold in the exposure of users who only looked."""
+        while not self._stopping.wait(self.settings.learning_sweep_seconds):
             try:
-                self.learning.sync()
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.settings.learning_sweep_seconds
-                    self.learning.learn_due_defaults()
-                    self.learning.save_if_due()
+                self.learning.learn_due_defaults()
+                self.learning.save_if_due()
+                self.profiles.fold_idle(self.settings.exposure_fold_seconds)
             except Exception:  # keep learning through a passing store outage
                 log.exception("learning chores failed; retrying")
 
@@ -162,6 +164,8 @@ class Aura:
             self._background.join(timeout=30)
         try:
             self.recommender.impressions.flush(timeout=5.0)  # written behind the answers
+            self.learning.stop()
+            self.learning.settle(timeout=5.0)
             self.learning.save()
         finally:
             if isinstance(self.natural.parser, LLMParser):

@@ -109,6 +109,15 @@ class Settings:
     model_sync_seconds: float = setting(
         0.2, "AURA_MODEL_SYNC_SECONDS", "how often a process replays others' learned examples"
     )
+    exposure_fold_seconds: float = setting(
+        60.0,
+        "AURA_EXPOSURE_FOLD_SECONDS",
+        "how long the lists shown to a user who does not act wait before their exposure is "
+        "written into the profile (a user who acts takes it in at once)",
+    )
+    known_users: int = setting(
+        20000, "AURA_KNOWN_USERS", "decoded profiles and tastes kept per process (by version)"
+    )
     openai_api_key: str = setting("", "OPENAI_API_KEY", "the LLM parser's key")
     openai_base_url: str = setting(
         "", "OPENAI_BASE_URL", "the LLM endpoint (any OpenAI-compatible one)"

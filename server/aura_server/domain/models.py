@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +69,15 @@ class TasteEvidence:
     restarts: int = 0  # how many times their tastes were found to have changed
 
 
+@dataclass(frozen=True)
+class ListMark:
+    """A list's place among the lists shown to a user: when it was shown, and its feed_id
+    (which orders lists shown at the same moment)."""
+
+    at: datetime
+    feed_id: str
+
+
 @dataclass
 class UserProfile:
     user_id: str
@@ -77,7 +86,8 @@ class UserProfile:
     gender: str = ""
     categories: dict[str, float] = field(default_factory=dict)
     # Dislike the scores cannot show (they stop at 0): what negative rewards would have
-    # taken below zero, given back by positive ones. Ranking uses score - aversion.
+    # taken below zero, given back by positive ones (the learner's shared features carry
+    # score - aversion).
     category_aversion: dict[str, float] = field(default_factory=dict)
     price_range: PriceRange | None = None
     # (city, neighborhood) -> score; neighborhood may be "" for a whole borough.
@@ -94,8 +104,35 @@ class UserProfile:
     home_neighborhood: str = ""
     # What the learner has gathered from feedback (tastes.py); not part of the document.
     evidence: TasteEvidence = field(default_factory=TasteEvidence)
+    # The newest list whose exposure `evidence` holds: later lists are folded in at the
+    # user's next write (learning/exposure.py). None: every list the store holds.
+    exposure_folded: ListMark | None = None
     # Bumped on every write; the store refuses a write based on a stale copy.
     version: int = 0
+
+    def copy(self) -> UserProfile:
+        """A copy to change, sharing nothing mutable with this one (profiles read from the
+        process's cache are shared by every request)."""
+        evidence = self.evidence
+        return replace(
+            self,
+            categories=dict(self.categories),
+            category_aversion=dict(self.category_aversion),
+            price_range=None if self.price_range is None else replace(self.price_range),
+            locations=dict(self.locations),
+            favorite_categories=list(self.favorite_categories),
+            evidence=replace(
+                evidence,
+                liked=dict(evidence.liked),
+                passed=dict(evidence.passed),
+                distance_shown=list(evidence.distance_shown),
+                distance_taken=list(evidence.distance_taken),
+                price_shown=list(evidence.price_shown),
+                price_taken=list(evidence.price_taken),
+                recent_liked=dict(evidence.recent_liked),
+                recent_passed=dict(evidence.recent_passed),
+            ),
+        )
 
     @property
     def cold_start_completed(self) -> bool:
@@ -143,6 +180,12 @@ class ImpressionItem:
     features: str = ""
     # The slot's exploration probability (None in logs written before it was kept).
     epsilon: float | None = None
+    # What its exposure needs (tastes.expose): how far it was from where the user asked,
+    # its lowest price and its categories. No distance: a log written before exposure was
+    # folded from impressions (its exposure is in the profile already).
+    distance_km: float | None = None
+    price_min: float | None = None
+    categories: tuple[str, ...] = ()
 
 
 @dataclass
@@ -151,7 +194,7 @@ class Impression:
 
     feed_id: str
     user_id: str
-    kind: str  # feed | highlights
+    kind: str  # feed | highlights | natural
     created_at: datetime
     context: dict[str, Any]
     items: list[ImpressionItem]

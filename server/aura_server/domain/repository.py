@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from aura_server.domain.models import Behavior, Event, Impression, UserProfile
+from aura_server.domain.models import Behavior, Event, Impression, ListMark, UserProfile
 
 T = TypeVar("T")
 
@@ -94,6 +94,9 @@ class Repository(abc.ABC):
     """Everything the domain persists. Each method is one durable operation."""
 
     backend: str
+    # Whether a read can hang (a server that stopped answering): the read path then reads
+    # within a budget, on a thread of its own.
+    reads_can_stall: bool = True
 
     def atomic(self) -> AbstractContextManager[None]:
         """Writes made inside, by this thread, commit together or not at all, where the
@@ -106,6 +109,12 @@ class Repository(abc.ABC):
         is durable. The embedded store group-commits: many requests' work in one commit."""
         with self.atomic():
             return work()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the transaction this thread is in has committed (never, if
+        it rolls back); at once outside a transaction. What a process keeps of a write
+        (a cached profile) must not run ahead of the store."""
+        callback()
 
     def submit(self, work: Callable[[], T]) -> Future[T]:
         """`transaction` without waiting: the future holds the result or the error."""
@@ -126,6 +135,11 @@ class Repository(abc.ABC):
     # Users
     @abc.abstractmethod
     def get_user(self, user_id: str) -> UserProfile | None: ...
+
+    @abc.abstractmethod
+    def profile_version(self, user_id: str) -> int | None:
+        """The stored profile's version (bumped on every write), None when there is none:
+        one small read, to tell whether a copy kept in the process is current."""
 
     @abc.abstractmethod
     def save_user(self, profile: UserProfile) -> bool:
@@ -198,6 +212,15 @@ class Repository(abc.ABC):
 
     @abc.abstractmethod
     def get_impression(self, feed_id: str) -> Impression | None: ...
+
+    @abc.abstractmethod
+    def newest_list(self, user_id: str) -> ListMark | None:
+        """The newest impression shown to the user, as a mark, or None."""
+
+    @abc.abstractmethod
+    def lists_after(self, user_id: str, mark: ListMark | None) -> list[Impression]:
+        """The user's impressions after `mark` (all, for None), oldest first (ties by
+        feed_id): the lists whose exposure a profile has not taken in yet."""
 
     @abc.abstractmethod
     def latest_impression_with(

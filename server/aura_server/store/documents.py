@@ -11,6 +11,7 @@ from aura_server.domain.models import (
     Event,
     Impression,
     ImpressionItem,
+    ListMark,
     PriceRange,
     TasteEvidence,
     UserProfile,
@@ -48,6 +49,12 @@ def profile_to_doc(profile: UserProfile) -> dict[str, Any]:
         "home_city": profile.home_city,
         "home_neighborhood": profile.home_neighborhood,
         "evidence": evidence_to_doc(profile.evidence),
+        "exposure_folded": None
+        if profile.exposure_folded is None
+        else {
+            "at": profile.exposure_folded.at.isoformat(),
+            "feed_id": profile.exposure_folded.feed_id,
+        },
         "version": profile.version,
     }
 
@@ -76,8 +83,13 @@ def profile_from_doc(doc: dict[str, Any]) -> UserProfile:
         home_city=doc.get("home_city", ""),
         home_neighborhood=doc.get("home_neighborhood", ""),
         evidence=evidence_from_doc(doc.get("evidence")),
+        exposure_folded=_list_mark(doc.get("exposure_folded")),
         version=int(doc.get("version", 0)),
     )
+
+
+def _list_mark(doc: dict[str, Any] | None) -> ListMark | None:
+    return None if doc is None else ListMark(as_datetime(doc["at"]), str(doc["feed_id"]))
 
 
 def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
@@ -182,6 +194,12 @@ def impression_to_doc(impression: Impression) -> dict[str, Any]:
     }
 
 
+def _impression_item(doc: dict[str, Any]) -> ImpressionItem:
+    item = ImpressionItem(**doc)
+    item.categories = tuple(item.categories)
+    return item
+
+
 def impression_from_doc(doc: dict[str, Any]) -> Impression:
     return Impression(
         feed_id=doc["feed_id"],
@@ -189,7 +207,7 @@ def impression_from_doc(doc: dict[str, Any]) -> Impression:
         kind=doc["kind"],
         created_at=as_datetime(doc["created_at"]),
         context=dict(doc["context"]),
-        items=[ImpressionItem(**item) for item in doc["items"]],
+        items=[_impression_item(item) for item in doc["items"]],
         model_version=doc["model_version"],
         shared_features=doc.get("shared_features", ""),
     )

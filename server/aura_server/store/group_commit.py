@@ -12,6 +12,9 @@ only for its own transaction, as before.
 A store that cannot be written (another process holding the lock: a backup, a stuck
 writer, a slow disk) answers within `budget` seconds with StoreUnavailable (UNAVAILABLE,
 retryable) instead of hanging; reads do not pass through here and keep being served.
+
+Work may ask for a callback once it is durable (`defer`, on the writer thread): it runs
+after the batch commits, and not at all if that work or the batch is rolled back.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class GroupCommitter:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.thread_ident: int | None = None
+        self._after_commit: list[Callable[[], None]] = []  # the running batch's, in order
 
     def submit(self, work: Callable[[], Any]) -> Future[Any]:
         job = Job(work)
@@ -71,6 +75,14 @@ class GroupCommitter:
             self._jobs.append(job)
             self._ready.notify()
         return job.done
+
+    def in_batch(self) -> bool:
+        """Whether the calling thread is the writer, running a batch's work."""
+        return threading.get_ident() == self.thread_ident
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        """On the writer thread: run `callback` once the running work is committed."""
+        self._after_commit.append(callback)
 
     def run(self, work: Callable[[], Any]) -> Any:
         """Run work in the next batch and return its result once the batch is durable."""
@@ -107,10 +119,12 @@ class GroupCommitter:
         try:
             for number, job in enumerate(batch):
                 self._savepoint(f"SAVEPOINT job{number}")
+                deferred = len(self._after_commit)
                 try:
                     outcomes.append((True, job.work()))
                     self._savepoint(f"RELEASE job{number}")
                 except BaseException as exc:  # this request fails; the others go on
+                    del self._after_commit[deferred:]
                     self._savepoint(f"ROLLBACK TO job{number}")
                     self._savepoint(f"RELEASE job{number}")
                     outcomes.append((False, exc))
@@ -124,6 +138,13 @@ class GroupCommitter:
             self._finish(handle, committed)
         except StoreUnavailable as exc:
             committed, failure = False, exc
+        callbacks, self._after_commit = self._after_commit, []
+        if committed:
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("a callback after a commit failed")
         for number, job in enumerate(batch):
             if not committed:
                 job.done.set_exception(failure)

@@ -21,6 +21,7 @@ from aura_server.domain.models import (
     Behavior,
     Event,
     Impression,
+    ListMark,
     UserProfile,
     as_datetime,
 )
@@ -207,6 +208,11 @@ class MongoRepository(Repository):
         return None if doc is None else profile_from_doc(doc)
 
     @request_budget
+    def profile_version(self, user_id: str) -> int | None:
+        doc = self.users.find_one({"user_id": user_id}, {"_id": 0, "version": 1})
+        return None if doc is None else int(doc.get("version", 0))
+
+    @request_budget
     def save_user(self, profile: UserProfile) -> bool:
         doc = profile_to_doc(profile)
         if profile.version == 1:
@@ -389,6 +395,29 @@ class MongoRepository(Repository):
     def get_impression(self, feed_id: str) -> Impression | None:
         doc = self.impressions.find_one({"feed_id": feed_id})
         return None if doc is None else impression_from_doc(doc)
+
+    # Lists are ordered by when they were shown, then by _id (its counter orders the lists
+    # one process wrote at one moment: a held clock).
+    @request_budget
+    def newest_list(self, user_id: str) -> ListMark | None:
+        doc = self.impressions.find_one(
+            {"user_id": user_id},
+            {"_id": 0, "created_at": 1, "feed_id": 1},
+            sort=[("created_at", DESCENDING), ("_id", DESCENDING)],
+        )
+        return None if doc is None else ListMark(as_datetime(doc["created_at"]), doc["feed_id"])
+
+    @request_budget
+    def lists_after(self, user_id: str, mark: ListMark | None) -> list[Impression]:
+        query: Doc = {"user_id": user_id}
+        if mark is not None:
+            marked = self.impressions.find_one({"feed_id": mark.feed_id}, {"_id": 1})
+            later: list[Doc] = [{"created_at": {"$gt": mark.at}}]
+            if marked is not None:
+                later.append({"created_at": mark.at, "_id": {"$gt": marked["_id"]}})
+            query["$or"] = later
+        docs = self.impressions.find(query, sort=[("created_at", ASCENDING), ("_id", ASCENDING)])
+        return [impression_from_doc(doc) for doc in docs]
 
     def impressions_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import json
 import os
 import sqlite3
 import threading
@@ -17,12 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import orjson
+
 from aura_server.domain.clock import utcnow
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.models import (
     Behavior,
     Event,
     Impression,
+    ListMark,
     UserProfile,
 )
 from aura_server.domain.repository import (
@@ -91,18 +93,12 @@ CREATE TABLE IF NOT EXISTS impressions (
     feed_id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     created_at REAL NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    -- " id1 id2 ... ": the events shown, for the join of a behavior without a feed_id
+    event_ids TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS impressions_by_user ON impressions (user_id, created_at);
 CREATE INDEX IF NOT EXISTS impressions_by_time ON impressions (created_at, feed_id);
-CREATE TABLE IF NOT EXISTS impression_events (
-    feed_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS impression_events_by_user_event
-    ON impression_events (user_id, event_id, created_at);
 CREATE TABLE IF NOT EXISTS learning_claims (
     key TEXT PRIMARY KEY,
     claimed_at REAL NOT NULL
@@ -150,14 +146,13 @@ def _dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__}")
+def _dumps(doc: dict[str, Any]) -> bytes:
+    """JSON, with times as ISO text (orjson: documents are written on every request)."""
+    return orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
 
 
-def _dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, default=_json_default, separators=(",", ":"))
+def _loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def _categories_key(categories: Sequence[str]) -> str:
@@ -191,6 +186,7 @@ def _behavior_from_row(row: sqlite3.Row) -> Behavior:
 @unavailable_on(sqlite3.OperationalError, sqlite3.DatabaseError)
 class SQLiteRepository(Repository):
     backend = "sqlite"
+    reads_can_stall = False  # WAL: readers never wait for a writer
 
     def __init__(self, path: str | Path, write_budget: float = DEFAULT_WRITE_BUDGET) -> None:
         self.path = str(path)
@@ -223,6 +219,14 @@ class SQLiteRepository(Repository):
                 "UPDATE behaviors SET occurred_hour = CAST(occurred_at / 3600 AS INTEGER)"
             )
         self._add_columns("models", [("last_seq", "INTEGER NOT NULL DEFAULT 0")])
+        if self._add_columns("impressions", [("event_ids", "TEXT NOT NULL DEFAULT ''")]):
+            # Releases before this one kept a row per item shown in impression_events.
+            conn = self._conn()
+            conn.execute(
+                "UPDATE impressions SET event_ids = ' ' || (SELECT group_concat(event_id, ' ') "
+                "FROM impression_events e WHERE e.feed_id = impressions.feed_id) || ' '"
+            )
+            conn.execute("DROP TABLE IF EXISTS impression_events")
 
     def _add_columns(self, table: str, wanted: list[tuple[str, str]]) -> list[str]:
         """Add the columns a table lacks (none for a new file: SCHEMA creates it whole)."""
@@ -264,6 +268,14 @@ class SQLiteRepository(Repository):
     def submit(self, work: Callable[[], T]) -> Future[T]:
         return self._committer.submit(work)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        if self._committer.in_batch():
+            self._committer.defer(callback)
+        elif getattr(self._local, "depth", 0):
+            self._local.after_commit.append(callback)
+        else:
+            callback()
+
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """One transaction for every write this thread makes inside (nested: the outermost
@@ -276,12 +288,15 @@ class SQLiteRepository(Repository):
                 self._local.depth -= 1
             return
         handle = self._begin_batch(self.write_budget)
+        self._local.after_commit = []
         try:
             yield
         except BaseException:
             self._finish_batch(handle, commit=False)
             raise
         self._finish_batch(handle, commit=True)
+        for callback in self._local.after_commit:
+            callback()
 
     def _begin_batch(self, timeout: float) -> sqlite3.Connection:
         """Open this thread's write transaction within `timeout` seconds, or refuse.
@@ -386,7 +401,15 @@ class SQLiteRepository(Repository):
     # Users
     def get_user(self, user_id: str) -> UserProfile | None:
         row = self._conn().execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
-        return None if row is None else profile_from_doc(json.loads(row["doc"]))
+        return None if row is None else profile_from_doc(_loads(row["doc"]))
+
+    def profile_version(self, user_id: str) -> int | None:
+        row = (
+            self._conn()
+            .execute("SELECT version FROM users WHERE user_id = ?", (user_id,))
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
 
     def save_user(self, profile: UserProfile) -> bool:
         doc = _dumps(profile_to_doc(profile))
@@ -523,7 +546,7 @@ class SQLiteRepository(Repository):
         )
 
     def _event_from_row(self, row: sqlite3.Row) -> Event:
-        event = event_from_doc(json.loads(row["doc"]))
+        event = event_from_doc(_loads(row["doc"]))
         event.popularity = row["popularity"]
         return event
 
@@ -596,25 +619,49 @@ class SQLiteRepository(Repository):
 
     # Impressions
     def insert_impression(self, impression: Impression) -> None:
-        created = _ts(impression.created_at)
+        shown = " ".join(item.event_id for item in impression.items)
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO impressions (feed_id, user_id, created_at, doc) VALUES (?, ?, ?, ?)",
+                "INSERT INTO impressions (feed_id, user_id, created_at, doc, event_ids) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (
                     impression.feed_id,
                     impression.user_id,
-                    created,
+                    _ts(impression.created_at),
                     _dumps(impression_to_doc(impression)),
+                    f" {shown} ",
                 ),
             )
-            conn.executemany(
-                "INSERT INTO impression_events (feed_id, user_id, event_id, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                [
-                    (impression.feed_id, impression.user_id, item.event_id, created)
-                    for item in impression.items
-                ],
+
+    # Lists are ordered by when they were shown, then by when they were written (rowid):
+    # lists shown at one moment (a held clock) keep the order they were served in.
+    def newest_list(self, user_id: str) -> ListMark | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT created_at, feed_id FROM impressions WHERE user_id = ? "
+                "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (user_id,),
             )
+            .fetchone()
+        )
+        return None if row is None else ListMark(_dt(row["created_at"]), row["feed_id"])
+
+    def lists_after(self, user_id: str, mark: ListMark | None) -> list[Impression]:
+        if mark is None:
+            rows = self._conn().execute(
+                "SELECT doc FROM impressions WHERE user_id = ? ORDER BY created_at, rowid",
+                (user_id,),
+            )
+        else:
+            at = _ts(mark.at)
+            rows = self._conn().execute(
+                "SELECT doc FROM impressions WHERE user_id = ? AND (created_at > ? OR "
+                "(created_at = ? AND rowid > (SELECT rowid FROM impressions WHERE feed_id = ?)))"
+                " ORDER BY created_at, rowid",
+                (user_id, at, at, mark.feed_id),
+            )
+        return [impression_from_doc(_loads(row["doc"])) for row in rows]
 
     def get_impression(self, feed_id: str) -> Impression | None:
         row = (
@@ -622,7 +669,7 @@ class SQLiteRepository(Repository):
             .execute("SELECT doc FROM impressions WHERE feed_id = ?", (feed_id,))
             .fetchone()
         )
-        return None if row is None else impression_from_doc(json.loads(row["doc"]))
+        return None if row is None else impression_from_doc(_loads(row["doc"]))
 
     def impressions_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int
@@ -634,7 +681,7 @@ class SQLiteRepository(Repository):
             "ORDER BY created_at, feed_id LIMIT ?",
             (_ts(until), _ts(since), start, start, key, limit),
         )
-        return [impression_from_doc(json.loads(row["doc"])) for row in rows]
+        return [impression_from_doc(_loads(row["doc"])) for row in rows]
 
     def behaviors_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int
@@ -654,14 +701,13 @@ class SQLiteRepository(Repository):
         row = (
             self._conn()
             .execute(
-                "SELECT feed_id FROM impression_events "
-                "WHERE user_id = ? AND event_id = ? AND created_at >= ? "
-                "ORDER BY created_at DESC LIMIT 1",
-                (user_id, event_id, _ts(since)),
+                "SELECT doc FROM impressions WHERE user_id = ? AND created_at >= ? "
+                "AND instr(event_ids, ?) > 0 ORDER BY created_at DESC LIMIT 1",
+                (user_id, _ts(since), f" {event_id} "),
             )
             .fetchone()
         )
-        return None if row is None else self.get_impression(row["feed_id"])
+        return None if row is None else impression_from_doc(_loads(row["doc"]))
 
     # Learning
     def claim(self, key: str) -> bool:
@@ -739,7 +785,7 @@ class SQLiteRepository(Repository):
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO learning_log (created_at, doc) VALUES (?, ?)",
-                (_ts(utcnow()), json.dumps(dataclasses.asdict(example))),
+                (_ts(utcnow()), _dumps(dataclasses.asdict(example))),
             )
             return int(cur.lastrowid or 0)
 
@@ -749,8 +795,7 @@ class SQLiteRepository(Repository):
             (seq, limit),
         )
         return [
-            LoggedExample(r["seq"], _dt(r["created_at"]), _example(json.loads(r["doc"])))
-            for r in rows
+            LoggedExample(r["seq"], _dt(r["created_at"]), _example(_loads(r["doc"]))) for r in rows
         ]
 
     def trim_examples(self, upto_seq: int) -> int:

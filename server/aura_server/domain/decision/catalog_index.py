@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -269,7 +269,7 @@ class CatalogIndex:
         radius_km: float,
         window_start: datetime,
         window_end: datetime,
-        exclude: set[str],
+        exclude: Set[str],
         where: CandidateFilter | None = None,
     ) -> Candidates:
         """Active events within radius_km starting inside the window, minus exclude, that

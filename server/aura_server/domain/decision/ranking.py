@@ -51,8 +51,13 @@ from aura_server.domain.decision.catalog_index import Candidates, FloatArray, In
 from aura_server.domain.decision.features import action_features, event_traits, shared_features
 from aura_server.domain.decision.slate import SlatePolicy, fill_slate
 from aura_server.domain.learning.bandit import ContextualBandit
-from aura_server.domain.learning.profiles import user_tastes
-from aura_server.domain.learning.tastes import BASE_TASTE, LIKED_MEAN, TasteView, nearness
+from aura_server.domain.learning.tastes import (
+    BASE_TASTE,
+    LIKED_MEAN,
+    TasteView,
+    nearness,
+    user_tastes,
+)
 from aura_server.domain.learning.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
 from aura_server.domain.models import COLD_START_BEHAVIORS, Event, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket
@@ -66,6 +71,9 @@ class RankingContext:
     radius_km: float
     now: datetime
     feed_id: str
+    # The tastes the list is served with (the serving side keeps them per user version);
+    # None: computed from the profile.
+    tastes: TasteView | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +261,7 @@ class LearnedRanker:
         slate = self.settings.slate
         if len(candidates) == 0:
             return Ranking([], cold, self.bandit.version, shared, slate.epsilon)
-        tastes = user_tastes(profile, serving=True)
+        tastes = context.tastes or user_tastes(profile, serving=True)
         if cold:
             trend_view = self.trends.view(candidates.snapshot, context.now)
             signals = cold_start_signals(context, candidates, trend_view, tastes)

@@ -122,10 +122,10 @@ class Recommender:
             served = self._logged(feed_id)
             if served is not None:
                 return self._replay(served, user_id)
-        profile, excluded, degraded = self.serving.user_state(user_id)
-        lat, lng = _where(profile, lat, lng)
+        state = self.serving.user_state(user_id)
+        lat, lng = _where(state.profile, lat, lng)
         now = check_moment("now", now) or utcnow()
-        excluded = excluded | set(filters.exclude_event_ids)
+        excluded = state.excluded.union(filters.exclude_event_ids)
         candidates = self.index.select(
             lat,
             lng,
@@ -136,7 +136,7 @@ class Recommender:
             CandidateFilter(categories=filters.categories, price_max=filters.price_max),
         )
         feed_id = feed_id or uuid.uuid4().hex
-        context = RankingContext(profile, lat, lng, radius, now, feed_id)
+        context = RankingContext(state.profile, lat, lng, radius, now, feed_id, state.tastes)
         ranking = self.ranker.rank(context, candidates, limit)
         recorded = metrics()
         recorded.feeds.labels("cold_start" if ranking.cold_start else "learned").inc()
@@ -149,7 +149,7 @@ class Recommender:
             ranking.items,
             ranking.cold_start,
             ranking.model_version,
-            degraded=degraded or not logged,
+            degraded=state.degraded or not logged,
         )
 
     def _logged(self, feed_id: str) -> Impression | None:
@@ -195,11 +195,12 @@ class Recommender:
         category; events nobody engaged with are ordered by all-time popularity."""
         user_id = require_id("user_id", user_id)
         limit = check_limit(limit, 8, 5, 10)
-        profile, excluded, degraded = self.serving.user_state(user_id)
+        state = self.serving.user_state(user_id)
+        profile = state.profile
         lat, lng = _where(profile, lat, lng)
         now = check_moment("now", now) or utcnow()
         candidates = self.index.select(
-            lat, lng, HIGHLIGHTS_RADIUS_KM, now, now + FEED_WINDOW, excluded
+            lat, lng, HIGHLIGHTS_RADIUS_KM, now, now + FEED_WINDOW, state.excluded
         )
         snap, rows = candidates.snapshot, candidates.rows
         view = self.trends.view(snap, now)
@@ -229,4 +230,6 @@ class Recommender:
         context = RankingContext(profile, lat, lng, HIGHLIGHTS_RADIUS_KM, now, feed_id)
         ranking = Ranking(items, cold, HIGHLIGHTS_VERSION)
         logged = self.serving.record(feed_id, user_id, "highlights", context, limit, ranking)
-        return FeedResult(feed_id, items, cold, HIGHLIGHTS_VERSION, degraded=degraded or not logged)
+        return FeedResult(
+            feed_id, items, cold, HIGHLIGHTS_VERSION, degraded=state.degraded or not logged
+        )

@@ -6,7 +6,8 @@ A store that stops answering (a hung MongoDB primary, a stalled disk) must not s
 read path: the user's profile and exclusions are read within READ_BUDGET_SECONDS, and
 past it the list is served from what this process saw last, marked degraded. While that
 read is still stuck, later lists do not wait for the store at all; the first read that
-comes back ends it.
+comes back ends it. What a list needs of the user is kept per process between the user's
+writes (ProfileService.current): a Feed reads one version number from the store.
 """
 
 from __future__ import annotations
@@ -15,23 +16,38 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ReadTimeout
-
-from cachetools import LRUCache
+from dataclasses import dataclass, replace
 
 from aura_server.domain.clock import utcnow
+from aura_server.domain.decision.catalog_index import distance_km
 from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.decision.ranking import Ranking, RankingContext
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.learning.profiles import ProfileService
+from aura_server.domain.learning.profiles import KnownUser, ProfileService
+from aura_server.domain.learning.tastes import TasteView, user_tastes
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile
 from aura_server.domain.repository import Repository
+from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 
 READ_BUDGET_SECONDS = 0.25
 READER_THREADS = 4
 
-UserState = tuple[UserProfile | None, set[str], bool]
+
+@dataclass(frozen=True)
+class UserState:
+    """Whom a list is for: their profile (None for a user never seen), the events they hid
+    or bought, the tastes the list is served with, and whether the store was not reached
+    (the last known state was used)."""
+
+    profile: UserProfile | None
+    excluded: frozenset[str]
+    tastes: TasteView
+    degraded: bool = False
+
+
+STRANGER = UserState(None, frozenset(), user_tastes(None))
 
 
 class Serving:
@@ -45,16 +61,17 @@ class Serving:
         self.repo = repo
         self.profiles = profiles
         self.impressions = impressions
-        self._last_excluded: LRUCache[str, set[str]] = LRUCache(100_000)
         self.read_budget = read_budget
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="aura-read")
         self._stuck: Future[UserState] | None = None  # a read that overran its budget
         self._stuck_lock = threading.Lock()
 
     def user_state(self, user_id: str) -> UserState:
-        """The profile and the events the user hid or bought; while the store is down or
-        does not answer within the read budget, the last known ones, and True for
-        degraded."""
+        """The user as stored now; while the store is down or does not answer within the
+        read budget, as last known here, marked degraded. A store whose reads cannot
+        stall (SQLite's readers never wait in WAL mode) is read on the caller's thread."""
+        if not self.repo.reads_can_stall:
+            return self._read_state(user_id)
         with self._stuck_lock:
             if self._stuck is not None and not self._stuck.done():
                 return self._last_state(user_id)
@@ -71,20 +88,18 @@ class Serving:
             return self._last_state(user_id)
 
     def _last_state(self, user_id: str) -> UserState:
-        profile = self.profiles.last_known(user_id)
-        return profile, self._last_excluded.get(user_id, set()), True
+        return _state_of(self.profiles.last_known(user_id), degraded=True)
 
     def close(self) -> None:
         self._readers.shutdown(wait=False, cancel_futures=True)
 
     def _read_state(self, user_id: str) -> UserState:
-        profile, degraded = self.profiles.find_or_last_known(user_id)
         try:
-            excluded = self.repo.excluded_event_ids(user_id)
-            self._last_excluded[user_id] = excluded
+            known = self.profiles.current(user_id)
         except StoreUnavailable:
-            excluded, degraded = self._last_excluded.get(user_id, set()), True
-        return profile, excluded, degraded
+            return self._last_state(user_id)
+        metrics().profile_reads.labels("store").inc()
+        return _state_of(known)
 
     def record(
         self,
@@ -95,8 +110,9 @@ class Serving:
         limit: int,
         ranking: Ranking,
     ) -> bool:
-        """Record what was shown, with the learner's features, so rewards can join it (the
-        write goes behind the answer: impressions.py). False while impressions cannot be
+        """Record what was shown, with the learner's features and what its exposure needs,
+        so rewards can join it and the profile can take it in later (exposure.py). The
+        write goes behind the answer (impressions.py); False while impressions cannot be
         written: the list is still served."""
         impression = Impression(
             feed_id=feed_id,
@@ -122,20 +138,30 @@ class Serving:
                     propensity=item.propensity,
                     features=item.features,
                     epsilon=item.epsilon,
+                    distance_km=distance_km(
+                        context.lat, context.lng, item.event.lat, item.event.lng
+                    ),
+                    price_min=item.event.price_min,
+                    categories=tuple(item.event.categories),
                 )
                 for position, item in enumerate(ranking.items)
             ],
             model_version=ranking.model_version,
             shared_features=ranking.shared_features,
         )
-        shown = [(item.event, position) for position, item in enumerate(ranking.items)]
-
-        def write() -> None:
-            self.repo.insert_impression(impression)
-            self.profiles.expose(user_id, shown, (context.lat, context.lng), feed_id)
-
         try:
-            return self.impressions.log(impression, write)
+            logged = self.impressions.log(
+                impression, lambda: self.repo.insert_impression(impression)
+            )
         except StoreUnavailable as exc:
             log.warning("impression %s not logged: %s", feed_id, exc)
             return False
+        if context.profile is not None and ranking.items:
+            self.profiles.shown(user_id)
+        return logged
+
+
+def _state_of(known: KnownUser | None, degraded: bool = False) -> UserState:
+    if known is None:
+        return replace(STRANGER, degraded=degraded)
+    return UserState(known.profile, known.excluded or frozenset(), known.tastes(), degraded)

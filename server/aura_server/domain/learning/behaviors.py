@@ -123,7 +123,6 @@ class BehaviorService:
         )
         impression = self._impression(behavior, event)
         reward = behavior.reward or 0.0
-        key = f"reward:{behavior.behavior_id}"
 
         # The behavior, its profile update, the event's popularity and the learner's
         # example commit together (on the embedded store, in the next group commit): a
@@ -133,7 +132,7 @@ class BehaviorService:
             if not self.repo.insert_behavior(behavior):
                 return False
             self._learn(behavior, event, reward, True, impression)
-            taught.append(self._teach(behavior, event, key, impression, reward))
+            taught.append(self._teach(behavior, event, None, impression, reward))
             return True
 
         taught: list[bool] = []
@@ -197,8 +196,7 @@ class BehaviorService:
                 if not self.repo.insert_behavior(created):
                     return None
                 profile = self._learn(created, event, value, True, impression)
-                key = f"reward:{created.behavior_id}"
-                return profile, self._teach(created, event, key, impression, value)
+                return profile, self._teach(created, event, None, impression, value)
 
             outcome = self.repo.transaction(create)
             if outcome is not None:
@@ -294,13 +292,14 @@ class BehaviorService:
         self,
         behavior: Behavior,
         event: Event | None,
-        key: str,
+        key: str | None,
         impression: Impression | None,
         reward: float,
     ) -> bool:
-        """The learner's part of the write: join the impression, claim the example once,
-        append it to the learning log (this process learns it in `_stored`, once it is
-        committed). True when an example was appended."""
+        """The learner's part of the write: claim the example once (`key`; None for a
+        behavior stored in this very write: its example is new) and append it to the
+        learning log (the learner thread learns it once it is committed: `_stored`). True
+        when an example was appended."""
         if event is None:
             return False
         return self.learning.observe(
@@ -316,10 +315,10 @@ class BehaviorService:
     def _stored(
         self, behavior: Behavior, event: Event | None, value: float, submitted: bool, taught: bool
     ) -> None:
-        """After the commit: this process learns what was appended, before answering, and
-        the metrics count it."""
+        """After the commit: the learner thread learns what was appended (off the answer
+        path), and the metrics count it."""
         if taught:
-            self.learning.sync()
+            self.learning.notify()
         recorded = metrics()
         (recorded.rewards if submitted else recorded.behaviors).labels(behavior.action).inc()
         if event is not None and value > (action_reward("view") or 0.0):

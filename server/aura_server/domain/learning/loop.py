@@ -12,10 +12,11 @@
   action's reward, `reward:<behavior_id>:submitted` for an explicit SubmitReward on a logged
   behavior, `default:<feed_id>:<event_id>` for the default) and is learned only if the claim
   is new, whatever the retries and whichever process sees them.
-- Every example is appended to the store's learning log, and every process (worker or
-  instance) replays the log in order: its own examples at once, the others' every
-  `AURA_MODEL_SYNC_SECONDS`. All replicas learn the same examples in the same order, so
-  they stay identical without shipping models around.
+- Every example is appended to the store's learning log, in the transaction of the
+  behavior it comes from, and every process (worker or instance) replays the log in order
+  on a learner thread of its own, off the answer path: its own examples as soon as they
+  are committed, the others' every `AURA_MODEL_SYNC_SECONDS`. All replicas learn the same
+  examples in the same order, so they stay identical without shipping models around.
 - The model is saved to the store every `save_every` examples or `save_seconds` seconds
   (whichever comes first, when anything was learned) and on shutdown, with the log position
   it holds; at start the newest snapshot is loaded and the log after it replayed; an
@@ -25,6 +26,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -81,6 +83,7 @@ class LearningLoop:
         settings: LearningSettings,
         last_seq: int = 0,
         impressions: ImpressionLog | None = None,
+        sync_seconds: float = 0.2,
     ) -> None:
         self.repo = repo
         self.impressions = impressions or ImpressionLog(repo)
@@ -91,6 +94,12 @@ class LearningLoop:
         self._saved_at = time.monotonic()
         self._save_lock = threading.Lock()
         self._sync_lock = threading.Lock()
+        self.sync_seconds = sync_seconds
+        self._wake = threading.Event()  # examples of this process's were committed
+        self._stopping = threading.Event()
+        self._learner: threading.Thread | None = None
+        self._learner_pid = 0
+        self._learner_lock = threading.Lock()
 
     def join(self, user_id: str, event_id: str, feed_id: str, at: datetime) -> Impression | None:
         """The impression a behavior answers, or None."""
@@ -103,9 +112,52 @@ class LearningLoop:
         since = at - self.settings.reward_window
         return self.impressions.latest_with(user_id, event_id, since)
 
+    def notify(self) -> None:
+        """Examples were committed: the learner thread learns them now (it is started here
+        on first use, and again in a forked worker: threads do not survive a fork)."""
+        self.start()
+        self._wake.set()
+
+    def start(self) -> None:
+        with self._learner_lock:
+            alive = self._learner is not None and self._learner.is_alive()
+            if alive and self._learner_pid == os.getpid():
+                return
+            self._stopping.clear()
+            self._learner_pid = os.getpid()
+            self._learner = threading.Thread(
+                target=self._learn_on, name="aura-learner", daemon=True
+            )
+            self._learner.start()
+
+    def _learn_on(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.sync_seconds)
+            self._wake.clear()
+            try:
+                self.sync()
+            except Exception:  # keep learning through a passing store outage
+                log.exception("learning from the log failed; retrying")
+                self._stopping.wait(1.0)
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until the model has learned everything in the log (for tests and
+        simulations, which compare the model between calls)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.sync() == 0:
+                return True
+        return False
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._learner is not None and self._learner_pid == os.getpid():
+            self._learner.join(timeout=10)
+
     def observe(
         self,
-        key: str,
+        key: str | None,
         impression: Impression | None,
         user_id: str,
         event_id: str,
@@ -113,8 +165,9 @@ class LearningLoop:
         reward: float,
         at: datetime,
     ) -> bool:
-        """Learn from one stored behavior or reward, joined to `impression` (see join);
-        True when it taught the model."""
+        """Learn from one stored behavior or reward, joined to `impression` (see join):
+        claim `key` (None: a behavior stored just now, whose example cannot have been
+        learned before) and append the example to the log. True when it did."""
         if action not in REWARD_ACTIONS and action != "view":
             return False
         if impression is None:
@@ -128,7 +181,7 @@ class LearningLoop:
             )
             return False
         self.repo.remove_pending_view(impression.feed_id, event_id)
-        if not self.repo.claim(key):
+        if key is not None and not self.repo.claim(key):
             return False
         self._learn(impression, event_id, reward)
         recorded = metrics()

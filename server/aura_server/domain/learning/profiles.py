@@ -30,14 +30,18 @@ purchases also count toward total_events_attended.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 
 from cachetools import LRUCache
 
 from aura_server.domain.clock import utcnow
-from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
-from aura_server.domain.learning import tastes
+from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.learning import exposure, tastes
 from aura_server.domain.learning.actions import REWARD_ACTIONS
+from aura_server.domain.learning.tastes import TasteView, user_tastes
 from aura_server.domain.models import Event, TasteEvidence, UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import (
@@ -91,15 +95,6 @@ def apply_reward(profile: UserProfile, event: Event, reward: float, taken: bool 
     current = profile.locations.get(place, 0.0)
     profile.locations[place] = round(_clamp(current + LOCATION_STEP * reward), 6)
     profile.price_range = tastes.take_price(profile.price_range, event, reward)
-
-
-def user_tastes(profile: UserProfile | None, serving: bool = False) -> tastes.TasteView:
-    """What the learner knows of the user's tastes (none of an unknown user's). `serving`:
-    for a new list, which starts over when their tastes changed (tastes.changed_tastes);
-    feedback on the last list is always learned against what was known when it was shown."""
-    if profile is None:
-        return tastes.taste_view(None)
-    return tastes.taste_view(profile.evidence, profile.favorite_categories, serving)
 
 
 def learn_from(
@@ -160,23 +155,54 @@ def _seed_from_onboarding(profile: UserProfile) -> None:
         profile.locations[place] = max(profile.locations.get(place, 0.0), HOME_LOCATION_SCORE)
 
 
+def _no_change(profile: UserProfile) -> None:
+    """A write that only folds in the lists the profile has not taken in yet."""
+
+
+@dataclass
+class KnownUser:
+    """A user as this process last read or wrote them: never changed in place (writers
+    change a copy), shared by every request until the store's version moves on."""
+
+    profile: UserProfile
+    # The events they hid or bought; None until a list needs them.
+    excluded: frozenset[str] | None = None
+    # The tastes a new list is served with (user_tastes(serving=True)), once computed.
+    serving_view: TasteView | None = None
+
+    def tastes(self) -> TasteView:
+        if self.serving_view is None:
+            self.serving_view = user_tastes(self.profile, serving=True)
+        return self.serving_view
+
+
 class ProfileService:
-    """Reads and writes profiles; every write is a compare-and-set on the version."""
+    """Reads and writes profiles; every write is a compare-and-set on the version.
+
+    Decoded profiles are kept per process (`known`, bounded), keyed by the version the
+    store bumps on every write: a read asks the store only for the version (and decodes
+    nothing while it is the one kept), so read-your-writes holds across workers and
+    instances. What a write commits is kept at once (after the commit)."""
 
     def __init__(
         self,
         repo: Repository,
         half_life: float = tastes.EVIDENCE_HALF_LIFE,
         lock_stripes: int = 64,
-        remembered: int = 100_000,
+        remembered: int = 20_000,
     ) -> None:
         self.repo = repo
         self.half_life = half_life  # of taste evidence, in the user's feedback actions
-        # The last profile read or written per user, to rank with while the store is down.
-        self._last_known: LRUCache[str, UserProfile] = LRUCache(remembered)
+        # Per user, the last profile read or written here: the cache, and what lists are
+        # ranked with while the store is down.
+        self._known: LRUCache[str, KnownUser] = LRUCache(remembered)
+        self._known_lock = threading.Lock()
         # Writes to one user queue here instead of racing to the store and retrying;
         # the store's compare-and-set still guards writes from other processes.
         self._locks = [threading.Lock() for _ in range(lock_stripes)]
+        # Users shown lists since their last write: when each was last shown one
+        # (monotonic seconds), for the sweep that folds in their exposure.
+        self._shown: dict[str, float] = {}
 
     def get(self, user_id: str) -> UserProfile:
         user_id = require_id("user_id", user_id)
@@ -185,33 +211,45 @@ class ProfileService:
             raise NotFound("user_id", f"no user {user_id!r}; onboard the user first")
         return profile
 
-    def find(self, user_id: str) -> UserProfile | None:
-        profile = self.repo.get_user(user_id)
-        if profile is not None:
-            self._last_known[user_id] = profile
-        return profile
+    def current(self, user_id: str) -> KnownUser | None:
+        """The user as stored now (None: never onboarded nor seen acting), with the events
+        they hid or bought: from this process's copy while the store's version is the
+        same, else read and kept."""
+        version = self.repo.profile_version(user_id)
+        if version is None:
+            return None
+        known = self._known.get(user_id)
+        if known is None or known.profile.version != version:
+            profile = self.repo.get_user(user_id)
+            if profile is None:
+                return None
+            known = self._keep(KnownUser(profile))
+        if known.excluded is None:
+            known.excluded = frozenset(self.repo.excluded_event_ids(user_id))
+        return known
+
+    def _keep(self, known: KnownUser) -> KnownUser:
+        """Keep `known` unless a newer version of the user is kept already."""
+        user_id = known.profile.user_id
+        with self._known_lock:
+            kept = self._known.get(user_id)
+            if kept is not None and kept.profile.version > known.profile.version:
+                return kept
+            self._known[user_id] = known
+        return known
 
     def age_bracket(self, user_id: str) -> str:
-        """The user's age bracket (for the brackets' trends), from the profile seen last
+        """The user's age bracket (for the brackets' trends), from the profile kept here
         when there is one: ages change seldom, and this spares a read per behavior."""
-        profile = self._last_known.get(user_id) or self.repo.get_user(user_id)
+        known = self._known.get(user_id)
+        profile = known.profile if known is not None else self.repo.get_user(user_id)
         return age_bracket(profile.age) if profile is not None else ""
 
-    def last_known(self, user_id: str) -> UserProfile | None:
-        """The profile this process saw last (the store is not asked)."""
-        last = self._last_known.get(user_id)
-        metrics().profile_reads.labels("last_known" if last else "none").inc()
-        return last
-
-    def find_or_last_known(self, user_id: str) -> tuple[UserProfile | None, bool]:
-        """The stored profile; while the store is unreachable, the last one seen here (or
-        none: a cold start), and True to say the answer is degraded."""
-        try:
-            profile = self.find(user_id)
-        except StoreUnavailable:
-            return self.last_known(user_id), True
-        metrics().profile_reads.labels("store").inc()
-        return profile, False
+    def last_known(self, user_id: str) -> KnownUser | None:
+        """The user as this process saw them last (the store is not asked)."""
+        known = self._known.get(user_id)
+        metrics().profile_reads.labels("last_known" if known else "none").inc()
+        return known
 
     def update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
         """Apply change to the stored profile (a new one when absent) and save it,
@@ -220,6 +258,14 @@ class ProfileService:
         assert profile is not None  # created when absent
         return profile
 
+    def _stored_copy(self, user_id: str) -> UserProfile | None:
+        """A copy of the stored profile to change: of the one kept here while it is the
+        stored version, else decoded from the store."""
+        known = self._known.get(user_id)
+        if known is not None and self.repo.profile_version(user_id) == known.profile.version:
+            return known.profile.copy()
+        return self.repo.get_user(user_id)
+
     def _update(
         self, user_id: str, change: Callable[[UserProfile], None], create: bool
     ) -> UserProfile | None:
@@ -227,36 +273,44 @@ class ProfileService:
         # this order (a caller may already hold the transaction), so none can deadlock.
         with self._locks[hash(user_id) % len(self._locks)]:
             for _ in range(MAX_WRITE_ATTEMPTS):
-                stored = self.repo.get_user(user_id)
+                stored = self._stored_copy(user_id)
                 if stored is None and not create:
                     return None
-                profile = stored or UserProfile(user_id=user_id)
+                if stored is None:
+                    # A new profile starts after the lists shown before it existed.
+                    profile = UserProfile(user_id=user_id)
+                    profile.exposure_folded = self.repo.newest_list(user_id)
+                else:
+                    profile = stored
+                    unfolded = self.repo.lists_after(user_id, profile.exposure_folded)
+                    exposure.fold(profile, unfolded, self.half_life)
                 change(profile)
                 profile.version += 1
                 profile.updated_at = utcnow()
                 if self.repo.save_user(profile):
-                    self._last_known[user_id] = profile
+                    self.repo.on_commit(partial(self._written, profile))
                     return profile
         raise RuntimeError(f"profile {user_id!r} kept changing under {MAX_WRITE_ATTEMPTS} writes")
 
-    def expose(
-        self,
-        user_id: str,
-        shown: Sequence[tuple[Event, int]],
-        origin: tuple[float, float],
-        feed_id: str = "",
-    ) -> None:
-        """A list (`feed_id`) was shown to a known user from `origin`: count each item's
-        exposure (tastes.expose). Unknown users get no profile from being shown something."""
-        if not shown:
-            return
+    def _written(self, profile: UserProfile) -> None:
+        """After a profile's write commits: keep it (the events excluded are read again
+        when a list needs them), and its lists no longer wait for the sweep."""
+        self._keep(KnownUser(profile))
+        self._shown.pop(profile.user_id, None)
 
-        def change(profile: UserProfile) -> None:
-            view = user_tastes(profile, serving=True)
-            tastes.expose(profile.evidence, view, shown, origin, self.half_life, feed_id)
+    def shown(self, user_id: str) -> None:
+        """A list was shown to the user (its impression is on its way to the store)."""
+        self._shown[user_id] = time.monotonic()
 
-        # One read of the profile, not two: the update itself finds an unknown user.
-        self.repo.transaction(lambda: self._update(user_id, change, create=False))
+    def fold_idle(self, idle: float, limit: int = 500) -> int:
+        """Fold in the exposure of users shown lists here who have not written since and
+        have waited `idle` seconds: users who only look. Returns how many were folded."""
+        due = time.monotonic() - idle
+        waiting = [user for user, at in list(self._shown.items()) if at <= due][:limit]
+        for user_id in waiting:
+            self.repo.transaction(partial(self._update, user_id, _no_change, False))
+            self._shown.pop(user_id, None)
+        return len(waiting)
 
     def onboard(
         self,

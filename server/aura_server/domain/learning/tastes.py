@@ -83,11 +83,12 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from aura_server.domain.decision.catalog_index import FloatArray, distance_km
-from aura_server.domain.models import Event, PriceRange, TasteEvidence
+from aura_server.domain.decision.catalog_index import FloatArray
+from aura_server.domain.models import Event, PriceRange, TasteEvidence, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES
 
 BASE_TASTE = 0.15
@@ -231,6 +232,15 @@ def taste_view(
         cautious_budget=min(cautious_budget, budget),
         restarted=restarted,
     )
+
+
+def user_tastes(profile: UserProfile | None, serving: bool = False) -> TasteView:
+    """What the learner knows of the user's tastes (none of an unknown user's). `serving`:
+    for a new list, which starts over when their tastes changed (changed_tastes); feedback
+    on the last list is always learned against what was known when it was shown."""
+    if profile is None:
+        return taste_view(None)
+    return taste_view(profile.evidence, profile.favorite_categories, serving)
 
 
 def changed_tastes(evidence: TasteEvidence) -> bool:
@@ -471,19 +481,33 @@ def _add_passed(evidence: TasteEvidence, category: str, amount: float) -> None:
     _add(evidence.recent_passed, category, amount)
 
 
-def exposures(
-    view: TasteView, shown: Sequence[tuple[Event, int]], distances: Sequence[float]
-) -> list[float]:
-    """How much not taking each (event, position) says against its kind, for a whole
-    list at once (one numpy pass, not one per item)."""
-    prices = np.array([np.nan if e.price_min is None else e.price_min for e, _ in shown])
-    fits = view.cautious_fit(np.asarray(distances, dtype=np.float64), prices).tolist()
-    return [position_weight(position) * fit for (_, position), fit in zip(shown, fits, strict=True)]
+class Shown(Protocol):
+    """An item of a list as exposure needs it (an ImpressionItem is one)."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def categories(self) -> Sequence[str]: ...
+    @property
+    def price_min(self) -> float | None: ...
+    @property
+    def distance_km(self) -> float | None: ...
+
+
+def exposures(view: TasteView, shown: Sequence[Shown]) -> list[float]:
+    """How much not taking each shown item says against its kind, for a whole list at
+    once (one numpy pass, not one per item)."""
+    prices = np.array([np.nan if item.price_min is None else item.price_min for item in shown])
+    distances = np.array([item.distance_km for item in shown], dtype=np.float64)
+    fits = view.cautious_fit(distances, prices).tolist()
+    return [position_weight(item.position) * fit for item, fit in zip(shown, fits, strict=True)]
 
 
 def exposure(view: TasteView, event: Event, position: int, distance: float) -> float:
     """How much not taking this item says against its kind."""
-    return exposures(view, [(event, position)], [distance])[0]
+    price = np.array([np.nan if event.price_min is None else event.price_min])
+    fit = float(view.cautious_fit(np.array([distance]), price)[0])
+    return position_weight(position) * fit
 
 
 def _add_band(bands: list[float], size: int, band: int, amount: float) -> None:
@@ -507,37 +531,32 @@ def _add_bands(
 def expose(
     evidence: TasteEvidence,
     view: TasteView,
-    shown: Sequence[tuple[Event, int]],
-    origin: tuple[float, float],
+    shown: Sequence[Shown],
     half_life: float = EVIDENCE_HALF_LIFE,
     list_id: str = "",
 ) -> None:
-    """A list (`list_id`, its feed_id) was shown from `origin`: each (event, position)
-    counts as passed over by its exposure until feedback says otherwise, and as shown in
-    its distance and price bands by how much the user should have liked it."""
+    """A list (`list_id`, its feed_id) was shown: each item counts as passed over by its
+    exposure until feedback says otherwise, and as shown in its distance (from where the
+    user asked) and price bands by how much the user should have liked it."""
     if view.restarted:
         restart(evidence)
     _open_list(evidence, list_id)
-    distances = [distance_km(*origin, event.lat, event.lng) for event, _ in shown]
-    weighed = [
-        (event, position, distance, weight)
-        for (event, position), distance, weight in zip(
-            shown, distances, exposures(view, shown, distances), strict=True
-        )
-    ]
+    weights = exposures(view, shown)
     by_category: dict[str, float] = {}
-    for event, _, _, weight in weighed:
-        for category in event.categories:
+    for item, weight in zip(shown, weights, strict=True):
+        for category in item.categories:
             by_category[category] = by_category.get(category, 0.0) + weight
-    fade(evidence, by_category, sum(weight for *_, weight in weighed), half_life)
-    for event, position, distance, weight in weighed:
-        _add_surprise(evidence, change_evidence(view, event.categories, weight, taken=False))
-        for category in event.categories:
+    fade(evidence, by_category, sum(weights), half_life)
+    for item, weight in zip(shown, weights, strict=True):
+        _add_surprise(evidence, change_evidence(view, item.categories, weight, taken=False))
+        for category in item.categories:
             _add_passed(evidence, category, weight)
         # Only kinds the user likes above an unknown one's say anything about distance
         # and price: a Techno night nearby left alone is about Techno, not about nearby.
-        lift = max(best_category_mean(view, event.categories) - BASE_TASTE, 0.0)
-        _add_bands(evidence, True, distance, event.price_min, position_weight(position) * lift)
+        lift = max(best_category_mean(view, item.categories) - BASE_TASTE, 0.0)
+        _add_bands(
+            evidence, True, item.distance_km, item.price_min, position_weight(item.position) * lift
+        )
 
 
 def record(

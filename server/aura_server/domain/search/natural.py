@@ -102,7 +102,8 @@ class NaturalSearch:
         check_coordinates(lat, lng)
         now = check_moment("now", now) or utcnow()
         parsed = self.parser.parse(query, now)
-        profile, excluded, degraded = self.serving.user_state(user_id)
+        state = self.serving.user_state(user_id)
+        profile = state.profile
         centre, radius = self._area(parsed, lat, lng, profile)
         start = max(now, parsed.date_from or now)
         end = min(parsed.date_to or now + FEED_WINDOW, now + MAX_WINDOW)
@@ -117,13 +118,13 @@ class NaturalSearch:
             keywords=_vibe_words(parsed.vibe_keywords),
         )
         feed_id = uuid.uuid4().hex
-        context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id)
+        context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id, state.tastes)
         items: list[RankedItem] = []
         relaxed: list[str] = []
         ranking: Ranking | None = None
         pending = [step for step in RELAXATION_ORDER if _active(step, where)]
         while True:
-            shown = excluded | {item.event.event_id for item in items}
+            shown = state.excluded.union(item.event.event_id for item in items)
             candidates = self.index.select(*centre, radius, start, end, shown, where)
             step_context = dataclasses.replace(context, feed_id=f"{feed_id}:{len(relaxed)}")
             ranking = self.ranker.rank(step_context, candidates, limit - len(items))
@@ -146,7 +147,7 @@ class NaturalSearch:
             items,
             ranking.cold_start,
             ranking.model_version,
-            degraded=degraded or not logged,
+            degraded=state.degraded or not logged,
         )
 
     def _area(
