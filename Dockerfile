@@ -11,7 +11,7 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels /src/clients/python /src
 FROM python:3.11-slim
 # Auth is on: give the container SECRET_KEY (or AURA_JWT_PUBLIC_KEY / AURA_JWKS_FILE).
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    AURA_DB_PATH=/data/aura.db AURA_AUTH=jwt
+    AURA_DB_PATH=/data/aura.db AURA_AUTH=jwt NUMBA_CACHE_DIR=/tmp/aura-numba
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels aura-server \
     && rm -rf /wheels \

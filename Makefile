@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench loadgen-deps bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,15 +66,17 @@ test: install browser grpcurl buf lint typecheck
 bench: install
 	$(PY) scripts/loadtest.py
 
-# Aura as shares of a bare grpcio server measured beside it (h2load from Debian's
-# nghttp2-client, installed here when missing).
-bench-ceiling: install
-	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+# The benchmarks' load generator (scripts/loadgen.c) builds on Debian's libnghttp2.
+loadgen-deps:
+	@test -f /usr/include/nghttp2/nghttp2.h || (apt-get update -qq && apt-get install -y -qq libnghttp2-dev gcc)
+
+# Aura as shares of a bare grpcio server measured beside it, with plain ranking and
+# one-insert servers as anchors.
+bench-ceiling: install loadgen-deps
 	$(PY) scripts/bench_ceiling.py
 
-# Where a served Feed's and LogBehavior's CPU goes: py-spy over the workers under h2load.
-profile-served: install
-	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+# Where a served Feed's and LogBehavior's CPU goes: py-spy over the workers under load.
+profile-served: install loadgen-deps
 	$(PY) scripts/profile_served.py
 
 bench-feed: install

@@ -208,7 +208,11 @@ class Repository(abc.ABC):
 
     # Impressions
     @abc.abstractmethod
-    def insert_impression(self, impression: Impression) -> None: ...
+    def insert_impressions(self, impressions: Sequence[Impression]) -> None:
+        """Store several impressions at once (every feed's write behind the answers)."""
+
+    def insert_impression(self, impression: Impression) -> None:
+        self.insert_impressions([impression])
 
     @abc.abstractmethod
     def get_impression(self, feed_id: str) -> Impression | None: ...

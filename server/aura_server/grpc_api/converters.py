@@ -170,18 +170,35 @@ def profile_to_proto(profile: UserProfile) -> types_pb2.UserProfile:
     return message
 
 
-def items_to_proto(items: list[RankedItem]) -> list[types_pb2.FeedItem]:
-    return [
-        types_pb2.FeedItem(
-            event=event_to_proto(item.event),
-            score=item.score,
-            position=position,
-            reason=item.reason,
-            explored=item.explored,
-            propensity=item.propensity,
-        )
-        for position, item in enumerate(items)
-    ]
+# Listed events' messages, made once per event object (a catalog snapshot's events live
+# as long as the snapshot; their popularity is the one field that moves, set per answer).
+_EVENT_MESSAGES: dict[int, tuple[Event, types_pb2.Event]] = {}
+MAX_EVENT_MESSAGES = 100_000
+
+
+def listed_event(event: Event) -> types_pb2.Event:
+    """The event's message, made once per event object: a listed event comes from the
+    catalog index, whose events stay the same objects until the catalog changes."""
+    kept = _EVENT_MESSAGES.get(id(event))
+    if kept is None or kept[0] is not event:
+        if len(_EVENT_MESSAGES) >= MAX_EVENT_MESSAGES:
+            _EVENT_MESSAGES.clear()  # events of old catalog snapshots
+        kept = _EVENT_MESSAGES[id(event)] = (event, event_to_proto(event))
+    return kept[1]
+
+
+def add_items(listed: Any, items: list[RankedItem]) -> None:
+    """Append the items to a response's repeated FeedItem field, in place (a message made
+    apart and then added would be copied twice)."""
+    for position, item in enumerate(items):
+        message = listed.add()
+        message.event.CopyFrom(listed_event(item.event))
+        message.event.popularity = item.event.popularity
+        message.score = item.score
+        message.position = position
+        message.reason = item.reason
+        message.explored = item.explored
+        message.propensity = item.propensity
 
 
 def parsed_query_to_proto(parsed: ParsedQuery) -> recommend_pb2.ParsedQuery:
@@ -317,13 +334,14 @@ def feed_args(request: recommend_pb2.FeedRequest) -> Args:
 
 
 def feed_reply(result: FeedResult) -> recommend_pb2.FeedResponse:
-    return recommend_pb2.FeedResponse(
+    reply = recommend_pb2.FeedResponse(
         feed_id=result.feed_id,
-        items=items_to_proto(result.items),
         cold_start=result.cold_start,
         model_version=result.model_version,
         degraded=result.degraded,
     )
+    add_items(reply.items, result.items)
+    return reply
 
 
 def highlights_args(request: recommend_pb2.HighlightsRequest) -> Args:
@@ -331,9 +349,9 @@ def highlights_args(request: recommend_pb2.HighlightsRequest) -> Args:
 
 
 def highlights_reply(result: FeedResult) -> recommend_pb2.HighlightsResponse:
-    return recommend_pb2.HighlightsResponse(
-        feed_id=result.feed_id, items=items_to_proto(result.items), degraded=result.degraded
-    )
+    reply = recommend_pb2.HighlightsResponse(feed_id=result.feed_id, degraded=result.degraded)
+    add_items(reply.items, result.items)
+    return reply
 
 
 def natural_args(request: recommend_pb2.NaturalRequest) -> Args:
@@ -341,17 +359,18 @@ def natural_args(request: recommend_pb2.NaturalRequest) -> Args:
 
 
 def natural_reply(result: NaturalResult) -> recommend_pb2.NaturalResponse:
-    return recommend_pb2.NaturalResponse(
+    reply = recommend_pb2.NaturalResponse(
         feed_id=result.feed_id,
         parsed=parsed_query_to_proto(result.parsed),
         parser=result.parsed.parser,
         relaxed=result.relaxed,
-        items=items_to_proto(result.items),
         cold_start=result.cold_start,
         model_version=result.model_version,
         degraded=result.degraded,
         unmatched_terms=result.parsed.unmatched_terms,
     )
+    add_items(reply.items, result.items)
+    return reply
 
 
 # CatalogService

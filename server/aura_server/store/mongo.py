@@ -388,8 +388,8 @@ class MongoRepository(Repository):
 
     # Impressions
     @request_budget
-    def insert_impression(self, impression: Impression) -> None:
-        self.impressions.insert_one(impression_to_doc(impression))
+    def insert_impressions(self, impressions: Sequence[Impression]) -> None:
+        self.impressions.insert_many([impression_to_doc(i) for i in impressions], ordered=True)
 
     @request_budget
     def get_impression(self, feed_id: str) -> Impression | None:

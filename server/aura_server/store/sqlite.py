@@ -618,19 +618,21 @@ class SQLiteRepository(Repository):
         return 0 if row is None else int(row["value"])
 
     # Impressions
-    def insert_impression(self, impression: Impression) -> None:
-        shown = " ".join(item.event_id for item in impression.items)
+    def insert_impressions(self, impressions: Sequence[Impression]) -> None:
         with self._write() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO impressions (feed_id, user_id, created_at, doc, event_ids) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (
-                    impression.feed_id,
-                    impression.user_id,
-                    _ts(impression.created_at),
-                    _dumps(impression_to_doc(impression)),
-                    f" {shown} ",
-                ),
+                [
+                    (
+                        impression.feed_id,
+                        impression.user_id,
+                        _ts(impression.created_at),
+                        _dumps(impression_to_doc(impression)),
+                        " " + " ".join(item.event_id for item in impression.items) + " ",
+                    )
+                    for impression in impressions
+                ],
             )
 
     # Lists are ordered by when they were shown, then by when they were written (rowid):

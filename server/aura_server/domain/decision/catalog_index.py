@@ -11,8 +11,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass, field
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -114,14 +114,6 @@ class CatalogSnapshot:
     popularity: FloatArray
     start_hour_of_week: IntArray  # 0 = Monday 00:00 in New York
     intent_match: dict[str, FloatArray]  # per intent: 1 category match, 0.5 tag match
-    # Request-independent learner features per row, computed on first use.
-    _traits: dict[int, str] = field(default_factory=dict)
-
-    def traits(self, row: int, build: Callable[[Event], str]) -> str:
-        cached = self._traits.get(row)
-        if cached is None:
-            cached = self._traits[row] = build(self.events[row])
-        return cached
 
     @classmethod
     def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:

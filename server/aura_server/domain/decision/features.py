@@ -16,12 +16,13 @@ user's weights stay flat.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from aura_server.domain.decision.catalog_index import FloatArray
+from aura_server.domain.decision.catalog_index import FloatArray, IntArray
 from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import (
     BOROUGHS,
@@ -93,24 +94,70 @@ def event_traits(event: Event) -> str:
     return " ".join(traits)
 
 
-def _bucket_labels(values: FloatArray, edges: tuple[float, ...]) -> list[str]:
-    """_bucket for many values at once."""
-    labels = np.array([f"{edge:g}" for edge in edges] + [f"{edges[-1]:g}+"])
-    return list(labels[np.searchsorted(np.array(edges), values, side="left")])
+# Distances fall in bands whose edges are those of the km buckets and the "within" flags
+# together: within a band, an event's action line is the same.
+DISTANCE_BAND_EDGES = tuple(sorted({*KM_EDGES, *WITHIN_KM}))
+POPULARITY_BANDS = 64  # log2(1 + popularity) as an int, capped for the cache key
+MAX_CACHED_LINES = 500_000
 
 
-def action_features(
-    traits: list[str], distance_km: FloatArray, hours_until: FloatArray, popularity: FloatArray
-) -> list[str]:
-    """One action line per event: its traits plus how far, how soon and how popular."""
-    km = _bucket_labels(distance_km, KM_EDGES)
-    within = [
-        "".join(f" in_{edge:g}" for edge in WITHIN_KM if distance <= edge)
-        for distance in distance_km.tolist()
-    ]
-    soon = _bucket_labels(np.maximum(hours_until, 0.0), HOURS_EDGES)
-    pop = np.log2(1 + np.maximum(popularity, 0.0)).astype(int)
-    return [
-        f"|E {t} km_{k}{w} soon_{h} pop_{p}"
-        for t, k, w, h, p in zip(traits, km, within, soon, pop, strict=True)
-    ]
+def _distance_text(distance: float) -> str:
+    km = _bucket(distance, KM_EDGES)
+    within = "".join(f" in_{edge:g}" for edge in WITHIN_KM if distance <= edge)
+    return f"km_{km}{within}"
+
+
+# Per distance band and start band, the text: each band's upper edge stands for all of it.
+_DISTANCE_TEXT = [_distance_text(edge) for edge in DISTANCE_BAND_EDGES] + [
+    _distance_text(DISTANCE_BAND_EDGES[-1] + 1.0)
+]
+_SOON_TEXT = [f"soon_{edge:g}" for edge in HOURS_EDGES] + [f"soon_{HOURS_EDGES[-1]:g}+"]
+
+
+class ActionTexts:
+    """The action lines of one catalog snapshot's events, each built once per distance
+    band, start band and popularity band it is asked for (at most MAX_CACHED_LINES kept):
+    a Feed looks its lines up instead of formatting a few hundred strings.
+
+    One action line per event: its traits plus how far, how soon and how popular."""
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.events = events
+        self._traits: dict[int, str] = {}
+        self._lines: dict[int, str] = {}
+
+    def traits(self, row: int) -> str:
+        cached = self._traits.get(row)
+        if cached is None:
+            cached = self._traits[row] = event_traits(self.events[row])
+        return cached
+
+    def lines(
+        self,
+        rows: IntArray,
+        distance_km: FloatArray,
+        hours_until: FloatArray,
+        popularity: FloatArray,
+    ) -> list[str]:
+        near = np.searchsorted(DISTANCE_BAND_EDGES, distance_km, side="left")
+        soon = np.searchsorted(HOURS_EDGES, np.maximum(hours_until, 0.0), side="left")
+        pop = np.minimum(
+            np.log2(1 + np.maximum(popularity, 0.0)).astype(np.int64), POPULARITY_BANDS - 1
+        )
+        keys = ((rows * len(_DISTANCE_TEXT) + near) * len(_SOON_TEXT) + soon) * POPULARITY_BANDS
+        keys += pop
+        lines = self._lines
+        if len(lines) > MAX_CACHED_LINES:
+            lines.clear()
+        found = []
+        for key, row, band, start, popular in zip(
+            keys.tolist(), rows.tolist(), near.tolist(), soon.tolist(), pop.tolist(), strict=True
+        ):
+            line = lines.get(key)
+            if line is None:
+                line = lines[key] = (
+                    f"|E {self.traits(row)} {_DISTANCE_TEXT[band]} {_SOON_TEXT[start]} "
+                    f"pop_{popular}"
+                )
+            found.append(line)
+        return found

@@ -1,10 +1,11 @@
 """The impression log: what was shown to whom, written behind the answer.
 
-A feed is answered before its impression is durable: the impression (and the exposure it
-adds to the user's taste evidence) goes to the store's next group commit, and until then
-it waits here, where a reward that arrives first still finds it. An impression the store
-refused (down, or held by another process) is kept and tried again a few times; a feed
-whose impressions cannot be written is answered as degraded.
+A feed is answered before its impression is durable: the impression goes to a queue, and
+one job in the store's next group commit writes everything queued by then in one
+statement, so under load a commit carries dozens of feeds for the price of one. Until it
+is written it waits here, where a reward that arrives first still finds it. Impressions
+the store refused (down, or held by another process) are kept and tried again a few
+times; a feed whose impression cannot be written is answered as degraded.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 
@@ -35,19 +35,21 @@ STALLED = timedelta(seconds=1.0)
 class ImpressionLog:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
-        self._pending: dict[str, Impression] = {}
+        self._pending: dict[str, Impression] = {}  # not written yet, by feed_id
+        self._attempts: dict[str, int] = {}
+        self._queue: list[Impression] = []  # for the next job
+        self._job: Future[None] | None = None  # the job that will write the queue
         self._lock = threading.Lock()
         self._failing = False  # the last write was refused
         # When the store last ran a write of ours (committed or not yet): a store that
         # runs none is stalled, one that runs them late is only busy.
         self._last_written = time.monotonic()
 
-    def log(self, impression: Impression, write: Callable[[], None]) -> bool:
-        """Keep the impression findable and write it (with `write`, which inserts it and
-        anything that goes with it) in the store's next commit. Returns False when the
-        store is failing or stalled and this write has not gone through within
-        FAILING_WAIT (the caller waits that long: the store may be back). A writer that
-        is only behind makes the caller wait as long, which lets it catch up, but the
+    def log(self, impression: Impression) -> bool:
+        """Keep the impression findable and write it in the store's next commit. Returns
+        False when the store is failing or stalled and this write has not gone through
+        within FAILING_WAIT (the caller waits that long: the store may be back). A writer
+        that is only behind makes the caller wait as long, which lets it catch up, but the
         answer is True: the store works."""
         with self._lock:
             if len(self._pending) >= MAX_PENDING:
@@ -56,7 +58,7 @@ class ImpressionLog:
             self._pending[impression.feed_id] = impression
         behind = oldest is not None and utcnow() - oldest.created_at > STALLED
         stalled = behind and time.monotonic() - self._last_written > STALLED.total_seconds()
-        done = self._submit(impression, write, attempt=1)
+        done = self._queue_for_writing(impression)
         if not self._failing and not behind:
             return True
         try:
@@ -67,36 +69,63 @@ class ImpressionLog:
             return not (self._failing or stalled)
         return True
 
-    def _submit(
-        self, impression: Impression, write: Callable[[], None], attempt: int
-    ) -> Future[None]:
-        def tracked() -> None:
-            write()
+    def _queue_for_writing(self, impression: Impression) -> Future[None]:
+        """Queue the impression for the job that writes the queue, submitting one when
+        none is waiting to run; returns that job."""
+        with self._lock:
+            self._queue.append(impression)
+            job = self._job
+            if job is not None:
+                return job
+            job = self._job = Future()
+        self._run_when_committed(job)
+        return job
+
+    def _run_when_committed(self, job: Future[None]) -> None:
+        taken: list[Impression] = []  # what this job wrote (or tried to)
+
+        def write_queued() -> None:
+            with self._lock:
+                taken.extend(self._queue)
+                self._queue, self._job = [], None
+            if taken:
+                self.repo.insert_impressions(taken)
             self._last_written = time.monotonic()
 
-        done = self.repo.submit(tracked)
+        written = self.repo.submit(write_queued)
+        written.add_done_callback(lambda outcome: self._settle(outcome, job, taken))
 
-        def settled(outcome: Future[None]) -> None:
-            error = outcome.exception()
-            if error is None:
-                self._failing = False
-                with self._lock:
+    def _settle(self, outcome: Future[None], job: Future[None], taken: list[Impression]) -> None:
+        error = outcome.exception()
+        if error is None:
+            self._failing = False
+            with self._lock:
+                for impression in taken:
                     self._pending.pop(impression.feed_id, None)
-                return
-            self._failing = True
+                    self._attempts.pop(impression.feed_id, None)
+            job.set_result(None)
+            return
+        self._failing = True
+        if not taken:  # the job never ran (the store refused the transaction)
+            with self._lock:
+                if self._job is job:
+                    taken, self._queue, self._job = self._queue, [], None
+        for impression in taken:
+            self._retry_later(impression, error)
+        job.set_exception(error)
+
+    def _retry_later(self, impression: Impression, error: BaseException) -> None:
+        with self._lock:
+            attempt = self._attempts.get(impression.feed_id, 1)
             if attempt >= MAX_ATTEMPTS:
                 log.warning("impression %s not logged: %s", impression.feed_id, error)
-                with self._lock:
-                    self._pending.pop(impression.feed_id, None)
+                self._pending.pop(impression.feed_id, None)
+                self._attempts.pop(impression.feed_id, None)
                 return
-            retry = threading.Timer(
-                RETRY_SECONDS * attempt, self._submit, (impression, write, attempt + 1)
-            )
-            retry.daemon = True
-            retry.start()
-
-        done.add_done_callback(settled)
-        return done
+            self._attempts[impression.feed_id] = attempt + 1
+        retry = threading.Timer(RETRY_SECONDS * attempt, self._queue_for_writing, (impression,))
+        retry.daemon = True
+        retry.start()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every impression logged so far is written (or given up on)."""

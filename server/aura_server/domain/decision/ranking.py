@@ -47,8 +47,9 @@ from typing import Protocol
 
 import numpy as np
 
+from aura_server.domain.decision import compiled
 from aura_server.domain.decision.catalog_index import Candidates, FloatArray, IntArray
-from aura_server.domain.decision.features import action_features, event_traits, shared_features
+from aura_server.domain.decision.features import ActionTexts, shared_features
 from aura_server.domain.decision.slate import SlatePolicy, fill_slate
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.learning.tastes import (
@@ -223,26 +224,25 @@ def optimistic_scores(
     return hopeful
 
 
-def _top(scores: FloatArray, among: IntArray, count: int) -> IntArray:
-    """The `count` best of `among` by score (unordered), without sorting them all."""
-    if len(among) <= count:
-        return among
-    return among[np.argpartition(-scores[among], count)[:count]]
-
-
-def candidate_pool(scores: FloatArray, masks: IntArray, settings: RankingSettings) -> IntArray:
+def candidate_pool(scores: FloatArray, codes: IntArray, settings: RankingSettings) -> IntArray:
     """The candidates the learner scores, best first: the best `candidate_pool` by score,
     and the best `pool_per_category` of every category among the best
     POOL_SEARCH_FACTOR x `candidate_pool` (all of a small catalog), so exploration can reach
-    tastes the score has not learned yet without a pass over a huge catalog per category."""
-    everyone = np.arange(len(scores))
-    chosen = [_top(scores, everyone, settings.candidate_pool)]
-    searched = _top(scores, everyone, POOL_SEARCH_FACTOR * settings.candidate_pool)
-    for code in range(len(CATEGORIES)):
-        in_category = searched[(masks[searched] & (1 << code)) != 0]
-        chosen.append(_top(scores, in_category, settings.pool_per_category))
-    pool = np.unique(np.concatenate(chosen))
-    return pool[np.argsort(-scores[pool], kind="stable")]
+    tastes the score has not learned yet without a pass over a huge catalog per category.
+    `codes`: each candidate's category codes (CatalogSnapshot.category_codes)."""
+    search = POOL_SEARCH_FACTOR * settings.candidate_pool
+    everyone = len(scores)
+    searched = (
+        np.arange(everyone) if everyone <= search else np.argpartition(-scores, search)[:search]
+    )
+    return compiled.pool_of(
+        np.ascontiguousarray(scores, dtype=np.float64),
+        codes,
+        searched.astype(np.int64),
+        settings.candidate_pool,
+        settings.pool_per_category,
+        len(CATEGORIES),
+    )
 
 
 class LearnedRanker:
@@ -253,6 +253,7 @@ class LearnedRanker:
         self.trends = trends
         self.settings = settings
         self._weights = np.array(settings.cold_start_weights, dtype=np.float64)[:, None]
+        self._texts: ActionTexts | None = None
 
     def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> Ranking:
         profile = context.profile
@@ -273,7 +274,7 @@ class LearnedRanker:
         else:
             scores, rest = expected_appeal(tastes, candidates)
         pool = candidate_pool(
-            scores, candidates.snapshot.category_mask[candidates.rows], self.settings
+            scores, candidates.snapshot.category_codes[candidates.rows], self.settings
         )
         actions: list[str] = []
         # Per pool candidate, the most its score could plausibly be: what exploration weighs.
@@ -331,9 +332,12 @@ class LearnedRanker:
         self, context: RankingContext, candidates: Candidates, which: IntArray
     ) -> list[str]:
         snap = candidates.snapshot
+        texts = self._texts
+        if texts is None or texts.events is not snap.events:  # built once per catalog version
+            texts = self._texts = ActionTexts(snap.events)
         rows = candidates.rows[which]
-        return action_features(
-            [snap.traits(int(row), event_traits) for row in rows],
+        return texts.lines(
+            rows,
             candidates.distance_km[which],
             (snap.starts_at[rows] - context.now.timestamp()) / 3600,
             snap.popularity[rows],

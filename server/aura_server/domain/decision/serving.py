@@ -150,9 +150,7 @@ class Serving:
             shared_features=ranking.shared_features,
         )
         try:
-            logged = self.impressions.log(
-                impression, lambda: self.repo.insert_impression(impression)
-            )
+            logged = self.impressions.log(impression)
         except StoreUnavailable as exc:
             log.warning("impression %s not logged: %s", feed_id, exc)
             return False
