@@ -137,11 +137,12 @@ def fill_slate(
     use_hopes: bool,
     protected: int,
     draws: FloatArray,
+    consulted: np.ndarray,
 ) -> tuple[IntArray, np.ndarray, FloatArray, FloatArray]:
     """slate.fill_slate over arrays in best-first order (scores sorted, masks and hopes
     alongside): per slot, the position picked, whether it was explored, its propensity
     (unrounded) and the slot's epsilon. `draws` are the generator's numbers, used in
-    order."""
+    order; consulted[p] is set for every position whose hope was read."""
     m = len(scores)
     categories = len(caps)
     sizes = np.zeros(categories, dtype=np.int64)
@@ -193,6 +194,8 @@ def fill_slate(
             floor = scores[greedy]
             for k in range(found):
                 position = best_positions[k]
+                if position != greedy:
+                    consulted[position] = True
                 if position != greedy and hopes[position] > floor:
                     alternatives[count] = position
                     alternative_weights[count] = hopes[position] - floor

@@ -38,7 +38,8 @@ class ImpressionLog:
         self._pending: dict[str, Impression] = {}  # not written yet, by feed_id
         self._attempts: dict[str, int] = {}
         self._queue: list[Impression] = []  # for the next job
-        self._job: Future[None] | None = None  # the job that will write the queue
+        self._running: Future[None] | None = None  # the job in the store's queue
+        self._next: Future[None] | None = None  # of callers whose impressions wait for one
         self._lock = threading.Lock()
         self._failing = False  # the last write was refused
         # When the store last ran a write of ours (committed or not yet): a store that
@@ -70,49 +71,70 @@ class ImpressionLog:
         return True
 
     def _queue_for_writing(self, impression: Impression) -> Future[None]:
-        """Queue the impression for the job that writes the queue, submitting one when
-        none is waiting to run; returns that job."""
+        """Queue the impression; returns the future of the job that will write it. One
+        job runs at a time: what is logged meanwhile goes to the next one, submitted when
+        the running one settles (by the writer, which is then awake anyway)."""
         with self._lock:
             self._queue.append(impression)
-            job = self._job
-            if job is not None:
-                return job
-            job = self._job = Future()
-        self._run_when_committed(job)
+            if self._next is None:
+                self._next = Future()
+            job = self._next
+            start = self._running is None
+            if start:
+                self._running, self._next = job, None
+        if start:
+            self._write_queue(job)
         return job
 
-    def _run_when_committed(self, job: Future[None]) -> None:
+    def _write_queue(self, job: Future[None]) -> None:
         taken: list[Impression] = []  # what this job wrote (or tried to)
+        also: list[Future[None]] = []  # callers queued after it was submitted, before it ran
 
         def write_queued() -> None:
             with self._lock:
                 taken.extend(self._queue)
-                self._queue, self._job = [], None
+                self._queue = []
+                if self._next is not None:
+                    also.append(self._next)
+                    self._next = None
             if taken:
                 self.repo.insert_impressions(taken)
             self._last_written = time.monotonic()
 
         written = self.repo.submit(write_queued)
-        written.add_done_callback(lambda outcome: self._settle(outcome, job, taken))
+        written.add_done_callback(lambda outcome: self._settle(outcome, [job, *also], taken))
 
-    def _settle(self, outcome: Future[None], job: Future[None], taken: list[Impression]) -> None:
+    def _settle(
+        self, outcome: Future[None], jobs: list[Future[None]], taken: list[Impression]
+    ) -> None:
         error = outcome.exception()
-        if error is None:
-            self._failing = False
-            with self._lock:
+        self._failing = error is not None
+        with self._lock:
+            if error is None:
                 for impression in taken:
                     self._pending.pop(impression.feed_id, None)
                     self._attempts.pop(impression.feed_id, None)
-            job.set_result(None)
-            return
-        self._failing = True
-        if not taken:  # the job never ran (the store refused the transaction)
-            with self._lock:
-                if self._job is job:
-                    taken, self._queue, self._job = self._queue, [], None
-        for impression in taken:
-            self._retry_later(impression, error)
-        job.set_exception(error)
+            elif not taken:  # the job never ran (the store refused the transaction)
+                taken, self._queue = self._queue, []
+                if self._next is not None:
+                    jobs.append(self._next)
+                    self._next = None
+            self._running = None
+        for job in jobs:
+            if error is None:
+                job.set_result(None)
+            else:
+                job.set_exception(error)
+                for impression in taken:
+                    self._retry_later(impression, error)
+                taken = []
+        with self._lock:
+            following = None
+            if self._queue and self._running is None:
+                following = self._next or Future()
+                self._running, self._next = following, None
+        if following is not None:
+            self._write_queue(following)
 
     def _retry_later(self, impression: Impression, error: BaseException) -> None:
         with self._lock:

@@ -41,6 +41,7 @@ average over seeds 31, 33, 35 and 37) against the bandit steering exploration on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -86,6 +87,7 @@ class RankedItem:
     propensity: float = 1.0
     features: str = ""  # the learner's action features, logged with the impression
     epsilon: float = 0.0  # the slot's exploration probability, logged for evaluation
+    distance_km: float | None = None  # from where the user asked (None: not known)
 
 
 @dataclass(frozen=True)
@@ -276,14 +278,20 @@ class LearnedRanker:
         pool = candidate_pool(
             scores, candidates.snapshot.category_codes[candidates.rows], self.settings
         )
-        actions: list[str] = []
-        # Per pool candidate, the most its score could plausibly be: what exploration weighs.
+        # Per pool candidate, the most its score could plausibly be: what exploration weighs,
+        # with what the bandit estimates trying it could earn (asked for only where
+        # exploration weighs it: fill_slate's more_optimism).
         hopes: FloatArray | None = None
+        bandit_hopes: Callable[[IntArray], FloatArray] | None = None
         if not cold:
-            actions = self._action_features(context, candidates, pool)
             hopes = optimistic_scores(scores, tastes, candidates, rest, pool)
             if self.settings.bandit_weight:
-                hopes += self.settings.bandit_weight * self.bandit.predict_rewards(shared, actions)
+
+                def bandit_hopes(which: IntArray) -> FloatArray:
+                    lines = self._action_features(context, candidates, pool[which])
+                    estimates = self.bandit.predict_rewards(shared, lines)
+                    return self.settings.bandit_weight * estimates
+
         choices = fill_slate(
             scores[pool],
             candidates.snapshot.category_mask[candidates.rows[pool]],
@@ -297,14 +305,12 @@ class LearnedRanker:
             optimistic=hopes,
             # A favourite someone named leads their first feeds: no exploration above it.
             protected=PROTECTED_SLOTS if cold and tastes.stated else 0,
+            more_optimism=bandit_hopes,
         )
-        if cold:  # only what is shown is logged for learning
-            shown = self._action_features(context, candidates, pool[[c.index for c in choices]])
-            actions = [""] * len(pool)
-            for choice, line in zip(choices, shown, strict=True):
-                actions[choice.index] = line
+        # What is shown is logged with its action features, for learning.
+        actions = self._action_features(context, candidates, pool[[c.index for c in choices]])
         items = []
-        for choice in choices:
+        for choice, features in zip(choices, actions, strict=True):
             i = int(pool[choice.index])
             event = candidates.snapshot.events[candidates.rows[i]]
             if choice.explored:
@@ -322,8 +328,9 @@ class LearnedRanker:
                     reason=reason,
                     explored=choice.explored,
                     propensity=round(choice.propensity, 6),
-                    features=actions[choice.index],
+                    features=features,
                     epsilon=round(choice.epsilon, 6),
+                    distance_km=float(candidates.distance_km[i]),
                 )
             )
         return Ranking(items, cold, self.bandit.version, shared, slate.epsilon)

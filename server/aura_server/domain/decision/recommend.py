@@ -177,6 +177,7 @@ class Recommender:
                         logged.propensity,
                         logged.features,
                         logged.epsilon or 0.0,
+                        logged.distance_km,
                     )
                 )
         cold = bool(impression.context.get("cold_start", False))
@@ -223,7 +224,10 @@ class Recommender:
             for category in event.categories:
                 per_category[category] = per_category.get(category, 0) + 1
             reason = "trending" if trend[i] > 0 else "popular"
-            items.append(RankedItem(event, round(float(scores[i]), 6), reason))
+            score = round(float(scores[i]), 6)
+            items.append(
+                RankedItem(event, score, reason, distance_km=float(candidates.distance_km[i]))
+            )
             if len(items) == limit:
                 break
         feed_id = uuid.uuid4().hex

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import distance_km
 from aura_server.domain.decision.impressions import ImpressionLog
-from aura_server.domain.decision.ranking import Ranking, RankingContext
+from aura_server.domain.decision.ranking import RankedItem, Ranking, RankingContext
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.profiles import KnownUser, ProfileService
 from aura_server.domain.learning.tastes import TasteView, user_tastes
@@ -138,9 +138,7 @@ class Serving:
                     propensity=item.propensity,
                     features=item.features,
                     epsilon=item.epsilon,
-                    distance_km=distance_km(
-                        context.lat, context.lng, item.event.lat, item.event.lng
-                    ),
+                    distance_km=_distance(item, context),
                     price_min=item.event.price_min,
                     categories=tuple(item.event.categories),
                 )
@@ -157,6 +155,13 @@ class Serving:
         if context.profile is not None and ranking.items:
             self.profiles.shown(user_id)
         return logged
+
+
+def _distance(item: RankedItem, context: RankingContext) -> float:
+    """How far the item was from where the user asked (the ranker measured it)."""
+    if item.distance_km is not None:
+        return item.distance_km
+    return distance_km(context.lat, context.lng, item.event.lat, item.event.lng)
 
 
 def _state_of(known: KnownUser | None, degraded: bool = False) -> UserState:

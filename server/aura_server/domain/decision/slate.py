@@ -23,6 +23,7 @@ The draws come from a generator seeded with the feed_id, so a feed replays exact
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,7 @@ def fill_slate(
     explore_weights: FloatArray | None = None,
     optimistic: FloatArray | None = None,
     protected: int = 0,
+    more_optimism: Callable[[IntArray], FloatArray] | None = None,
 ) -> list[SlotChoice]:
     """caps[c] overrides max_per_category for category code c; explore_weights[c] is
     category c's weight when exploring; the first `protected` slots stay greedy. With
@@ -80,6 +82,12 @@ def fill_slate(
     known favourites fill the top explores below them, and one whose known tastes serve
     them badly explores up to twice the configured share.
 
+    `more_optimism(indices)`, when given, adds to `optimistic` for those candidates; it is
+    asked only for the candidates exploration weighs at some slot (a few dozen, where the
+    learner's estimate is costly to get for hundreds): the slate is filled, the
+    candidates it weighed and lacked are asked for, and it is filled again until it
+    weighed nothing it lacked, which gives what asking for every candidate would.
+
     The loop itself runs compiled (compiled.fill_slate) over the candidates in best-first
     order (ties: lower index first)."""
     rng = random.Random(seed)
@@ -90,19 +98,28 @@ def fill_slate(
     cap = np.full(CATEGORY_COUNT, policy.max_per_category) if caps is None else caps
     weights = np.ones(CATEGORY_COUNT) if explore_weights is None else explore_weights
     hopes = np.zeros(len(ranked)) if optimistic is None else optimistic[ranked]
-    picked, explored, propensities, epsilons = compiled.fill_slate(
-        np.ascontiguousarray(scores[ranked], dtype=np.float64),
-        np.ascontiguousarray(category_masks[ranked], dtype=np.int64),
-        limit,
-        float(policy.epsilon),
-        policy.window,
-        np.ascontiguousarray(cap, dtype=np.int64),
-        np.ascontiguousarray(weights, dtype=np.float64),
-        np.ascontiguousarray(hopes, dtype=np.float64),
-        optimistic is not None,
-        protected,
-        draws,
-    )
+    known = np.zeros(len(ranked), dtype=bool)  # by sorted position: hope complete
+    while True:
+        consulted = np.zeros(len(ranked), dtype=bool)
+        picked, explored, propensities, epsilons = compiled.fill_slate(
+            np.ascontiguousarray(scores[ranked], dtype=np.float64),
+            np.ascontiguousarray(category_masks[ranked], dtype=np.int64),
+            limit,
+            float(policy.epsilon),
+            policy.window,
+            np.ascontiguousarray(cap, dtype=np.int64),
+            np.ascontiguousarray(weights, dtype=np.float64),
+            np.ascontiguousarray(hopes, dtype=np.float64),
+            optimistic is not None,
+            protected,
+            draws,
+            consulted,
+        )
+        lacking = np.flatnonzero(consulted & ~known)
+        if more_optimism is None or optimistic is None or len(lacking) == 0:
+            break
+        hopes[lacking] = optimistic[ranked[lacking]] + more_optimism(ranked[lacking])
+        known[lacking] = True
     order = ranked[picked].tolist()
     return [
         SlotChoice(index, was_explored, round(propensity, 9), epsilon)
