@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.repository import Repository
@@ -21,12 +22,17 @@ def unavailable_on(*errors: type[Exception]) -> Callable[[type[Repository]], typ
             if method is None or name == "close":
                 continue
 
+            # The metric child, looked up once (a label lookup per call cost more than
+            # the histogram's own work).
+            latency: list[Any] = []
+
             @functools.wraps(method)
             def guarded(
                 self: Repository,
                 *args: object,
                 __method: Callable[..., object] = method,
                 __name: str = name,
+                __latency: list[Any] = latency,
                 **kwargs: object,
             ) -> object:
                 started = time.perf_counter()
@@ -36,7 +42,9 @@ def unavailable_on(*errors: type[Exception]) -> Callable[[type[Repository]], typ
                     metrics().store_errors.labels(__name).inc()
                     raise StoreUnavailable(f"{self.backend}: {exc}") from exc
                 finally:
-                    metrics().store_latency.labels(__name).observe(time.perf_counter() - started)
+                    if not __latency:
+                        __latency.append(metrics().store_latency.labels(__name))
+                    __latency[0].observe(time.perf_counter() - started)
 
             setattr(cls, name, guarded)
         return cls

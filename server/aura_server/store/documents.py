@@ -17,6 +17,7 @@ from aura_server.domain.models import (
     UserProfile,
     as_datetime,
 )
+from aura_server.domain.repository import LearnedExample
 
 
 def profile_to_doc(profile: UserProfile) -> dict[str, Any]:
@@ -211,3 +212,14 @@ def impression_from_doc(doc: dict[str, Any]) -> Impression:
         model_version=doc["model_version"],
         shared_features=doc.get("shared_features", ""),
     )
+
+
+def example_to_doc(example: LearnedExample) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every action line of every example.
+    return {
+        "shared": example.shared,
+        "actions": list(example.actions),
+        "chosen": example.chosen,
+        "reward": example.reward,
+        "propensity": example.propensity,
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +39,7 @@ from aura_server.store.availability import unavailable_on
 from aura_server.store.documents import (
     event_from_doc,
     event_to_doc,
+    example_to_doc,
     impression_from_doc,
     impression_to_doc,
     profile_from_doc,
@@ -523,8 +523,7 @@ class MongoRepository(Repository):
         )
         assert counter is not None  # upsert with ReturnDocument.AFTER always returns it
         seq = int(counter["value"])
-        doc = {"seq": seq, "created_at": utcnow(), **dataclasses.asdict(example)}
-        doc["actions"] = list(example.actions)
+        doc = {"seq": seq, "created_at": utcnow(), **example_to_doc(example)}
         self.learning_log.insert_one(doc)
         return seq
 

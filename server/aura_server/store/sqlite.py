@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import os
 import sqlite3
@@ -42,6 +41,7 @@ from aura_server.store.availability import unavailable_on
 from aura_server.store.documents import (
     event_from_doc,
     event_to_doc,
+    example_to_doc,
     impression_from_doc,
     impression_to_doc,
     profile_from_doc,
@@ -363,7 +363,7 @@ class SQLiteRepository(Repository):
         if self._lock_file is None or self._lock_file[0] != os.getpid():
             self._lock_file = (os.getpid(), open(self.path + ".writelock", "ab"))  # noqa: SIM115
         handle = self._lock_file[1]
-        pause = 0.0005
+        pause = 0.0001
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -374,7 +374,7 @@ class SQLiteRepository(Repository):
                         "sqlite: another process holds the write lock; retry"
                     ) from None
                 time.sleep(pause)
-                pause = min(pause * 2, 0.005)
+                pause = min(pause * 2, 0.001)
 
     def _unlock_process(self) -> None:
         if self.path != ":memory:" and self._lock_file is not None:
@@ -787,7 +787,7 @@ class SQLiteRepository(Repository):
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO learning_log (created_at, doc) VALUES (?, ?)",
-                (_ts(utcnow()), _dumps(dataclasses.asdict(example))),
+                (_ts(utcnow()), _dumps(example_to_doc(example))),
             )
             return int(cur.lastrowid or 0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -123,22 +124,24 @@ class BehaviorService:
         )
         impression = self._impression(behavior, event)
         reward = behavior.reward or 0.0
+        taught = False
 
         # The behavior, its profile update, the event's popularity and the learner's
         # example commit together (on the embedded store, in the next group commit): a
         # crash or a store error between them cannot keep one without the others, and
         # the client's retry with the same behavior_id redoes all.
-        def write() -> bool:
+        def rows() -> bool:
+            nonlocal taught
             if not self.repo.insert_behavior(behavior):
-                return False
-            self._learn(behavior, event, reward, True, impression)
-            taught.append(self._teach(behavior, event, None, impression, reward))
+                return False  # a retry of a stored behavior: nothing is written
+            self._add_popularity(behavior, event)
+            taught = self._teach(behavior, event, None, impression, reward)
             return True
 
-        taught: list[bool] = []
-        if not self.repo.transaction(write):
+        change = self._change(behavior, event, reward, True, impression)
+        if self.profiles.update(user_id, change, along=rows) is None:
             return LogResult(behavior.behavior_id, duplicate=True)
-        self._stored(behavior, event, reward, submitted=False, taught=any(taught))
+        self._stored(behavior, event, reward, submitted=False, taught=taught)
         return LogResult(behavior.behavior_id, duplicate=False)
 
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
@@ -191,16 +194,19 @@ class BehaviorService:
                 age_bracket=self._bracket(user_id),
             )
             impression = self._impression(created, event)
+            taught = False
 
-            def create() -> tuple[UserProfile, bool] | None:
+            def created_rows() -> bool:
+                nonlocal taught
                 if not self.repo.insert_behavior(created):
-                    return None
-                profile = self._learn(created, event, value, True, impression)
-                return profile, self._teach(created, event, None, impression, value)
+                    return False
+                self._add_popularity(created, event)
+                taught = self._teach(created, event, None, impression, value)
+                return True
 
-            outcome = self.repo.transaction(create)
-            if outcome is not None:
-                new_profile, taught = outcome
+            change = self._change(created, event, value, True, impression)
+            new_profile = self.profiles.update(user_id, change, along=created_rows)
+            if new_profile is not None:
                 self._stored(created, event, value, submitted=True, taught=taught)
                 return RewardResult(created.behavior_id, value, True, False, new_profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
@@ -209,22 +215,24 @@ class BehaviorService:
             stored.feed_id = feed_id
         impression = self._impression(stored, event, at=utcnow())
         target = stored
+        taught = False
 
-        def record() -> tuple[UserProfile, bool] | None:
+        def reward_rows() -> bool:
+            nonlocal taught
             if not self.repo.record_reward(target.behavior_id, value):
-                return None
-            already_applied = target.reward or 0.0
-            profile = self._learn(target, event, value - already_applied, False, impression)
+                return False  # rewarded before: a duplicate
             key = f"reward:{target.behavior_id}:submitted"
-            return profile, self._teach(target, event, key, impression, value)
+            taught = self._teach(target, event, key, impression, value)
+            return True
 
-        recorded_now = self.repo.transaction(record)
-        if recorded_now is None:
+        already_applied = target.reward or 0.0
+        change = self._change(target, event, value - already_applied, False, impression)
+        rewarded = self.profiles.update(user_id, change, along=reward_rows)
+        if rewarded is None:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
             return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
-        rewarded, taught = recorded_now
-        self._stored(stored, event, value, submitted=True, taught=taught)
+        self._stored(stored, event, value, submitted=True, taught=taught, new_behavior=False)
         return RewardResult(stored.behavior_id, value, True, False, rewarded)
 
     def _matching_behavior(
@@ -251,16 +259,15 @@ class BehaviorService:
             behavior.user_id, event.event_id, behavior.feed_id, at or behavior.occurred_at
         )
 
-    def _learn(
+    def _change(
         self,
         behavior: Behavior,
         event: Event | None,
         reward: float,
         new_behavior: bool,
         impression: Impression | None,
-    ) -> UserProfile:
-        """Apply a stored behavior's reward to the profile, the event's popularity and the
-        trends."""
+    ) -> Callable[[UserProfile], None]:
+        """What a stored behavior's reward does to the profile (profiles.py's table)."""
 
         def change(profile: UserProfile) -> None:
             if new_behavior:
@@ -278,15 +285,13 @@ class BehaviorService:
                     feed_id=impression.feed_id if impression is not None else "",
                 )
 
-        profile = self.profiles.update(behavior.user_id, change)
-        weight = engagement_weight(behavior.action) if new_behavior else 0.0
+        return change
+
+    def _add_popularity(self, behavior: Behavior, event: Event | None) -> None:
+        """The store's part of a new behavior's engagement (the event's popularity)."""
+        weight = engagement_weight(behavior.action)
         if event is not None and weight:
             self.repo.add_popularity(event.event_id, weight)
-            self.index.add_popularity(event.event_id, weight)
-            self.trends.record(
-                event.event_id, behavior.age_bracket, behavior.action, behavior.occurred_at
-            )
-        return profile
 
     def _teach(
         self,
@@ -313,10 +318,23 @@ class BehaviorService:
         )
 
     def _stored(
-        self, behavior: Behavior, event: Event | None, value: float, submitted: bool, taught: bool
+        self,
+        behavior: Behavior,
+        event: Event | None,
+        value: float,
+        submitted: bool,
+        taught: bool,
+        new_behavior: bool = True,
     ) -> None:
-        """After the commit: the learner thread learns what was appended (off the answer
-        path), and the metrics count it."""
+        """After the commit: this process's copy of the event's popularity and the trends
+        take in a new behavior's engagement, the learner thread learns what was appended
+        (off the answer path), and the metrics count it."""
+        weight = engagement_weight(behavior.action)
+        if event is not None and weight and new_behavior:
+            self.index.add_popularity(event.event_id, weight)
+            self.trends.record(
+                event.event_id, behavior.age_bracket, behavior.action, behavior.occurred_at
+            )
         if taught:
             self.learning.notify()
         recorded = metrics()

@@ -135,7 +135,7 @@ def learn_from(
         feed_id,
     )
     if profile.price_range is not None:
-        profile.price_range.sweet_spot_max = user_tastes(profile).budget
+        profile.price_range.sweet_spot_max = tastes.likeliest_budget(profile.evidence)
 
 
 def count_behavior(profile: UserProfile, action: str) -> None:
@@ -188,7 +188,7 @@ class ProfileService:
         self,
         repo: Repository,
         half_life: float = tastes.EVIDENCE_HALF_LIFE,
-        lock_stripes: int = 64,
+        lock_stripes: int = 1024,
         remembered: int = 20_000,
     ) -> None:
         self.repo = repo
@@ -251,12 +251,36 @@ class ProfileService:
         metrics().profile_reads.labels("last_known" if known else "none").inc()
         return known
 
-    def update(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
-        """Apply change to the stored profile (a new one when absent) and save it,
-        retrying on concurrent writes so no update is lost."""
-        profile = self.repo.transaction(lambda: self._update(user_id, change, create=True))
-        assert profile is not None  # created when absent
-        return profile
+    def update(
+        self,
+        user_id: str,
+        change: Callable[[UserProfile], None],
+        create: bool = True,
+        along: Callable[[], bool] | None = None,
+    ) -> UserProfile | None:
+        """Apply `change` to the stored profile (a new one when absent and `create`) and
+        save it, with the writes of `along` (which returns False to write nothing at all:
+        a duplicate) in the same transaction. None when nothing was written.
+
+        The change is worked out before the transaction, on the caller's thread, from the
+        profile kept here (the store's write lock is held only for the rows); one
+        process's writes to a user queue on the user's lock, and a write another process
+        made meanwhile is caught by the version (then the change is worked out again
+        inside the transaction, from the stored profile)."""
+        with self._locks[hash(user_id) % len(self._locks)]:
+            prepared = self._changed(user_id, change, create)
+
+            def write() -> UserProfile | None:
+                if along is not None and not along():
+                    return None
+                saved = prepared
+                if saved is None or not self.repo.save_user(saved):
+                    saved = self._update(user_id, change, create)
+                if saved is not None:
+                    self.repo.on_commit(partial(self._written, saved))
+                return saved
+
+            return self.repo.transaction(write)
 
     def _stored_copy(self, user_id: str) -> UserProfile | None:
         """A copy of the stored profile to change: of the one kept here while it is the
@@ -266,30 +290,36 @@ class ProfileService:
             return known.profile.copy()
         return self.repo.get_user(user_id)
 
+    def _changed(
+        self, user_id: str, change: Callable[[UserProfile], None], create: bool
+    ) -> UserProfile | None:
+        """The stored profile (a new one when absent and `create`) with the lists it has
+        not taken in folded in and `change` applied, at the next version."""
+        stored = self._stored_copy(user_id)
+        if stored is None and not create:
+            return None
+        if stored is None:
+            # A new profile starts after the lists shown before it existed.
+            profile = UserProfile(user_id=user_id)
+            profile.exposure_folded = self.repo.newest_list(user_id)
+        else:
+            profile = stored
+            unfolded = self.repo.lists_after(user_id, profile.exposure_folded)
+            exposure.fold(profile, unfolded, self.half_life)
+        change(profile)
+        profile.version += 1
+        profile.updated_at = utcnow()
+        return profile
+
     def _update(
         self, user_id: str, change: Callable[[UserProfile], None], create: bool
     ) -> UserProfile | None:
-        # Inside the store's transaction, then this user's lock: every path takes them in
-        # this order (a caller may already hold the transaction), so none can deadlock.
-        with self._locks[hash(user_id) % len(self._locks)]:
-            for _ in range(MAX_WRITE_ATTEMPTS):
-                stored = self._stored_copy(user_id)
-                if stored is None and not create:
-                    return None
-                if stored is None:
-                    # A new profile starts after the lists shown before it existed.
-                    profile = UserProfile(user_id=user_id)
-                    profile.exposure_folded = self.repo.newest_list(user_id)
-                else:
-                    profile = stored
-                    unfolded = self.repo.lists_after(user_id, profile.exposure_folded)
-                    exposure.fold(profile, unfolded, self.half_life)
-                change(profile)
-                profile.version += 1
-                profile.updated_at = utcnow()
-                if self.repo.save_user(profile):
-                    self.repo.on_commit(partial(self._written, profile))
-                    return profile
+        """Inside the transaction: change the stored profile and save it, again until no
+        other process wrote it in between."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            profile = self._changed(user_id, change, create)
+            if profile is None or self.repo.save_user(profile):
+                return profile
         raise RuntimeError(f"profile {user_id!r} kept changing under {MAX_WRITE_ATTEMPTS} writes")
 
     def _written(self, profile: UserProfile) -> None:
@@ -308,7 +338,7 @@ class ProfileService:
         due = time.monotonic() - idle
         waiting = [user for user, at in list(self._shown.items()) if at <= due][:limit]
         for user_id in waiting:
-            self.repo.transaction(partial(self._update, user_id, _no_change, False))
+            self.update(user_id, _no_change, create=False)
             self._shown.pop(user_id, None)
         return len(waiting)
 
@@ -371,7 +401,13 @@ class ProfileService:
                     profile.favorite_categories.append(category)
             _seed_from_onboarding(profile)
 
-        return self.update(user_id, change), created
+        return self.write(user_id, change), created
+
+    def write(self, user_id: str, change: Callable[[UserProfile], None]) -> UserProfile:
+        """update() of a profile made when absent, with nothing alongside: always saved."""
+        profile = self.update(user_id, change)
+        assert profile is not None
+        return profile
 
     def reset(self, user_id: str) -> UserProfile:
         self.get(user_id)  # NOT_FOUND for unknown users
@@ -386,6 +422,6 @@ class ProfileService:
             profile.total_events_attended = 0
             _seed_from_onboarding(profile)
 
-        profile = self.update(user_id, change)
+        profile = self.write(user_id, change)
         self.repo.mark_behaviors_before_reset(user_id)
         return profile

@@ -234,6 +234,12 @@ def taste_view(
     )
 
 
+def likeliest_budget(evidence: TasteEvidence) -> float:
+    """taste_view(evidence).budget, without the rest of the view."""
+    budgets = BUDGET.posterior(evidence.price_shown, evidence.price_taken)
+    return max(evidence.paid_max or 0.0, budgets.best(DEFAULT_BUDGET))
+
+
 def user_tastes(profile: UserProfile | None, serving: bool = False) -> TasteView:
     """What the learner knows of the user's tastes (none of an unknown user's). `serving`:
     for a new list, which starts over when their tastes changed (changed_tastes); feedback
