@@ -21,8 +21,8 @@ Scenarios, each --duration seconds after a 2 s warm-up:
                     the impression and teaches the learner), each a new durable write
   mixed@S           70% LogBehavior, 10% SubmitReward, 15% Feed, 3% Natural, 2%
                     Highlights, offered at S x the ceiling (open loop, so p99 means
-                    something); users go in lockstep through all five RPCs, so the same
-                    users act and ask for feeds at the same moment
+                    something); users go in groups through all five RPCs, so the same
+                    users act and ask for feeds within the same second
 
     python scripts/bench_ceiling.py [--workers 2] [--duration 8] [--users 2000]
 
@@ -128,6 +128,29 @@ def seed(folder: Path, count: int) -> list[SeededUser]:
     return users
 
 
+def seeded_before(folder: Path) -> list[SeededUser]:
+    """The users a previous run seeded in `folder` (--reuse): each with their newest
+    30-item feed."""
+    from aura_server.store.sqlite import SQLiteRepository
+
+    repo = SQLiteRepository(folder / "aura.db")
+    users = []
+    for (user_id,) in repo._conn().execute(
+        "SELECT user_id FROM users WHERE user_id LIKE 'bench-%' ORDER BY rowid"
+    ):
+        marks = [shown.mark for shown in repo.lists_after(user_id, None)]
+        feeds = (repo.get_impression(mark.feed_id) for mark in marks[::-1])
+        feed = next((f for f in feeds if f is not None and len(f.items) == 30), None)
+        if feed is None:
+            continue
+        items = [item.event_id for item in feed.items]
+        users.append(
+            SeededUser(user_id, feed.context["lat"], feed.context["lng"], feed.feed_id, items)
+        )
+    repo.close()
+    return users
+
+
 def requests_of(user: SeededUser, turn: int) -> dict[str, Any]:
     """The user's requests of each kind for the `turn`-th call of that kind."""
     from aura.v1 import behavior_pb2, feedback_pb2, recommend_pb2, types_pb2
@@ -174,16 +197,21 @@ def frames_per_kind(users: list[SeededUser], rounds: int = 3) -> dict[str, list[
     return frames
 
 
-def mixed_loads(users: list[SeededUser], rate: float) -> list[Load]:
-    """The mixed scenario offered at `rate` calls/s. Each RPC's frames hold the users in
-    the same order (a user's calls of one kind one after another), and every load takes
-    as long to go through them: the same users act and ask for feeds at the same moment."""
+def mixed_loads(users: list[SeededUser], rate: float, group: int = 50) -> list[Load]:
+    """The mixed scenario offered at `rate` calls/s. Users go in groups of `group`: within
+    a group, each RPC's calls go round the users (one each, then the next round), and
+    every load takes as long to go through a group, so each user's behaviors, rewards,
+    feeds and search fall within the same second or so: the same users act and ask for
+    feeds at the same moment, as people scrolling a feed do."""
     frames: dict[str, list[bytes]] = {kind: [] for kind in MIX}
-    for number, user in enumerate(users):
+    for start in range(0, len(users), group):
+        members = list(enumerate(users))[start : start + group]
         for kind, repeat in PER_ROUND.items():
-            frames[kind] += [frame(requests_of(user, turn)[kind]) for turn in range(repeat)]
-        search = "natural" if number % 5 < 3 else "highlights"
-        frames[search].append(frame(requests_of(user, number)[search]))
+            for turn in range(repeat):
+                frames[kind] += [frame(requests_of(u, turn)[kind]) for _, u in members]
+        for number, user in members:
+            search = "natural" if number % 5 < 3 else "highlights"
+            frames[search].append(frame(requests_of(user, number)[search]))
     return [
         Load(kind, PATHS[kind], frames[kind], inflight=256, rate=rate * share)
         for kind, share in MIX.items()
@@ -295,11 +323,21 @@ def main() -> None:
         default="0.1,0.2,0.3,0.4",
         help="offered mixed load, as shares of the ceiling (one scenario each)",
     )
+    parser.add_argument(
+        "--reuse", type=Path, help="a folder an earlier run seeded (its users, as they are now)"
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated scenarios to run (default: all)"
+    )
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="aura-ceiling-"))
-    print(f"seeding {args.users} learned users into {folder}", file=sys.stderr)
-    users = seed(folder, args.users)
+    if args.reuse:
+        folder = args.reuse
+        users = seeded_before(folder)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="aura-ceiling-"))
+        print(f"seeding {args.users} learned users into {folder}", file=sys.stderr)
+        users = seed(folder, args.users)
     frames = frames_per_kind(users)
     rows: dict[str, Row] = {}
 
@@ -323,17 +361,27 @@ def main() -> None:
             run(name, port, closed("health"))
         return rows[name].result.rps
 
+    wanted = set(args.only.split(",")) if args.only else None
+
+    def chosen(name: str) -> bool:
+        return wanted is None or name.split("@")[0] in wanted
+
     first_ceiling = ceiling("ceiling")
-    with bare("feed", args.workers, folder / "aura.db") as port:
-        run("bare feed", port, closed("feed"))
-    with bare("logbehavior", args.workers, folder / "bare-behaviors.db") as port:
-        run("bare logbehavior", port, closed("logbehavior"))
+    if chosen("bare feed"):
+        with bare("feed", args.workers, folder / "aura.db") as port:
+            run("bare feed", port, closed("feed"))
+    if chosen("bare logbehavior"):
+        with bare("logbehavior", args.workers, folder / "bare-behaviors.db") as port:
+            run("bare logbehavior", port, closed("logbehavior"))
     with aura_server(folder, args.workers) as (port, http_port, _pids):
         first = first_calls(port, users)
         for kind in ("health", "feed", "logbehavior"):
-            run(kind, port, closed(kind), http_port)
+            if chosen(kind):
+                run(kind, port, closed(kind), http_port)
         for share in (float(s) for s in args.mixed_shares.split(",")):
-            run(f"mixed@{share:g}", port, mixed_loads(users, share * first_ceiling), http_port)
+            if chosen("mixed"):
+                loads = mixed_loads(users, share * first_ceiling)
+                run(f"mixed@{share:g}", port, loads, http_port)
     mean_ceiling = (first_ceiling + ceiling("ceiling again")) / 2
     report(rows, mean_ceiling, args)
     for name, times in first.items():

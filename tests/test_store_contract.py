@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import NOW, make_event
 
-from aura_server.domain.models import Behavior, Impression, ImpressionItem, ListMark, UserProfile
+from aura_server.domain.models import Behavior, Impression, ImpressionItem, UserProfile
 from aura_server.domain.repository import (
     EventCursor,
     EventFilter,
@@ -207,13 +207,19 @@ def test_lists_after_a_mark_come_in_the_order_they_were_shown(repo: Repository) 
         shown(feed_id, "u1", 0)
     shown("later", "u1", 1)
     shown("other user", "u2", 2)
-    assert [i.feed_id for i in repo.lists_after("u1", None)] == ["s9", "s10", "s11", "later"]
-    first = repo.lists_after("u1", None)[0]
-    assert first.items[0].categories == ("Jazz", "Techno") and first.items[0].distance_km == 2.5
-    mark = ListMark(first.created_at, first.feed_id)
-    assert [i.feed_id for i in repo.lists_after("u1", mark)] == ["s10", "s11", "later"]
+    lists = repo.lists_after("u1", None)
+    assert [shown.mark.feed_id for shown in lists] == ["s9", "s10", "s11", "later"]
+    item = lists[0].items[0]
+    assert (item.position, item.categories, item.price_min, item.distance_km) == (
+        0,
+        ("Jazz", "Techno"),
+        20.0,
+        2.5,
+    )
+    after_first = repo.lists_after("u1", lists[0].mark)
+    assert [shown.mark.feed_id for shown in after_first] == ["s10", "s11", "later"]
     newest = repo.newest_list("u1")
-    assert newest is not None and newest.feed_id == "later"
+    assert newest == lists[-1].mark
     assert repo.lists_after("u1", newest) == []
 
 

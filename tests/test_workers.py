@@ -37,7 +37,7 @@ def worker_of(stubs: AuraStubs) -> str:
     _, call = stubs.recommend.Feed.with_call(
         recommend_pb2.FeedRequest(user_id="probe", lat=40.7, lng=-73.95, limit=1)
     )
-    return dict(call.initial_metadata())["x-aura-worker"]
+    return dict(call.trailing_metadata())["x-aura-worker"]
 
 
 class Workers:

@@ -188,6 +188,25 @@ class ImpressionItem:
     categories: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ShownItem:
+    """An item of a list as its exposure needs it (tastes.expose)."""
+
+    position: int
+    categories: tuple[str, ...]
+    price_min: float | None
+    distance_km: float | None  # from where the user asked
+
+
+@dataclass(frozen=True)
+class ShownList:
+    """A list shown to a user, as exposure needs it: where it stands among their lists,
+    and its items."""
+
+    mark: ListMark
+    items: tuple[ShownItem, ...]
+
+
 @dataclass
 class Impression:
     """What was shown to whom, logged under feed_id so rewards can be joined to it."""
@@ -201,6 +220,18 @@ class Impression:
     model_version: str
     # The learner's shared (user and context) features at decision time.
     shared_features: str = ""
+
+    def shown(self) -> ShownList:
+        """The list as its exposure needs it (items logged before exposure was folded from
+        impressions carry no distance: their exposure is in the profile already)."""
+        return ShownList(
+            ListMark(self.created_at, self.feed_id),
+            tuple(
+                ShownItem(item.position, item.categories, item.price_min, item.distance_km)
+                for item in self.items
+                if item.distance_km is not None
+            ),
+        )
 
 
 def as_datetime(value: datetime | str) -> datetime:

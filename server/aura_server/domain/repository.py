@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from aura_server.domain.models import Behavior, Event, Impression, ListMark, UserProfile
+from aura_server.domain.models import (
+    Behavior,
+    Event,
+    Impression,
+    ListMark,
+    ShownList,
+    UserProfile,
+)
 
 T = TypeVar("T")
 
@@ -222,9 +229,10 @@ class Repository(abc.ABC):
         """The newest impression shown to the user, as a mark, or None."""
 
     @abc.abstractmethod
-    def lists_after(self, user_id: str, mark: ListMark | None) -> list[Impression]:
-        """The user's impressions after `mark` (all, for None), oldest first (ties by
-        feed_id): the lists whose exposure a profile has not taken in yet."""
+    def lists_after(self, user_id: str, mark: ListMark | None) -> list[ShownList]:
+        """The lists shown to the user after `mark` (all, for None), oldest first (lists
+        shown at one moment in the order they were written), as exposure needs them: the
+        lists a profile has not taken in yet."""
 
     @abc.abstractmethod
     def latest_impression_with(

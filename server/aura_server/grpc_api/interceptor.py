@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -24,6 +24,14 @@ from aura_server.grpc_api.errors import Handler, internal, status_for
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger("aura.requests")
+
+
+class Tagged(
+    NamedTuple("Tagged", [("code", Any), ("details", str), ("trailing_metadata", Any)]), grpc.Status
+):
+    """A status with the worker's tag among its trailing metadata."""
+
+
 DOOR_METADATA = "x-aura-door"  # the REST door marks the calls it forwards
 
 
@@ -64,7 +72,9 @@ class RequestInterceptor(grpc.ServerInterceptor):
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                context.send_initial_metadata(self.tag)
+                # With the status, in the answer's one batch: initial metadata sent apart
+                # costs the call a batch of its own.
+                context.set_trailing_metadata(self.tag)
                 if checked:
                     self._admit(method, request, context)
                 response = inner(request, context)
@@ -80,7 +90,9 @@ class RequestInterceptor(grpc.ServerInterceptor):
                 self._record(rpc, "OK", time.perf_counter() - started, request, context)
                 return response
             self._record(rpc, status.code.name, time.perf_counter() - started, request, context)
-            context.abort_with_status(status)
+            context.abort_with_status(
+                Tagged(status.code, status.details, (*status.trailing_metadata, *self.tag))
+            )
 
         return call
 

@@ -253,7 +253,7 @@ def _query_document(message: Descriptor, query: str) -> dict[str, Any]:
 
 def _worker_header(call: Any) -> dict[str, str]:
     """The gRPC worker that answered, as the REST door's x-aura-worker header."""
-    metadata = call.initial_metadata() or ()
+    metadata = call.trailing_metadata() or ()
     return {key: value for key, value in metadata if key == "x-aura-worker"}
 
 

@@ -13,6 +13,8 @@ from aura_server.domain.models import (
     ImpressionItem,
     ListMark,
     PriceRange,
+    ShownItem,
+    ShownList,
     TasteEvidence,
     UserProfile,
     as_datetime,
@@ -223,3 +225,21 @@ def example_to_doc(example: LearnedExample) -> dict[str, Any]:
         "reward": example.reward,
         "propensity": example.propensity,
     }
+
+
+def shown_to_doc(impression: Impression) -> list[list[Any]]:
+    """What a list's exposure needs, per item: [position, categories, price, distance]."""
+    return [
+        [item.position, list(item.categories), item.price_min, item.distance_km]
+        for item in impression.shown().items
+    ]
+
+
+def shown_from_doc(mark: ListMark, doc: list[list[Any]] | None) -> ShownList:
+    return ShownList(
+        mark,
+        tuple(
+            ShownItem(int(position), tuple(categories), price, distance)
+            for position, categories, price, distance in doc or ()
+        ),
+    )

@@ -21,6 +21,7 @@ from aura_server.domain.models import (
     Event,
     Impression,
     ListMark,
+    ShownList,
     UserProfile,
     as_datetime,
 )
@@ -44,6 +45,8 @@ from aura_server.store.documents import (
     impression_to_doc,
     profile_from_doc,
     profile_to_doc,
+    shown_from_doc,
+    shown_to_doc,
 )
 
 Doc = dict[str, Any]
@@ -389,7 +392,9 @@ class MongoRepository(Repository):
     # Impressions
     @request_budget
     def insert_impressions(self, impressions: Sequence[Impression]) -> None:
-        self.impressions.insert_many([impression_to_doc(i) for i in impressions], ordered=True)
+        self.impressions.insert_many(
+            [{**impression_to_doc(i), "shown": shown_to_doc(i)} for i in impressions], ordered=True
+        )
 
     @request_budget
     def get_impression(self, feed_id: str) -> Impression | None:
@@ -408,7 +413,7 @@ class MongoRepository(Repository):
         return None if doc is None else ListMark(as_datetime(doc["created_at"]), doc["feed_id"])
 
     @request_budget
-    def lists_after(self, user_id: str, mark: ListMark | None) -> list[Impression]:
+    def lists_after(self, user_id: str, mark: ListMark | None) -> list[ShownList]:
         query: Doc = {"user_id": user_id}
         if mark is not None:
             marked = self.impressions.find_one({"feed_id": mark.feed_id}, {"_id": 1})
@@ -416,8 +421,15 @@ class MongoRepository(Repository):
             if marked is not None:
                 later.append({"created_at": mark.at, "_id": {"$gt": marked["_id"]}})
             query["$or"] = later
-        docs = self.impressions.find(query, sort=[("created_at", ASCENDING), ("_id", ASCENDING)])
-        return [impression_from_doc(doc) for doc in docs]
+        docs = self.impressions.find(
+            query,
+            {"created_at": 1, "feed_id": 1, "shown": 1},
+            sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
+        )
+        return [
+            shown_from_doc(ListMark(as_datetime(d["created_at"]), d["feed_id"]), d.get("shown"))
+            for d in docs
+        ]
 
     def impressions_page(
         self, since: datetime, until: datetime, after: LogPosition | None, limit: int

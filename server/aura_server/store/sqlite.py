@@ -24,6 +24,7 @@ from aura_server.domain.models import (
     Event,
     Impression,
     ListMark,
+    ShownList,
     UserProfile,
 )
 from aura_server.domain.repository import (
@@ -46,6 +47,8 @@ from aura_server.store.documents import (
     impression_to_doc,
     profile_from_doc,
     profile_to_doc,
+    shown_from_doc,
+    shown_to_doc,
 )
 from aura_server.store.group_commit import GroupCommitter
 
@@ -95,7 +98,9 @@ CREATE TABLE IF NOT EXISTS impressions (
     created_at REAL NOT NULL,
     doc TEXT NOT NULL,
     -- " id1 id2 ... ": the events shown, for the join of a behavior without a feed_id
-    event_ids TEXT NOT NULL DEFAULT ''
+    event_ids TEXT NOT NULL DEFAULT '',
+    -- what its exposure needs (documents.shown_to_doc), read without the whole document
+    shown BLOB
 );
 CREATE INDEX IF NOT EXISTS impressions_by_user ON impressions (user_id, created_at);
 CREATE INDEX IF NOT EXISTS impressions_by_time ON impressions (created_at, feed_id);
@@ -146,7 +151,7 @@ def _dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _dumps(doc: dict[str, Any]) -> bytes:
+def _dumps(doc: dict[str, Any] | list[Any]) -> bytes:
     """JSON, with times as ISO text (orjson: documents are written on every request)."""
     return orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
 
@@ -219,6 +224,7 @@ class SQLiteRepository(Repository):
                 "UPDATE behaviors SET occurred_hour = CAST(occurred_at / 3600 AS INTEGER)"
             )
         self._add_columns("models", [("last_seq", "INTEGER NOT NULL DEFAULT 0")])
+        self._add_columns("impressions", [("shown", "BLOB")])
         if self._add_columns("impressions", [("event_ids", "TEXT NOT NULL DEFAULT ''")]):
             # Releases before this one kept a row per item shown in impression_events.
             conn = self._conn()
@@ -621,8 +627,8 @@ class SQLiteRepository(Repository):
     def insert_impressions(self, impressions: Sequence[Impression]) -> None:
         with self._write() as conn:
             conn.executemany(
-                "INSERT INTO impressions (feed_id, user_id, created_at, doc, event_ids) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO impressions (feed_id, user_id, created_at, doc, event_ids, shown) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
                         impression.feed_id,
@@ -630,6 +636,7 @@ class SQLiteRepository(Repository):
                         _ts(impression.created_at),
                         _dumps(impression_to_doc(impression)),
                         " " + " ".join(item.event_id for item in impression.items) + " ",
+                        _dumps(shown_to_doc(impression)),
                     )
                     for impression in impressions
                 ],
@@ -649,21 +656,28 @@ class SQLiteRepository(Repository):
         )
         return None if row is None else ListMark(_dt(row["created_at"]), row["feed_id"])
 
-    def lists_after(self, user_id: str, mark: ListMark | None) -> list[Impression]:
+    def lists_after(self, user_id: str, mark: ListMark | None) -> list[ShownList]:
         if mark is None:
             rows = self._conn().execute(
-                "SELECT doc FROM impressions WHERE user_id = ? ORDER BY created_at, rowid",
+                "SELECT created_at, feed_id, shown FROM impressions WHERE user_id = ? "
+                "ORDER BY created_at, rowid",
                 (user_id,),
             )
         else:
             at = _ts(mark.at)
             rows = self._conn().execute(
-                "SELECT doc FROM impressions WHERE user_id = ? AND (created_at > ? OR "
-                "(created_at = ? AND rowid > (SELECT rowid FROM impressions WHERE feed_id = ?)))"
-                " ORDER BY created_at, rowid",
+                "SELECT created_at, feed_id, shown FROM impressions WHERE user_id = ? "
+                "AND (created_at > ? OR (created_at = ? AND rowid > "
+                "(SELECT rowid FROM impressions WHERE feed_id = ?))) ORDER BY created_at, rowid",
                 (user_id, at, at, mark.feed_id),
             )
-        return [impression_from_doc(_loads(row["doc"])) for row in rows]
+        return [
+            shown_from_doc(
+                ListMark(_dt(row["created_at"]), row["feed_id"]),
+                _loads(row["shown"]) if row["shown"] else None,
+            )
+            for row in rows
+        ]
 
     def get_impression(self, feed_id: str) -> Impression | None:
         row = (

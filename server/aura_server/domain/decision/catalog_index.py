@@ -271,6 +271,9 @@ class CatalogIndex:
         keep = (snap.starts_at >= start) & (snap.starts_at <= end)
         if where is not None:
             keep &= where.mask(snap)
+        if exclude:
+            hidden = [snap.positions[e] for e in exclude if e in snap.positions]
+            keep[hidden] = False
         rows = np.flatnonzero(keep)
         distance = haversine_km(
             lat, lng, snap.lat_rad[rows], snap.lng_rad[rows], snap.cos_lat[rows]
@@ -280,9 +283,4 @@ class CatalogIndex:
         if where is not None and where.keywords:
             matches = np.array([where.mentions(snap.text[row]) for row in rows], dtype=bool)
             rows, distance = rows[matches], distance[matches]
-        if exclude:
-            hidden = [snap.positions[e] for e in exclude if e in snap.positions]
-            if hidden:
-                keep = ~np.isin(rows, hidden)
-                rows, distance = rows[keep], distance[keep]
         return Candidates(snap, rows.astype(np.int64), distance)

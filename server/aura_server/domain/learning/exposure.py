@@ -19,19 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aura_server.domain.learning import tastes
-from aura_server.domain.models import Impression, ListMark, UserProfile
+from aura_server.domain.models import ShownList, UserProfile
 
 
-def mark_of(impression: Impression) -> ListMark:
-    return ListMark(impression.created_at, impression.feed_id)
-
-
-def fold(profile: UserProfile, impressions: Sequence[Impression], half_life: float) -> None:
-    """Take in the exposure of `impressions` (the lists shown after the profile's mark,
-    oldest first), each against the tastes the list was served with."""
-    for impression in impressions:
-        shown = [item for item in impression.items if item.distance_km is not None]
-        if shown:
+def fold(profile: UserProfile, lists: Sequence[ShownList], half_life: float) -> None:
+    """Take in the exposure of `lists` (the lists shown after the profile's mark, oldest
+    first), each against the tastes the list was served with."""
+    for shown in lists:
+        if shown.items:
             view = tastes.user_tastes(profile, serving=True)
-            tastes.expose(profile.evidence, view, shown, half_life, impression.feed_id)
-        profile.exposure_folded = mark_of(impression)
+            tastes.expose(profile.evidence, view, shown.items, half_life, shown.mark.feed_id)
+        profile.exposure_folded = shown.mark
