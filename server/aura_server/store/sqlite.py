@@ -55,6 +55,8 @@ from aura_server.store.group_commit import GroupCommitter
 T = TypeVar("T")
 # How long a write may wait for the store (another process holding it) before UNAVAILABLE.
 DEFAULT_WRITE_BUDGET = 1.0
+CHECKPOINT_SECONDS = 0.5
+BACKSTOP_CHECKPOINT_PAGES = 20_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -209,6 +211,8 @@ class SQLiteRepository(Repository):
         self._committer = GroupCommitter(
             self._begin_batch, self._execute, self._finish_batch, write_budget
         )
+        self._checkpointer: tuple[int, threading.Thread] | None = None  # (pid, thread)
+        self._closing = threading.Event()
 
     def _add_missing_columns(self) -> None:
         """Bring a file written by an older release up to the current tables."""
@@ -260,10 +264,34 @@ class SQLiteRepository(Repository):
             # lose the last transactions); FULL costs an fsync per behavior.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Checkpoints run on a thread of their own (_checkpoints): one run by a commit
+            # holds up every write behind it for the disk's time (up to 100 ms seen here).
+            # This is the backstop, should that thread fall behind.
+            conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
         return conn
+
+    def _start_checkpoints(self) -> None:
+        """Copy the write-ahead log into the database every CHECKPOINT_SECONDS, on a thread
+        of this process's (started with the first write, again in a forked worker),
+        without waiting for readers or writers (PASSIVE): writes never wait for it."""
+        if self.path == ":memory:":
+            return
+        running = self._checkpointer
+        if running is not None and running[0] == os.getpid() and running[1].is_alive():
+            return
+        thread = threading.Thread(target=self._checkpoints, name="aura-checkpoint", daemon=True)
+        self._checkpointer = (os.getpid(), thread)
+        thread.start()
+
+    def _checkpoints(self) -> None:
+        while not self._closing.wait(CHECKPOINT_SECONDS):
+            try:
+                self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:  # busy or gone: the next round, or the backstop
+                continue
 
     def transaction(self, work: Callable[[], T]) -> T:
         if getattr(self._local, "depth", 0):  # already inside one (the writer's batch)
@@ -318,6 +346,7 @@ class SQLiteRepository(Repository):
             conn = self._conn()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
+        self._start_checkpoints()
         if not self._write_lock.acquire(timeout=timeout):
             raise StoreUnavailable(f"sqlite: no write slot within {timeout:.2f} s; retry")
         try:
@@ -394,6 +423,9 @@ class SQLiteRepository(Repository):
 
     def close(self) -> None:
         self._committer.close()  # what is queued is written first
+        self._closing.set()
+        if self._checkpointer is not None and self._checkpointer[0] == os.getpid():
+            self._checkpointer[1].join(timeout=5)
         with self._connections_lock:
             for conn in self._connections:
                 with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
