@@ -98,7 +98,7 @@ def event_traits(event: Event) -> str:
 # together: within a band, an event's action line is the same.
 DISTANCE_BAND_EDGES = tuple(sorted({*KM_EDGES, *WITHIN_KM}))
 POPULARITY_BANDS = 64  # log2(1 + popularity) as an int, capped for the cache key
-MAX_CACHED_LINES = 500_000
+MAX_CACHED_LINES = 200_000
 
 
 def _distance_text(distance: float) -> str:

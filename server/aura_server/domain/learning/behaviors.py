@@ -122,6 +122,16 @@ class BehaviorService:
             reward=action_reward(action),
             age_bracket=self._bracket(user_id),
         )
+        return self._store(behavior, event)
+
+    def _store(
+        self,
+        behavior: Behavior,
+        event: Event | None,
+        also: Callable[[UserProfile], None] | None = None,
+    ) -> LogResult:
+        """Store a new behavior with everything it changes (and `also`, a further change
+        to the profile in the same write)."""
         impression = self._impression(behavior, event)
         reward = behavior.reward or 0.0
         taught = False
@@ -138,8 +148,14 @@ class BehaviorService:
             taught = self._teach(behavior, event, None, impression, reward)
             return True
 
-        change = self._change(behavior, event, reward, True, impression)
-        if self.profiles.update(user_id, change, along=rows) is None:
+        learned = self._change(behavior, event, reward, True, impression)
+
+        def change(profile: UserProfile) -> None:
+            learned(profile)
+            if also is not None:
+                also(profile)
+
+        if self.profiles.update(behavior.user_id, change, along=rows) is None:
             return LogResult(behavior.behavior_id, duplicate=True)
         self._stored(behavior, event, reward, submitted=False, taught=taught)
         return LogResult(behavior.behavior_id, duplicate=False)
@@ -147,12 +163,22 @@ class BehaviorService:
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
         """A natural-language search, logged as a search behavior; the categories it names
         are a light preference signal (SEARCH_CATEGORY_REWARD, a fifth of a purchase's)."""
-        result = self.log(user_id, "search", query=query[:MAX_QUERY_LENGTH])
-        if categories and not result.duplicate:
-            self.profiles.update(
-                user_id, lambda p: adjust_categories(p, categories, SEARCH_CATEGORY_REWARD)
-            )
-        return result
+        user_id = require_id("user_id", user_id)
+        query = query[:MAX_QUERY_LENGTH]
+        check_query(query, "is required for a search")
+        behavior = Behavior(
+            behavior_id=uuid.uuid4().hex,
+            user_id=user_id,
+            action="search",
+            occurred_at=utcnow(),
+            query=query.strip(),
+            age_bracket=self._bracket(user_id),
+        )
+
+        def named(profile: UserProfile) -> None:
+            adjust_categories(profile, categories, SEARCH_CATEGORY_REWARD)
+
+        return self._store(behavior, None, named if categories else None)
 
     def reward(
         self,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -62,6 +63,7 @@ FAVORITE_CATEGORY_SCORE = 0.6
 HOME_LOCATION_SCORE = 0.5
 # A write based on a stale copy is retried this many times before giving up.
 MAX_WRITE_ATTEMPTS = 20
+MAX_WAITING_USERS = 100_000
 
 
 def _clamp(score: float) -> float:
@@ -200,20 +202,23 @@ class ProfileService:
         # Writes to one user queue here instead of racing to the store and retrying;
         # the store's compare-and-set still guards writes from other processes.
         self._locks = [threading.Lock() for _ in range(lock_stripes)]
-        # Users shown lists since their last write: when each was last shown one
-        # (monotonic seconds), for the sweep that folds in their exposure.
-        self._shown: dict[str, float] = {}
+        # Users shown lists since their last write, oldest first: when each was last
+        # shown one (monotonic seconds), for the sweep that folds in their exposure. At
+        # most MAX_WAITING_USERS: past that the oldest are dropped (their lists are folded
+        # in at their next write all the same).
+        self._shown: OrderedDict[str, float] = OrderedDict()
+        self._shown_lock = threading.Lock()
 
     def get(self, user_id: str) -> UserProfile:
+        """The stored profile (shared: not to be changed in place)."""
         user_id = require_id("user_id", user_id)
-        profile = self.repo.get_user(user_id)
-        if profile is None:
+        known = self._stored(user_id)
+        if known is None:
             raise NotFound("user_id", f"no user {user_id!r}; onboard the user first")
-        return profile
+        return known.profile
 
-    def current(self, user_id: str) -> KnownUser | None:
-        """The user as stored now (None: never onboarded nor seen acting), with the events
-        they hid or bought: from this process's copy while the store's version is the
+    def _stored(self, user_id: str) -> KnownUser | None:
+        """The user as stored now: this process's copy while the store's version is the
         same, else read and kept."""
         version = self.repo.profile_version(user_id)
         if version is None:
@@ -224,6 +229,14 @@ class ProfileService:
             if profile is None:
                 return None
             known = self._keep(KnownUser(profile))
+        return known
+
+    def current(self, user_id: str) -> KnownUser | None:
+        """The user as stored now (None: never onboarded nor seen acting), with the events
+        they hid or bought."""
+        known = self._stored(user_id)
+        if known is None:
+            return None
         if known.excluded is None:
             known.excluded = frozenset(self.repo.excluded_event_ids(user_id))
         return known
@@ -326,21 +339,30 @@ class ProfileService:
         """After a profile's write commits: keep it (the events excluded are read again
         when a list needs them), and its lists no longer wait for the sweep."""
         self._keep(KnownUser(profile))
-        self._shown.pop(profile.user_id, None)
+        with self._shown_lock:
+            self._shown.pop(profile.user_id, None)
 
     def shown(self, user_id: str) -> None:
         """A list was shown to the user (its impression is on its way to the store)."""
-        self._shown[user_id] = time.monotonic()
+        with self._shown_lock:
+            self._shown[user_id] = time.monotonic()
+            self._shown.move_to_end(user_id)
+            if len(self._shown) > MAX_WAITING_USERS:
+                self._shown.popitem(last=False)
 
-    def fold_idle(self, idle: float, limit: int = 500) -> int:
+    def fold_idle(self, idle: float) -> int:
         """Fold in the exposure of users shown lists here who have not written since and
         have waited `idle` seconds: users who only look. Returns how many were folded."""
         due = time.monotonic() - idle
-        waiting = [user for user, at in list(self._shown.items()) if at <= due][:limit]
-        for user_id in waiting:
-            self.update(user_id, _no_change, create=False)
-            self._shown.pop(user_id, None)
-        return len(waiting)
+        folded = 0
+        while True:
+            with self._shown_lock:
+                oldest = next(iter(self._shown.items()), None)
+                if oldest is None or oldest[1] > due:
+                    return folded
+                self._shown.popitem(last=False)
+            self.update(oldest[0], _no_change, create=False)
+            folded += 1
 
     def onboard(
         self,
