@@ -56,6 +56,8 @@ from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.learning.tastes import (
     BASE_TASTE,
     LIKED_MEAN,
+    PRICE_POINTS,
+    Knots,
     TasteView,
     nearness,
     user_tastes,
@@ -147,14 +149,17 @@ def best_of_categories(values: FloatArray, codes: IntArray) -> FloatArray:
     return best
 
 
-def expected_appeal(tastes: TasteView, candidates: Candidates) -> tuple[FloatArray, FloatArray]:
+def expected_appeal(
+    tastes: TasteView, candidates: Candidates, price_knots: Knots | None = None
+) -> tuple[FloatArray, FloatArray]:
     """How much the user should like each candidate: category taste (its posterior mean)
     x the rest of its appeal (nearness x price fit, shaded by popularity), which it also
-    returns."""
+    returns. `price_knots`: the snapshot's prices among the price-fit table's points."""
     snap, rows = candidates.snapshot, candidates.rows
     taste = best_of_categories(tastes.mean, snap.category_codes[rows])
     popularity = scaled(np.log1p(np.maximum(snap.popularity[rows], 0)))
-    rest: FloatArray = tastes.fit(candidates.distance_km, snap.price_min[rows]) * (
+    knots = None if price_knots is None else price_knots.take(rows)
+    rest: FloatArray = tastes.fit(candidates.distance_km, snap.price_min[rows], knots) * (
         1 - POPULARITY_SHARE + POPULARITY_SHARE * popularity
     )
     appeal: FloatArray = taste * rest
@@ -256,6 +261,7 @@ class LearnedRanker:
         self.settings = settings
         self._weights = np.array(settings.cold_start_weights, dtype=np.float64)[:, None]
         self._texts: ActionTexts | None = None
+        self._knots: tuple[list[Event], Knots] | None = None
 
     def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> Ranking:
         profile = context.profile
@@ -274,7 +280,7 @@ class LearnedRanker:
             )
             scores = contributions.sum(axis=0) * (1 + FAVORITE_BOOST * liked)
         else:
-            scores, rest = expected_appeal(tastes, candidates)
+            scores, rest = expected_appeal(tastes, candidates, self._price_knots(candidates))
         pool = candidate_pool(
             scores, candidates.snapshot.category_codes[candidates.rows], self.settings
         )
@@ -334,6 +340,15 @@ class LearnedRanker:
                 )
             )
         return Ranking(items, cold, self.bandit.version, shared, slate.epsilon)
+
+    def _price_knots(self, candidates: Candidates) -> Knots:
+        """The snapshot's prices among the price-fit table's points, found once per catalog
+        version."""
+        snap = candidates.snapshot
+        kept = self._knots
+        if kept is None or kept[0] is not snap.events:
+            kept = self._knots = (snap.events, Knots.of(snap.price_min, PRICE_POINTS))
+        return kept[1]
 
     def _action_features(
         self, context: RankingContext, candidates: Candidates, which: IntArray

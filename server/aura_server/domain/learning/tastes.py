@@ -87,7 +87,7 @@ from typing import Protocol
 
 import numpy as np
 
-from aura_server.domain.decision.catalog_index import FloatArray
+from aura_server.domain.decision.catalog_index import FloatArray, IntArray
 from aura_server.domain.models import Event, PriceRange, TasteEvidence, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES
 
@@ -140,6 +140,32 @@ CAUTION_QUANTILE = 0.2
 
 
 @dataclass(frozen=True)
+class Knots:
+    """Where some values fall among a table's points, worked out once to interpolate many
+    tables at those values: np.interp's result to the last bit (its slope between two
+    points, times the way past the left one, plus the left one's value; 0 past the last).
+    Prices are fixed per event, so a catalog's knots are found once per catalog version."""
+
+    left: IntArray
+    past: FloatArray  # how far past the left point (0 at or beyond the ends)
+
+    @classmethod
+    def of(cls, values: FloatArray, points: FloatArray) -> Knots:
+        left = np.clip(np.searchsorted(points, values, side="right") - 1, 0, len(points) - 1)
+        past = values - points[left]
+        past[values < points[0]] = 0.0
+        return cls(left, past)
+
+    def take(self, rows: IntArray) -> Knots:
+        return Knots(self.left[rows], self.past[rows])
+
+    def interpolate(self, points: FloatArray, table: FloatArray) -> FloatArray:
+        slopes = np.append(np.diff(table) / np.diff(points), 0.0)
+        values: FloatArray = slopes[self.left] * self.past + table[self.left]
+        return values
+
+
+@dataclass(frozen=True)
 class TasteView:
     """One user's tastes as arrays over category codes, ready for ranking."""
 
@@ -159,12 +185,18 @@ class TasteView:
     cautious_budget: float = DEFAULT_BUDGET
     restarted: bool = False  # the tastes changed: what we knew of their kinds is forgotten
 
-    def fit(self, distance: FloatArray, price: FloatArray) -> FloatArray:
+    def fit(
+        self, distance: FloatArray, price: FloatArray, price_knots: Knots | None = None
+    ) -> FloatArray:
         """How well events suit the user apart from their kind: nearness x price fit, as
         expected over every travel distance and budget the user may have (not at the
-        likeliest ones: a $70 night is not written off while their budget is unsure)."""
+        likeliest ones: a $70 night is not written off while their budget is unsure).
+        `price_knots`: the prices' Knots among PRICE_POINTS, when known."""
         near = np.interp(distance, NEARNESS_POINTS_KM, self.expected_nearness)
-        priced = np.interp(price, PRICE_POINTS, self.expected_price_fit)
+        if price_knots is None:
+            priced = np.interp(price, PRICE_POINTS, self.expected_price_fit)
+        else:
+            priced = price_knots.interpolate(PRICE_POINTS, self.expected_price_fit)
         expected: FloatArray = near * np.where(np.isnan(price), UNKNOWN_PRICE_FIT, priced)
         return expected
 
