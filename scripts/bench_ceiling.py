@@ -320,7 +320,7 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=16, help="calls in flight, closed loop")
     parser.add_argument(
         "--mixed-shares",
-        default="0.1,0.2,0.3,0.4",
+        default="0.02,0.04,0.06,0.1,0.3",
         help="offered mixed load, as shares of the ceiling (one scenario each)",
     )
     parser.add_argument(
