@@ -112,6 +112,8 @@ class ImpressionLog:
     def _settle(
         self, outcome: Future[None], jobs: list[Future[None]], taken: list[Impression]
     ) -> None:
+        """After a job: its impressions leave the queue for good (or are retried later),
+        its callers learn how it went, and what was queued meanwhile goes next."""
         error = outcome.exception()
         self._failing = error is not None
         with self._lock:
@@ -126,14 +128,14 @@ class ImpressionLog:
                     jobs.append(self._next)
                     self._next = None
             self._running = None
+        if error is not None:
+            for impression in taken:
+                self._retry_later(impression, error)
         for job in jobs:
             if error is None:
                 job.set_result(None)
             else:
                 job.set_exception(error)
-                for impression in taken:
-                    self._retry_later(impression, error)
-                taken = []
         with self._lock:
             following = None
             if self._queue and self._running is None:

@@ -214,7 +214,8 @@ def taste_view(
     evidence: TasteEvidence | None, stated: Sequence[str] = (), serving: bool = False
 ) -> TasteView:
     """What the evidence says of the user's tastes; `serving` a new list, starting over
-    when they changed (the stored evidence starts over when the list is shown: expose)."""
+    when they changed (the stored evidence starts over when the list's exposure is taken
+    in: expose)."""
     restarted = False
     if evidence is not None and serving and changed_tastes(evidence):
         evidence, restarted = copy.deepcopy(evidence), True
@@ -329,7 +330,7 @@ def _add_surprise(evidence: TasteEvidence, nats: float) -> None:
 
 def _open_list(evidence: TasteEvidence, list_id: str) -> None:
     """The sums are per list: a list opens with its exposure or its first feedback,
-    whichever reaches the profile first (both are written behind the answers), and the
+    whichever reaches the profile first (exposure is folded in later: exposure.py), and the
     last list's sum then joins the CUSUM (evidence for a change adds up, evidence against
     it brings it back to 0, not below)."""
     if list_id and list_id == evidence.list_id:
