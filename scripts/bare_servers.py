@@ -15,7 +15,8 @@
   WAL mode with synchronous=FULL (durable, no group commit).
 
 Each runs a thread-pool server with SO_REUSEPORT, so several processes share the port as
-Aura's workers do.
+Aura's workers do; `health-aio` and `feed-aio` run the same work on grpc.aio instead, to
+compare the two server loops.
 """
 
 from __future__ import annotations
