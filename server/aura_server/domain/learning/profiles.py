@@ -297,7 +297,9 @@ class ProfileService:
 
     def _stored_copy(self, user_id: str) -> UserProfile | None:
         """A copy of the stored profile to change: of the one kept here while it is the
-        stored version, else decoded from the store."""
+        stored version, else decoded from the store. What is decoded is not kept, unlike
+        `_stored`: inside a transaction the store shows writes not committed yet, and
+        the process's copy must never run ahead of the store."""
         known = self._known.get(user_id)
         if known is not None and self.repo.profile_version(user_id) == known.profile.version:
             return known.profile.copy()
