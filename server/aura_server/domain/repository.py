@@ -124,7 +124,9 @@ class Repository(abc.ABC):
         callback()
 
     def submit(self, work: Callable[[], T]) -> Future[T]:
-        """`transaction` without waiting: the future holds the result or the error."""
+        """`transaction` without waiting, for a write behind an answer (nobody waits for
+        it): the future holds the result or the error. The store may hold it a few
+        milliseconds to commit it with other work."""
         done: Future[T] = Future()
         try:
             done.set_result(self.transaction(work))

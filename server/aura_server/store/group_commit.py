@@ -15,6 +15,10 @@ retryable) instead of hanging; reads do not pass through here and keep being ser
 
 Work may ask for a callback once it is durable (`defer`, on the writer thread): it runs
 after the batch commits, and not at all if that work or the batch is rolled back.
+
+Work nobody waits for (`behind`: a feed's impression, written after the answer) does not
+wake the writer: it goes with the next batch a request waits for, or after BEHIND_SECONDS
+at the latest. Waking a thread per feed cost more than the impression's insert.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from aura_server.domain.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+BEHIND_SECONDS = 0.005
 
 
 @dataclass
 class Job:
     work: Callable[[], Any]
+    behind: bool = False  # nobody waits for it: it may wait for company (BEHIND_SECONDS)
     done: Future[Any] = field(default_factory=Future)
     queued_at: float = field(default_factory=time.monotonic)
 
@@ -48,21 +54,26 @@ class GroupCommitter:
         savepoint: Callable[[str], None],
         finish: Callable[[Any, bool], None],
         budget: float,
+        behind_seconds: float = BEHIND_SECONDS,
     ) -> None:
         """begin(timeout) opens a write transaction (StoreUnavailable when the store
         cannot be had in time) and returns a handle; savepoint(sql) runs a SAVEPOINT
         statement; finish(handle, commit) commits or rolls back and releases the locks."""
         self._begin, self._savepoint, self._finish = begin, savepoint, finish
         self.budget = budget
+        self.behind_seconds = behind_seconds
         self._jobs: deque[Job] = deque()
+        self._waited_for = 0  # queued jobs that are not behind
         self._ready = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.thread_ident: int | None = None
         self._after_commit: list[Callable[[], None]] = []  # the running batch's, in order
 
-    def submit(self, work: Callable[[], Any]) -> Future[Any]:
-        job = Job(work)
+    def submit(self, work: Callable[[], Any], behind: bool = False) -> Future[Any]:
+        """Queue work for the next batch; `behind`: nobody waits for it, so it may wait
+        up to BEHIND_SECONDS for other work to commit with."""
+        job = Job(work, behind)
         with self._ready:
             if self._stopping:
                 job.done.set_exception(StoreUnavailable("the store is closed"))
@@ -73,7 +84,11 @@ class GroupCommitter:
                 self._thread = threading.Thread(target=self._run, name="aura-writer", daemon=True)
                 self._thread.start()
             self._jobs.append(job)
-            self._ready.notify()
+            if not behind:
+                self._waited_for += 1
+                self._ready.notify()
+            elif len(self._jobs) == 1:  # the writer may sleep without a deadline
+                self._ready.notify()
         return job.done
 
     def in_batch(self) -> bool:
@@ -99,12 +114,23 @@ class GroupCommitter:
         self.thread_ident = threading.get_ident()
         while True:
             with self._ready:
-                while not self._jobs and not self._stopping:
-                    self._ready.wait()
+                while not self._stopping and (due := self._due()) is not None:
+                    self._ready.wait(None if due == float("inf") else due)
                 if not self._jobs:
                     return
                 batch = [self._jobs.popleft() for _ in range(min(len(self._jobs), MAX_BATCH))]
+                self._waited_for -= sum(not job.behind for job in batch)
             self._commit(batch)
+
+    def _due(self) -> float | None:
+        """How long the writer may still sleep (inf: until woken), None: run a batch now.
+        Called holding the lock."""
+        if not self._jobs:
+            return float("inf")
+        if self._waited_for:
+            return None
+        left = self._jobs[0].queued_at + self.behind_seconds - time.monotonic()
+        return left if left > 0 else None
 
     def _commit(self, batch: list[Job]) -> None:
         oldest = min(job.queued_at for job in batch)

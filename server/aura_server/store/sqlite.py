@@ -300,7 +300,7 @@ class SQLiteRepository(Repository):
         return result
 
     def submit(self, work: Callable[[], T]) -> Future[T]:
-        return self._committer.submit(work)
+        return self._committer.submit(work, behind=True)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         if self._committer.in_batch():
