@@ -31,7 +31,12 @@ class Settings:
     db_path: str = setting(
         "./var/aura.db", "AURA_DB_PATH", "the embedded SQLite file (WAL mode), made on first start"
     )
-    grpc_threads: int = setting(16, "AURA_GRPC_THREADS", "gRPC handler threads per process")
+    grpc_threads: int = setting(
+        4,
+        "AURA_GRPC_THREADS",
+        "gRPC handler threads per process (Python runs one at a time: more mostly queue "
+        "for the interpreter and cost thread switches)",
+    )
     workers: int = setting(
         0, "AURA_WORKERS", "processes sharing the ports (`aura serve --workers`); 0: one per core"
     )

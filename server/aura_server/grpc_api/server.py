@@ -33,7 +33,7 @@ class GrpcServer:
         plane: DataPlane,
         host: str = "0.0.0.0",
         port: int = 50051,
-        max_workers: int = 16,
+        max_workers: int = 4,
         health_interval: float = 2.0,
         verifier: TokenVerifier | None = None,
         limiter: RateLimiter | None = None,
