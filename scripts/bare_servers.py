@@ -41,6 +41,7 @@ from aura.v1 import (
 )
 from grpc_health.v1 import health, health_pb2_grpc
 
+from aura_server.cli.tuning import collect_garbage_for_serving, schedule_for_throughput
 from aura_server.config import Settings
 
 # As many handler threads as Aura runs (AURA_GRPC_THREADS), so the comparison is like for
@@ -170,6 +171,7 @@ def main_aio() -> None:
 
 def main() -> None:
     kind, port = sys.argv[1], sys.argv[2]
+    schedule_for_throughput()  # tuned as Aura's workers are: like for like
     if kind.endswith("-aio"):
         main_aio()
         return
@@ -187,6 +189,7 @@ def main() -> None:
         raise SystemExit(f"unknown kind {kind!r}: health, feed or logbehavior")
     server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
+    collect_garbage_for_serving()
     server.wait_for_termination()
 
 

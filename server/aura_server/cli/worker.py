@@ -4,7 +4,6 @@ door in front of it (`aura serve`'s workers, and `aura gateway` for the REST doo
 from __future__ import annotations
 
 import argparse
-import gc
 import signal
 import sys
 
@@ -12,19 +11,13 @@ from aura_server import __version__
 from aura_server.access.limits import RateLimiter
 from aura_server.access.tokens import TokenVerifier
 from aura_server.app import Aura
+from aura_server.cli.tuning import collect_garbage_for_serving, schedule_for_throughput
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
 from aura_server.telemetry.tracing import Tracer
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
-# Python's cycle collector starts a young collection every 700 net allocations of container
-# objects, and a request makes thousands: under load it ran many times a request's length,
-# promoted the objects of requests in flight and so kept re-walking everything a worker
-# keeps (the catalog, the kept profiles, recent impressions). What exists once the worker
-# is up is set aside for good (gc.freeze) and the young generation is collected every
-# 50,000 allocations (docs: Performance).
-GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def serve_worker(
@@ -40,6 +33,7 @@ def serve_worker(
     # first (SIGTERM twice) and deadlock on gRPC's locks. Blocked before any thread
     # starts, so every thread inherits the mask.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    schedule_for_throughput()  # before any thread starts: they inherit it
     aura = Aura.from_settings(settings)
     tracer = Tracer(settings.otlp_endpoint, worker) if settings.otlp_endpoint else None
     host = args.host or settings.host
@@ -101,13 +95,6 @@ def serve_worker(
     if tracer is not None:
         tracer.close()  # exports the spans still queued
     return 0
-
-
-def collect_garbage_for_serving() -> None:
-    """Set aside what start-up built and collect cycles at a serving pace."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _display(host: str) -> str:
