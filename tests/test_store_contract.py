@@ -18,6 +18,7 @@ from aura_server.domain.repository import (
     PendingView,
 )
 from aura_server.store import Repository
+from aura_server.store.documents import impression_from_doc, impression_to_doc
 
 
 def test_profile_round_trip_and_compare_and_set(repo: Repository) -> None:
@@ -181,6 +182,23 @@ def test_latest_impression_with_an_event(repo: Repository) -> None:
     assert found.items[0].features == "|E x" and found.shared_features == "shared |U y"
     assert repo.latest_impression_with("u1", "e1", NOW + timedelta(hours=1)) is None
     assert repo.latest_impression_with("u2", "e1", NOW - timedelta(hours=1)) is None
+
+
+def test_impressions_are_stored_column_by_column_and_read_either_way() -> None:
+    items = [
+        ImpressionItem("e1", 0, 0.9, "personalized", False, 0.8, "|E a", 0.2, 1.5, 20.0),
+        ImpressionItem("e2", 1, 0.7, "exploration", True, 0.1, "|E b", 0.2, 3.0, None),
+    ]
+    items[0].categories = ("Jazz", "Techno")
+    impression = Impression("f1", "u1", "feed", NOW, {"lat": 40.7}, items, "m", "shared")
+    doc = impression_to_doc(impression)
+    assert doc["items"]["event_id"] == ["e1", "e2"]
+    assert impression_from_doc(doc) == impression
+    written_before = {**doc, "items": [vars(item) for item in items]}  # an object per item
+    assert impression_from_doc(written_before) == impression
+    without_a_later_column = {**doc, "items": {**doc["items"]}}
+    del without_a_later_column["items"]["categories"]
+    assert impression_from_doc(without_a_later_column).items[0].categories == ()
 
 
 def test_lists_after_a_mark_come_in_the_order_they_were_shown(repo: Repository) -> None:

@@ -3,6 +3,7 @@ documents (times stay datetimes where a store encodes them itself)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import datetime
 from typing import Any
@@ -184,23 +185,40 @@ def event_from_doc(doc: dict[str, Any]) -> Event:
     )
 
 
+# A list's items are stored column by column, one list per field in list order: a 30-item
+# list takes about half the bytes of an object per item, and decodes in a fraction of the
+# time. Documents written before hold a list of objects; both are read.
+ITEM_COLUMNS = tuple(field.name for field in dataclasses.fields(ImpressionItem))
+
+
 def impression_to_doc(impression: Impression) -> dict[str, Any]:
+    items = impression.items
     return {
         "feed_id": impression.feed_id,
         "user_id": impression.user_id,
         "kind": impression.kind,
         "created_at": impression.created_at,
         "context": impression.context,
-        "items": [vars(item) for item in impression.items],
+        "items": {name: [getattr(item, name) for item in items] for name in ITEM_COLUMNS},
         "model_version": impression.model_version,
         "shared_features": impression.shared_features,
     }
 
 
-def _impression_item(doc: dict[str, Any]) -> ImpressionItem:
-    item = ImpressionItem(**doc)
-    item.categories = tuple(item.categories)
-    return item
+def _impression_items(stored: list[dict[str, Any]] | dict[str, list[Any]]) -> list[ImpressionItem]:
+    if isinstance(stored, dict):  # column by column (a column added later may be absent)
+        names = [name for name in ITEM_COLUMNS if name in stored]
+        columns = [stored[name] for name in names]
+        if "categories" in stored:
+            columns[names.index("categories")] = [tuple(c) for c in stored["categories"]]
+        if len(names) == len(ITEM_COLUMNS):
+            return [ImpressionItem(*row) for row in zip(*columns, strict=True)]
+        rows = zip(*columns, strict=True)
+        return [ImpressionItem(**dict(zip(names, row, strict=True))) for row in rows]
+    items = [ImpressionItem(**doc) for doc in stored]  # an object per item (written before)
+    for item in items:
+        item.categories = tuple(item.categories)
+    return items
 
 
 def impression_from_doc(doc: dict[str, Any]) -> Impression:
@@ -210,7 +228,7 @@ def impression_from_doc(doc: dict[str, Any]) -> Impression:
         kind=doc["kind"],
         created_at=as_datetime(doc["created_at"]),
         context=dict(doc["context"]),
-        items=[_impression_item(item) for item in doc["items"]],
+        items=_impression_items(doc["items"]),
         model_version=doc["model_version"],
         shared_features=doc.get("shared_features", ""),
     )
