@@ -3,9 +3,11 @@
 A feed is answered before its impression is durable: the impression goes to a queue, and
 one job in the store's next group commit writes everything queued by then in one
 statement, so under load a commit carries dozens of feeds for the price of one. Until it
-is written it waits here, where a reward that arrives first still finds it. Impressions
-the store refused (down, or held by another process) are kept and tried again a few
-times; a feed whose impression cannot be written is answered as degraded.
+is written it waits here, where a reward that arrives first still finds it; once written
+it is read back from the store (keeping the last few thousand here held some 120,000
+objects that every garbage collection walked). Impressions the store refused (down, or
+held by another process) are kept and tried again a few times; a feed whose impression
+cannot be written is answered as degraded.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import threading
 import time
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-
-from cachetools import LRUCache
 
 from aura_server.domain.clock import utcnow
 from aura_server.domain.errors import StoreUnavailable
@@ -28,7 +28,6 @@ RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 MAX_PENDING = 50_000
 FAILING_WAIT = 0.05
-RECENT = 4096
 # An impression waiting this long (the write budget) while no write has gone through for as
 # long means the store takes no writes. A writer that is only behind (busy, but writing)
 # is not a stalled store: its lists are not degraded.
@@ -39,8 +38,6 @@ class ImpressionLog:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._pending: dict[str, Impression] = {}  # not written yet, by feed_id
-        # The last ones written here: feedback usually answers a list within seconds.
-        self._recent: LRUCache[str, Impression] = LRUCache(RECENT)
         self._attempts: dict[str, int] = {}
         self._queue: list[Impression] = []  # for the next job
         self._running: Future[None] | None = None  # the job in the store's queue
@@ -121,7 +118,6 @@ class ImpressionLog:
                 for impression in taken:
                     self._pending.pop(impression.feed_id, None)
                     self._attempts.pop(impression.feed_id, None)
-                    self._recent[impression.feed_id] = impression
             elif not taken:  # the job never ran (the store refused the transaction)
                 taken, self._queue = self._queue, []
                 if self._next is not None:
@@ -168,7 +164,7 @@ class ImpressionLog:
 
     def get(self, feed_id: str) -> Impression | None:
         with self._lock:
-            found = self._pending.get(feed_id) or self._recent.get(feed_id)
+            found = self._pending.get(feed_id)
         return found if found is not None else self.repo.get_impression(feed_id)
 
     def latest_with(self, user_id: str, event_id: str, since: datetime) -> Impression | None:
