@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench loadgen-deps bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served simulate clean
+.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench loadgen-deps bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served soak-served simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ bench-ceiling: install loadgen-deps
 # Where a served Feed's and LogBehavior's CPU goes: py-spy over the workers under load.
 profile-served: install loadgen-deps
 	$(PY) scripts/profile_served.py
+
+# Each worker's memory under ten minutes of mixed traffic.
+soak-served: install loadgen-deps
+	$(PY) scripts/soak_served.py
 
 bench-feed: install
 	$(PY) scripts/bench_feed.py
