@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -194,7 +195,8 @@ def test_impressions_are_stored_column_by_column_and_read_either_way() -> None:
     doc = impression_to_doc(impression)
     assert doc["items"]["event_id"] == ["e1", "e2"]
     assert impression_from_doc(doc) == impression
-    written_before = {**doc, "items": [vars(item) for item in items]}  # an object per item
+    objects = [dataclasses.asdict(item) for item in items]
+    written_before = {**doc, "items": objects}  # an object per item
     assert impression_from_doc(written_before) == impression
     without_a_later_column = {**doc, "items": {**doc["items"]}}
     del without_a_later_column["items"]["categories"]

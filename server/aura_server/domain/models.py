@@ -168,7 +168,7 @@ class Behavior:
     age_bracket: str = ""
 
 
-@dataclass
+@dataclass(slots=True)  # thirty a list: no dict each
 class ImpressionItem:
     event_id: str
     position: int

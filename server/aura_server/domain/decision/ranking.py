@@ -80,7 +80,7 @@ class RankingContext:
     tastes: TasteView | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # thirty a list: no dict each
 class RankedItem:
     event: Event
     score: float
