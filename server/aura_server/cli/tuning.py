@@ -13,7 +13,7 @@ import os
 # Python's cycle collector starts a young collection every 700 net allocations of container
 # objects, and a request makes thousands: under load it ran many times a request's length,
 # promoted the objects of requests in flight and so kept re-walking everything a worker
-# keeps (the catalog, the kept profiles, recent impressions). What exists once the worker
+# keeps (the catalog, the kept profiles, the bandit's action lines). What exists once the worker
 # is up is set aside for good (gc.freeze) and the young generation is collected every
 # 50,000 allocations.
 GC_THRESHOLDS = (50_000, 20, 100)
