@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import free_port, onboard_random, p99, pyplot, save, start_aura
-from loadtest import BUILD, peak_mb, worker_pids
+from benchlib import free_port, memory_mb, onboard_random, p99, pyplot, save, start_aura
+from loadtest import BUILD, worker_pids
 
 
 def onboard(repo_path: Path, first: int, last: int) -> None:
@@ -65,7 +65,7 @@ def measure(repo_path: Path, users: int, workers: int, calls: int) -> dict[str, 
             if call >= 20:  # the first calls warm caches
                 timings.append((time.perf_counter() - started) * 1000)
         pids = worker_pids(server.pid) if workers > 1 else [server.pid]
-        rss = [peak_mb(pid) for pid in pids]
+        rss = [memory_mb(pid, "VmHWM") for pid in pids]
         client.close()
     finally:
         server.send_signal(signal.SIGTERM)

@@ -55,6 +55,15 @@ def start_aura(
     return subprocess.Popen(command, env=env, stderr=stderr)
 
 
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory in MB from /proc/PID/status: VmRSS (resident now) or VmHWM (its
+    peak); 0 when the field is absent."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def pyplot() -> Any:
     """matplotlib's pyplot, drawing to files only (no display on build machines)."""
     import matplotlib

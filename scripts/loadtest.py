@@ -30,7 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import free_port, onboard_random, percentile, pyplot, save, start_aura
+from benchlib import (
+    free_port,
+    memory_mb,
+    onboard_random,
+    percentile,
+    pyplot,
+    save,
+    start_aura,
+)
 
 CONNECTIONS_PER_CLIENT = 16  # SO_REUSEPORT spreads connections, not calls, over workers
 BUILD = Path(__file__).resolve().parent.parent / "build"
@@ -161,13 +169,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def seed(folder: Path, users: int, events: int) -> None:
     from aura_server.app import Aura
     from aura_server.cli.commands.catalog import seed_demo
@@ -258,7 +259,7 @@ def main() -> None:
                 "workers": {
                     str(pid): {
                         "cpu_percent": 100 * (cpu_seconds(pid) - cpu_before[pid]) / args.duration,
-                        "peak_rss_mb": peak_mb(pid),
+                        "peak_rss_mb": memory_mb(pid, "VmHWM"),
                     }
                     for pid in pids
                 },

@@ -18,15 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_ceiling import aura_server, mixed_loads, seed
-from benchlib import drive
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from benchlib import drive, memory_mb
 
 
 def main() -> None:
@@ -49,13 +41,13 @@ def main() -> None:
             running = pool.submit(drive, port, loads, args.seconds, folder, 0.0)
             started = time.monotonic()
             while not running.done():
-                readings = ", ".join(f"{rss_mb(pid):.0f}" for pid in pids)
+                readings = ", ".join(f"{memory_mb(pid):.0f}" for pid in pids)
                 print(f"{time.monotonic() - started:6.0f} s  RSS MB per worker: {readings}")
                 sys.stdout.flush()
                 running_for = time.monotonic() - started
                 time.sleep(min(args.every, max(args.seconds - running_for, 0.5)))
             results = running.result()
-        readings = ", ".join(f"{rss_mb(pid):.0f}" for pid in pids)
+        readings = ", ".join(f"{memory_mb(pid):.0f}" for pid in pids)
         print(f"{time.monotonic() - started:6.0f} s  RSS MB per worker: {readings} (the end)")
     for name, result in results.items():
         print(
