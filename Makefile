@@ -103,11 +103,13 @@ profile-feed: install
 bench-scale: install
 	$(PY) scripts/bench_scale.py
 
-# Both learning simulations: additive-utility users, then product-utility users in
-# several behaviour worlds (tables on stdout, PNGs in var/).
+# The three learning simulations: additive-utility users; product-utility users in
+# several behaviour worlds; graded-taste, quiet and new users beside strangers, with
+# events added mid-run (tables on stdout, PNGs in var/).
 simulate: install
 	$(PY) scripts/simulate.py
 	$(PY) scripts/simulate_product.py
+	$(PY) scripts/simulate_kinds.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from aura.v1 import (
     behavior_pb2,
+    catalog_pb2,
     feedback_pb2,
     onboarding_pb2,
     recommend_pb2,
@@ -453,3 +454,70 @@ def test_the_bandit_steers_exploration_not_the_greedy_order(served: Served) -> N
     # Exploration goes where the bandit expects rewards.
     without, steered = comedy_share_of_explored(0.0), comedy_share_of_explored(1.0)
     assert steered >= 0.5 and steered >= without + 0.3, (without, steered)
+
+
+def test_a_user_who_only_looks_gets_the_feed_of_a_stranger(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    """Views say nothing of taste: however many lists a user looked through without acting,
+    their feed is the cold-start blend a stranger of their age and place gets."""
+    stack = Served(copy_of(catalog_file, tmp_path / "aura.db"), Settings(exploration=0.0))
+    client = stack.client
+    try:
+        client.onboard("looker")
+        for _ in range(5):
+            feed = client.feed("looker", limit=10)
+            for position, item in enumerate(feed.items):
+                client.behavior.LogBehavior(
+                    behavior_pb2.LogBehaviorRequest(
+                        user_id="looker",
+                        action=types_pb2.ACTION_VIEW,
+                        event_id=item.event.event_id,
+                        feed_id=feed.feed_id,
+                        position=position,
+                    )
+                )
+        client.onboard("stranger")
+        looked = client.feed("looker", limit=10)
+        stranger = client.feed("stranger", limit=10)
+        assert looked.cold_start and stranger.cold_start
+        assert [i.event.event_id for i in looked.items] == [
+            i.event.event_id for i in stranger.items
+        ]
+        profile = stack.aura.profiles.get("looker")
+        assert (profile.behavior_count, profile.feedback_count) == (50, 0)
+        assert not profile.cold_start_completed
+    finally:
+        stack.close()
+
+
+def test_a_new_event_that_fits_reaches_the_next_feeds(served: Served) -> None:
+    """An event just added, that nobody has engaged with yet, of the kind a user buys and
+    near them, reaches their top 10 within two feeds."""
+    client = served.client
+    client.onboard("fan")
+    for _ in range(2):
+        jazz = client.feed("fan", limit=3, categories=["Jazz"])
+        for item in jazz.items:
+            client.reward("fan", item.event.event_id, types_pb2.ACTION_PURCHASE, jazz.feed_id)
+    client.catalog.UpsertEvents(
+        catalog_pb2.UpsertEventsRequest(
+            events=[
+                types_pb2.Event(
+                    event_id="brand-new-jazz",
+                    title="A new jazz night",
+                    categories=["Jazz"],
+                    venue="New Room",
+                    city="Brooklyn",
+                    neighborhood="Williamsburg",
+                    lat=WILLIAMSBURG[0] + 0.001,
+                    lng=WILLIAMSBURG[1],
+                    starts_at=timestamp(NOW + timedelta(days=1)),
+                    price_min=15.0,
+                    price_max=15.0,
+                )
+            ]
+        )
+    )
+    shown = [{item.event.event_id for item in client.feed("fan", limit=10).items} for _ in range(2)]
+    assert "brand-new-jazz" in shown[0] | shown[1]

@@ -444,3 +444,31 @@ def test_a_regular_who_turns_away_is_served_afresh_through_the_feed(aura: Aura) 
     last = f"turned-away-{len(feeds_after) - 1}"
     aura.behaviors.log("r", "view", event_id="Comedy-0", feed_id=last, position=0)
     assert aura.profiles.get("r").evidence.restarts == 1
+
+
+def test_an_event_left_again_and_again_tires_without_dragging_its_kind_down() -> None:
+    """Item fatigue: the same Jazz night at the top of five lists, never taken, weighs less
+    and less in the ranking, and its kind sinks less than under five different Jazz
+    nights left alone; taking it clears it."""
+    lover = [at_km(0.3, f"bought-{i}", categories=["Jazz"]) for i in range(3)]
+    stubborn = at_km(0.3, "stubborn", categories=["Jazz"])
+    fresh = [at_km(0.3, f"fresh-{i}", categories=["Jazz"]) for i in range(5)]
+    repeated, varied = UserProfile(user_id="r"), UserProfile(user_id="v")
+    for profile in (repeated, varied):
+        for event in lover:
+            show(profile, [event])
+            take(profile, event, 0)
+    for i in range(5):
+        show(repeated, [stubborn])
+        show(varied, [fresh[i]])
+    weights = user_tastes(repeated).fatigue
+    assert weights["stubborn"] < 0.5
+    assert not any(f"fresh-{i}" in weights for i in range(5))
+    assert mean_of(repeated, "Jazz") > mean_of(varied, "Jazz") + 0.05
+    assert user_tastes(varied).fatigue["fresh-0"] > weights["stubborn"]
+    take(repeated, stubborn, 0, "click")
+    assert "stubborn" not in user_tastes(repeated).fatigue
+    skipped = UserProfile(user_id="s")
+    show(skipped, [stubborn])
+    take(skipped, stubborn, 0, "skip")
+    assert user_tastes(skipped).fatigue["stubborn"] < 0.5  # a skip halves it at once

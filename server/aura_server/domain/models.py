@@ -67,6 +67,10 @@ class TasteEvidence:
     list_id: str = ""
     answered_list: str = ""
     restarts: int = 0  # how many times their tastes were found to have changed
+    # Per event shown and not taken: how many times it was likely looked at and left
+    # (position prior; a skip or a hide more: tastes.py), fading with the rest and kept for the
+    # MAX_ITEM_PASSES most passed (tastes.py: item fatigue).
+    item_passes: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,11 @@ class UserProfile:
     locations: dict[tuple[str, str], float] = field(default_factory=dict)
     total_events_attended: int = 0
     behavior_count: int = 0
+    # Behaviors that say something of the user's taste (learning/actions.py's
+    # REWARD_ACTIONS: not a view, not a search). Fewer than COLD_START_BEHAVIORS: the
+    # cold-start blend ranks their feed, so looking without acting never leaves a user
+    # worse served than a stranger.
+    feedback_count: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     home_lat: float | None = None
@@ -131,12 +140,13 @@ class UserProfile:
                 price_taken=list(evidence.price_taken),
                 recent_liked=dict(evidence.recent_liked),
                 recent_passed=dict(evidence.recent_passed),
+                item_passes=dict(evidence.item_passes),
             ),
         )
 
     @property
     def cold_start_completed(self) -> bool:
-        return self.behavior_count >= COLD_START_BEHAVIORS
+        return self.feedback_count >= COLD_START_BEHAVIORS
 
     def category_preferences(self) -> dict[str, float]:
         """Net preference per category in [-1, 1]: score minus aversion."""
@@ -196,6 +206,7 @@ class ShownItem:
     categories: tuple[str, ...]
     price_min: float | None
     distance_km: float | None  # from where the user asked
+    event_id: str = ""  # "" in lists logged before item fatigue was kept
 
 
 @dataclass(frozen=True)
@@ -227,7 +238,9 @@ class Impression:
         return ShownList(
             ListMark(self.created_at, self.feed_id),
             tuple(
-                ShownItem(item.position, item.categories, item.price_min, item.distance_km)
+                ShownItem(
+                    item.position, item.categories, item.price_min, item.distance_km, item.event_id
+                )
                 for item in self.items
                 if item.distance_km is not None
             ),

@@ -152,6 +152,7 @@ def profile_to_proto(profile: UserProfile) -> types_pb2.UserProfile:
         ],
         total_events_attended=profile.total_events_attended,
         behavior_count=profile.behavior_count,
+        feedback_count=profile.feedback_count,
         cold_start_completed=profile.cold_start_completed,
         created_at=timestamp(profile.created_at),
         updated_at=timestamp(profile.updated_at),

@@ -45,6 +45,7 @@ def profile_to_doc(profile: UserProfile) -> dict[str, Any]:
         ],
         "total_events_attended": profile.total_events_attended,
         "behavior_count": profile.behavior_count,
+        "feedback_count": profile.feedback_count,
         "created_at": profile.created_at.isoformat(),
         "updated_at": profile.updated_at.isoformat(),
         "home_lat": profile.home_lat,
@@ -79,6 +80,8 @@ def profile_from_doc(doc: dict[str, Any]) -> UserProfile:
         },
         total_events_attended=int(doc.get("total_events_attended", 0)),
         behavior_count=int(doc.get("behavior_count", 0)),
+        # Profiles written before it was counted: every behavior counted as feedback.
+        feedback_count=int(doc.get("feedback_count", doc.get("behavior_count", 0))),
         created_at=datetime.fromisoformat(doc["created_at"]),
         updated_at=datetime.fromisoformat(doc["updated_at"]),
         home_lat=doc.get("home_lat"),
@@ -112,6 +115,7 @@ def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
         "list_id": evidence.list_id,
         "answered_list": evidence.answered_list,
         "restarts": evidence.restarts,
+        "item_passes": dict(evidence.item_passes),
     }
 
 
@@ -136,6 +140,7 @@ def evidence_from_doc(doc: dict[str, Any] | None) -> TasteEvidence:
         list_id=str(doc.get("list_id", "")),
         answered_list=str(doc.get("answered_list", "")),
         restarts=int(doc.get("restarts", 0)),
+        item_passes=masses("item_passes"),
     )
 
 
@@ -246,9 +251,10 @@ def example_to_doc(example: LearnedExample) -> dict[str, Any]:
 
 
 def shown_to_doc(impression: Impression) -> list[list[Any]]:
-    """What a list's exposure needs, per item: [position, categories, price, distance]."""
+    """What a list's exposure needs, per item: [position, categories, price, distance,
+    event_id] (rows written before item fatigue have no event_id)."""
     return [
-        [item.position, list(item.categories), item.price_min, item.distance_km]
+        [item.position, list(item.categories), item.price_min, item.distance_km, item.event_id]
         for item in impression.shown().items
     ]
 
@@ -257,7 +263,9 @@ def shown_from_doc(mark: ListMark, doc: list[list[Any]] | None) -> ShownList:
     return ShownList(
         mark,
         tuple(
-            ShownItem(int(position), tuple(categories), price, distance)
-            for position, categories, price, distance in doc or ()
+            ShownItem(
+                int(row[0]), tuple(row[1]), row[2], row[3], str(row[4]) if len(row) > 4 else ""
+            )
+            for row in doc or ()
         ),
     )

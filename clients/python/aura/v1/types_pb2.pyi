@@ -93,7 +93,7 @@ class LocationScore(_message.Message):
     def __init__(self, city: _Optional[str] = ..., neighborhood: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class UserProfile(_message.Message):
-    __slots__ = ("user_id", "onboarding_intent", "age", "gender", "preferred_categories", "preferred_price_range", "preferred_locations", "total_events_attended", "behavior_count", "cold_start_completed", "created_at", "updated_at", "home_lat", "home_lng")
+    __slots__ = ("user_id", "onboarding_intent", "age", "gender", "preferred_categories", "preferred_price_range", "preferred_locations", "total_events_attended", "behavior_count", "cold_start_completed", "created_at", "updated_at", "home_lat", "home_lng", "feedback_count")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ONBOARDING_INTENT_FIELD_NUMBER: _ClassVar[int]
     AGE_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class UserProfile(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     HOME_LAT_FIELD_NUMBER: _ClassVar[int]
     HOME_LNG_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_COUNT_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     onboarding_intent: Intent
     age: int
@@ -122,7 +123,8 @@ class UserProfile(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     home_lat: float
     home_lng: float
-    def __init__(self, user_id: _Optional[str] = ..., onboarding_intent: _Optional[_Union[Intent, str]] = ..., age: _Optional[int] = ..., gender: _Optional[_Union[Gender, str]] = ..., preferred_categories: _Optional[_Iterable[_Union[CategoryScore, _Mapping]]] = ..., preferred_price_range: _Optional[_Union[PriceRange, _Mapping]] = ..., preferred_locations: _Optional[_Iterable[_Union[LocationScore, _Mapping]]] = ..., total_events_attended: _Optional[int] = ..., behavior_count: _Optional[int] = ..., cold_start_completed: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., home_lat: _Optional[float] = ..., home_lng: _Optional[float] = ...) -> None: ...
+    feedback_count: int
+    def __init__(self, user_id: _Optional[str] = ..., onboarding_intent: _Optional[_Union[Intent, str]] = ..., age: _Optional[int] = ..., gender: _Optional[_Union[Gender, str]] = ..., preferred_categories: _Optional[_Iterable[_Union[CategoryScore, _Mapping]]] = ..., preferred_price_range: _Optional[_Union[PriceRange, _Mapping]] = ..., preferred_locations: _Optional[_Iterable[_Union[LocationScore, _Mapping]]] = ..., total_events_attended: _Optional[int] = ..., behavior_count: _Optional[int] = ..., cold_start_completed: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., home_lat: _Optional[float] = ..., home_lng: _Optional[float] = ..., feedback_count: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("event_id", "title", "description", "categories", "tags", "venue", "city", "neighborhood", "lat", "lng", "starts_at", "ends_at", "price_min", "price_max", "status", "popularity")

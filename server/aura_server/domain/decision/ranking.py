@@ -1,7 +1,8 @@
 """Ranking: the interface, the cold-start blend and the learned ranker behind it.
 
-Users with fewer than 3 behaviors get the cold-start blend of four signals, each scaled to
-[0, 1] over the candidates (weights configurable; defaults from the original design):
+Users with fewer than 3 feedback behaviors (a view or a search says nothing of taste:
+UserProfile.feedback_count) get the cold-start blend of four signals, each scaled to [0, 1]
+over the candidates (weights configurable; defaults from the original design):
 
 - popular_nearby (0.40): time-decayed engagement of the event (plus a little of its
   all-time popularity), times nearness (exp(-km / the user's travel distance)); the
@@ -21,7 +22,8 @@ nearby, and one click on Jazz makes Jazz lead the next. Such items say so (reaso
 
 Everyone else gets the learned ranking: the expected appeal of each event to the user
 (tastes.py: what their feedback says of its category, times how near it is for how far
-they travel, times how its price fits their budget, times a touch of popularity) keeps
+they travel, times how its price fits their budget, times a touch of popularity, times
+the item's fatigue once it was passed over) keeps
 the best `candidate_pool` candidates, in the greedy order of that posterior mean. The
 slate is then filled slot by slot with exploration (slate.py), spent as far as the
 user's tastes are uncertain: what exploring an event could gain is its appeal with the
@@ -63,7 +65,7 @@ from aura_server.domain.learning.tastes import (
     user_tastes,
 )
 from aura_server.domain.learning.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
-from aura_server.domain.models import COLD_START_BEHAVIORS, Event, UserProfile
+from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket
 
 
@@ -166,6 +168,21 @@ def expected_appeal(
     return appeal, rest
 
 
+def fatigue_weights(tastes: TasteView, candidates: Candidates) -> FloatArray | None:
+    """Per candidate, the weight item fatigue leaves it (tastes.py: an event passed over
+    again and again gives way); None when nothing has tired the user."""
+    if not tastes.fatigue:
+        return None
+    snap = candidates.snapshot
+    weights = np.ones(len(snap.events))
+    for event_id, weight in tastes.fatigue.items():
+        row = snap.positions.get(event_id)
+        if row is not None:
+            weights[row] = weight
+    tired: FloatArray = weights[candidates.rows]
+    return tired
+
+
 def liked_signal(tastes: TasteView) -> FloatArray:
     """Per category, how far the user's taste stands above an unknown category's, with
     the best of theirs at 1: one click on Jazz makes Jazz lead the next cold-start feed."""
@@ -265,7 +282,7 @@ class LearnedRanker:
 
     def rank(self, context: RankingContext, candidates: Candidates, limit: int) -> Ranking:
         profile = context.profile
-        cold = profile is None or profile.behavior_count < COLD_START_BEHAVIORS
+        cold = profile is None or not profile.cold_start_completed
         shared = shared_features(profile, context.now)
         slate = self.settings.slate
         if len(candidates) == 0:
@@ -281,6 +298,9 @@ class LearnedRanker:
             scores = contributions.sum(axis=0) * (1 + FAVORITE_BOOST * liked)
         else:
             scores, rest = expected_appeal(tastes, candidates, self._price_knots(candidates))
+            tired = fatigue_weights(tastes, candidates)
+            if tired is not None:
+                scores, rest = scores * tired, rest * tired
         pool = candidate_pool(
             scores, candidates.snapshot.category_codes[candidates.rows], self.settings
         )

@@ -23,8 +23,9 @@ about what the user rejected, the kind of event: it moves the category, never th
 also moves the price range: its average toward the event's prices by 0.2 x reward, its
 low end down to the lowest price taken, its top (the budget, DEFAULT_BUDGET at first) up
 to the highest. Every feedback action first fades the earlier category scores and the
-taste evidence by the half-life (tastes.py). Every behavior counts toward behavior_count;
-purchases also count toward total_events_attended.
+taste evidence by the half-life (tastes.py). Every behavior counts toward behavior_count,
+those that carry taste (not a view or a search) toward feedback_count; purchases also
+count toward total_events_attended.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ def learn_from(
 
 def count_behavior(profile: UserProfile, action: str) -> None:
     profile.behavior_count += 1
+    if action in REWARD_ACTIONS:
+        profile.feedback_count += 1
     if action == "purchase":
         profile.total_events_attended += 1
 
@@ -443,6 +446,7 @@ class ProfileService:
             profile.price_range = None
             profile.evidence = TasteEvidence()
             profile.behavior_count = 0
+            profile.feedback_count = 0
             profile.total_events_attended = 0
             _seed_from_onboarding(profile)
 

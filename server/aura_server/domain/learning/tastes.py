@@ -74,6 +74,16 @@ passed over only the recent memory stays (the kinds they just left stay down), w
 stated at onboarding no longer counts, and their travel distance and budget are kept.
 Feedback is always learned against the tastes its list was served with, so the check is
 made only when serving.
+
+An event can tire a user without its kind doing so (item fatigue): each time an item is
+shown and not taken, its own pass count grows by how likely it was looked at (a skip adds
+FATIGUE_LOOKS, a hide three times that; taking it clears it), and the learned ranking
+weighs it by
+1 / (1 + passes / FATIGUE_LOOKS), so an event left again and again gives way to others.
+A repeat is also weaker evidence about its kind than a first showing: an item already
+passed p times counts 1 / (1 + p) of its exposure against its category, its bands and the
+change detector, so one stubborn favourite at the top of every list does not drag its
+category down with it.
 """
 
 from __future__ import annotations
@@ -82,7 +92,7 @@ import bisect
 import copy
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -137,6 +147,10 @@ UNKNOWN_PRICE_FIT = 0.5
 # Passing an item over counts against its kind by its fit under a cautious travel distance
 # and budget: this quantile of their posteriors.
 CAUTION_QUANTILE = 0.2
+# Item fatigue: an event passed over this many times (looks, by the position prior) weighs
+# half in the learned ranking; the most passed MAX_ITEM_PASSES events are remembered.
+FATIGUE_LOOKS = 3.0
+MAX_ITEM_PASSES = 200
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,8 @@ class TasteView:
     cautious_travel_km: float = DEFAULT_TRAVEL_KM
     cautious_budget: float = DEFAULT_BUDGET
     restarted: bool = False  # the tastes changed: what we knew of their kinds is forgotten
+    # Per event passed over: the learned ranking's weight for it (item fatigue), in (0, 1).
+    fatigue: dict[str, float] = field(default_factory=dict)
 
     def fit(
         self, distance: FloatArray, price: FloatArray, price_knots: Knots | None = None
@@ -264,7 +280,19 @@ def taste_view(
         cautious_travel_km=min(cautious_travel, travel),
         cautious_budget=min(cautious_budget, budget),
         restarted=restarted,
+        fatigue=item_fatigue(evidence),
     )
+
+
+def item_fatigue(evidence: TasteEvidence | None) -> dict[str, float]:
+    """Per event passed over, the weight the learned ranking gives it (module docstring)."""
+    if evidence is None:
+        return {}
+    return {
+        event_id: 1.0 / (1.0 + passes / FATIGUE_LOOKS)
+        for event_id, passes in evidence.item_passes.items()
+        if passes > 0
+    }
 
 
 def likeliest_budget(evidence: TasteEvidence) -> float:
@@ -492,7 +520,11 @@ def fade(
     by what is new about that category, and by OTHER_KINDS_AGING of the rest (0: never)."""
     if half_life <= 0 or mass <= 0:
         return
-    _decay_bands(evidence, 0.5 ** (mass / half_life))
+    factor = 0.5 ** (mass / half_life)
+    _decay_bands(evidence, factor)
+    evidence.item_passes = {
+        event_id: round(passes * factor, 6) for event_id, passes in evidence.item_passes.items()
+    }
     for masses, life in (
         (evidence.liked, half_life),
         (evidence.passed, half_life),
@@ -531,6 +563,8 @@ class Shown(Protocol):
     def price_min(self) -> float | None: ...
     @property
     def distance_km(self) -> float | None: ...
+    @property
+    def event_id(self) -> str: ...
 
 
 def exposures(view: TasteView, shown: Sequence[Shown]) -> list[float]:
@@ -580,7 +614,11 @@ def expose(
     if view.restarted:
         restart(evidence)
     _open_list(evidence, list_id)
-    weights = exposures(view, shown)
+    # A repeat says less about its kind than a first showing (module docstring).
+    weights = [
+        weight / (1.0 + evidence.item_passes.get(item.event_id, 0.0))
+        for item, weight in zip(shown, exposures(view, shown), strict=True)
+    ]
     by_category: dict[str, float] = {}
     for item, weight in zip(shown, weights, strict=True):
         for category in item.categories:
@@ -593,9 +631,16 @@ def expose(
         # Only kinds the user likes above an unknown one's say anything about distance
         # and price: a Techno night nearby left alone is about Techno, not about nearby.
         lift = max(best_category_mean(view, item.categories) - BASE_TASTE, 0.0)
+        repeat = 1.0 + evidence.item_passes.get(item.event_id, 0.0)
         _add_bands(
-            evidence, True, item.distance_km, item.price_min, position_weight(item.position) * lift
+            evidence,
+            True,
+            item.distance_km,
+            item.price_min,
+            position_weight(item.position) * lift / repeat,
         )
+    for item in shown:
+        _add_item_pass(evidence, item.event_id, position_weight(item.position))
 
 
 def record(
@@ -615,7 +660,9 @@ def record(
         return
     exposed = 0.0
     if shown_at is not None and distance is not None:
-        exposed = exposure(view, event, shown_at, distance)
+        # As its list's exposure counted it: a repeat less (expose).
+        before = evidence.item_passes.get(event.event_id, 0.0) - position_weight(shown_at)
+        exposed = exposure(view, event, shown_at, distance) / (1.0 + max(before, 0.0))
     categories = event.categories
     mass = abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward
     fade(evidence, dict.fromkeys(categories, mass), mass, half_life)
@@ -642,9 +689,23 @@ def record(
             _add_bands(evidence, True, distance, event.price_min, reward)
         if event.price_min is not None:
             evidence.paid_max = max(evidence.paid_max or 0.0, event.price_min)
+        evidence.item_passes.pop(event.event_id, None)
     else:
         for category in categories:
             _add_passed(evidence, category, NEGATIVE_WEIGHT * -reward - exposed)
+        # A skip halves the item's weight at once, a hide leaves it a tenth.
+        _add_item_pass(evidence, event.event_id, FATIGUE_LOOKS * NEGATIVE_WEIGHT * -reward)
+
+
+def _add_item_pass(evidence: TasteEvidence, event_id: str, looks: float) -> None:
+    """Count looks at an item left alone, keeping the MAX_ITEM_PASSES most passed."""
+    if not event_id or looks <= 0:
+        return
+    passes = evidence.item_passes
+    passes[event_id] = round(passes.get(event_id, 0.0) + looks, 6)
+    if len(passes) > MAX_ITEM_PASSES:
+        kept = sorted(passes.items(), key=lambda kv: kv[1], reverse=True)[:MAX_ITEM_PASSES]
+        evidence.item_passes = dict(kept)
 
 
 def take_price(price: PriceRange | None, event: Event, reward: float) -> PriceRange | None:
