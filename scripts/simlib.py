@@ -155,7 +155,11 @@ def aura_target(target: str = "", keep: Path | None = None) -> Iterator[Target]:
     # This server is its store's only writer, so its own behaviors keep its trends whole;
     # recounting them from the store every 30 wall-clock seconds would only add the same
     # counts in another order, at moments that differ from run to run.
-    settings = replace(Settings.from_env(), trends_refresh_seconds=math.inf)  # AURA_* apply
+    # Every learned feed is logged with its candidate set, so `aura evaluate --candidate`
+    # can replay other slate configurations on a kept run's log.
+    settings = replace(  # AURA_* apply
+        Settings.from_env(), trends_refresh_seconds=math.inf, candidate_log_share=1.0
+    )
 
     def settle(app: Aura) -> bool:
         """Every list written and taken into its user's profile, and the model caught up

@@ -439,7 +439,13 @@ def evaluate_log(folder: Path) -> None:
     from aura_server.cli.commands.offline import report_table
     from aura_server.config import Settings
     from aura_server.domain.offline.decision_log import decisions
-    from aura_server.domain.offline.evaluation import evaluate, logged_slots
+    from aura_server.domain.offline.evaluation import (
+        SlateConfig,
+        evaluate,
+        evaluate_replayed,
+        logged_slots,
+        replay,
+    )
     from aura_server.store.sqlite import SQLiteRepository
 
     settings = Settings.from_env()
@@ -449,8 +455,12 @@ def evaluate_log(folder: Path) -> None:
     window = timedelta(hours=settings.reward_window_hours)
     slots = logged_slots(decisions(repo, since, until, window), settings.exploration)
     results = evaluate(slots, (0.0, 0.05, 0.15, 0.3))
-    slots = len(slots)
-    print(report_table(results, slots, since))
+    print(report_table(results, len(slots), since))
+    configs = [SlateConfig(e, b) for e, b in ((0.05, 0.1), (0.3, 0.1), (0.15, 0.0), (0.15, 0.3))]
+    replayed = replay(decisions(repo, since, until, window), configs)
+    print("\nslate configurations replayed on the learned feeds' candidate sets:")
+    print(report_table(evaluate_replayed(replayed), len(replayed.slots), since))
+    print(f"(the served configuration replays to within {replayed.replay_error:.1e})")
     repo.close()
 
 

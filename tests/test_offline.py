@@ -16,8 +16,16 @@ import vowpalwabbit
 from conftest import copy_of
 
 from aura_server.app import Aura
+from aura_server.config import Settings
 from aura_server.domain.offline.decision_log import decisions
-from aura_server.domain.offline.evaluation import LoggedSlots, evaluate, target_probability
+from aura_server.domain.offline.evaluation import (
+    LoggedSlots,
+    SlateConfig,
+    evaluate,
+    evaluate_replayed,
+    replay,
+    target_probability,
+)
 from aura_server.store.sqlite import SQLiteRepository
 
 AURA = str(Path(sys.executable).with_name("aura"))
@@ -147,3 +155,70 @@ def test_slots_with_their_own_exploration_scale_with_the_configured_share() -> N
     )
     assert target_probability(slots, 0.3).tolist() == pytest.approx([0.4, 1.0, 0.2])
     assert target_probability(slots, 0.0).tolist() == pytest.approx([1.0, 1.0, 0.0])
+
+
+@pytest.fixture
+def replayable_log(catalog_file: Path, tmp_path: Path) -> Path:
+    """A store where learned feeds were logged with their candidate sets."""
+    (tmp_path / "replayable").mkdir()
+    path = copy_of(catalog_file, tmp_path / "replayable" / "aura.db")
+    repo = SQLiteRepository(path)
+    aura = Aura.build(repo, Settings(candidate_log_share=1.0))
+    catalog_day = datetime(2026, 6, 5, 16, 0, tzinfo=UTC)
+    for user in ("cleo", "dev"):
+        aura.profiles.onboard(user, "explore", 30, "", neighborhood="Bushwick")
+        for _ in range(6):
+            feed = aura.recommender.feed(user, None, None, limit=10, now=catalog_day)
+            for item in feed.items[:2]:
+                aura.behaviors.log(user, "purchase", item.event.event_id, feed_id=feed.feed_id)
+            aura.behaviors.log(user, "skip", feed.items[2].event.event_id, feed_id=feed.feed_id)
+    aura.recommender.impressions.flush(timeout=10.0)
+    aura.close()
+    repo.close()
+    return path
+
+
+def test_replaying_the_served_slate_configuration_gives_back_its_propensities(
+    replayable_log: Path,
+) -> None:
+    repo = SQLiteRepository(replayable_log)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    log = list(decisions(repo, since, datetime.now(UTC) + timedelta(minutes=1)))
+    repo.close()
+    learned = [d for d in log if d.impression.candidates is not None]
+    assert len(learned) >= 8 and all(not d.impression.context["cold_start"] for d in learned)
+    replayed = replay(log, [SlateConfig(0.0, 0.1), SlateConfig(0.3, 0.0)])
+    assert len(replayed.slots) == 10 * len(learned)
+    assert replayed.replay_error < 1e-5
+    greedy = replayed.targets["exploration=0,bandit_weight=0.1"]
+    assert greedy.tolist() == (~replayed.slots.explored).astype(float).tolist()
+    more = replayed.targets["exploration=0.3,bandit_weight=0"]
+    assert ((more >= 0) & (more <= 1)).all() and more.sum() > 0
+    results = {r.policy: r for r in evaluate_replayed(replayed)}
+    assert set(results) == {"logged", *replayed.targets}
+
+
+def test_evaluate_replays_candidate_configurations(replayable_log: Path, served_log: Path) -> None:
+    folder = replayable_log.parent
+    result = run_aura(
+        folder,
+        "evaluate",
+        "--since",
+        "1h",
+        "--candidate",
+        "exploration=0.05",
+        "--candidate",
+        "bandit_weight=0.5",
+        "--report",
+        "r.json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exploration=0.05,bandit_weight=0.1" in result.stdout
+    assert "exploration=0.15,bandit_weight=0.5" in result.stdout
+    assert "gives back the logged propensities" in result.stdout
+    refused = run_aura(folder, "evaluate", "--candidate", "half_life=40")
+    assert refused.returncode == 2 and "exploration=R" in refused.stderr
+    nothing = run_aura(
+        served_log.parent, "evaluate", "--since", "1h", "--candidate", "bandit_weight=0"
+    )
+    assert nothing.returncode == 1 and "AURA_CANDIDATE_LOG_SHARE" in nothing.stderr

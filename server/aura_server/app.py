@@ -93,6 +93,7 @@ class Aura:
                 cold_start_weights=settings.cold_start_weights,
                 candidate_pool=settings.candidate_pool,
                 bandit_weight=settings.bandit_weight,
+                candidate_log_share=settings.candidate_log_share,
                 slate=SlatePolicy(
                     epsilon=settings.exploration,
                     max_per_category=settings.diversity_max_per_category,

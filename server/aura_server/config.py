@@ -91,6 +91,12 @@ class Settings:
         "AURA_BANDIT_WEIGHT",
         "how much the VW bandit's reward estimate adds to what exploring an event could gain",
     )
+    candidate_log_share: float = setting(
+        0.0,
+        "AURA_CANDIDATE_LOG_SHARE",
+        "share of learned feeds logged with their candidate pool, so `aura evaluate "
+        "--candidate` can replay another slate configuration on them (0 to 1)",
+    )
     diversity_max_per_category: int = setting(
         3, "AURA_DIVERSITY_MAX_PER_CATEGORY", "items of one category in any window of slots"
     )
@@ -169,6 +175,8 @@ class Settings:
             raise ValueError("AURA_EXPLORATION must be in [0, 1)")
         if self.bandit_weight < 0:
             raise ValueError("AURA_BANDIT_WEIGHT must be 0 or more")
+        if not 0 <= self.candidate_log_share <= 1:
+            raise ValueError("AURA_CANDIDATE_LOG_SHARE must be in [0, 1]")
         if self.candidate_pool < 1:
             raise ValueError("AURA_CANDIDATE_POOL must be at least 1")
         if self.diversity_max_per_category < 1 or self.diversity_window < 1:

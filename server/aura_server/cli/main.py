@@ -9,7 +9,13 @@ import sys
 from aura_server import __version__
 from aura_server.cli.commands.admin import health, token
 from aura_server.cli.commands.catalog import catalog_import, catalog_seed_demo
-from aura_server.cli.commands.offline import FORMATS, evaluate_log, export_log, since
+from aura_server.cli.commands.offline import (
+    FORMATS,
+    evaluate_log,
+    export_log,
+    since,
+    slate_config,
+)
 from aura_server.cli.commands.parser_eval import eval_parser
 from aura_server.cli.supervisor import serve
 from aura_server.cli.worker import gateway
@@ -96,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="current",
         help="current: the slate policy at each --exploration rate (and greedy); uniform: "
         "exploration 1; popularity: refused (see the README)",
+    )
+    evaluate_cmd.add_argument(
+        "--candidate",
+        type=slate_config,
+        action="append",
+        default=[],
+        help="a slate configuration replayed on the feeds logged with their candidate sets "
+        "(AURA_CANDIDATE_LOG_SHARE), e.g. exploration=0.05,bandit_weight=0.3; repeatable",
     )
     evaluate_cmd.add_argument("--report", default="build/evaluation.json", help="JSON report")
     evaluate_cmd.set_defaults(run=evaluate_log)

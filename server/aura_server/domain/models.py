@@ -218,6 +218,25 @@ class ShownList:
     items: tuple[ShownItem, ...]
 
 
+@dataclass(frozen=True)
+class CandidateSet:
+    """What a learned ranking chose its slots from, logged for a share of feeds so another
+    slate configuration can be replayed on the same decisions offline
+    (offline/evaluation.py): per candidate of the pool, in pool order, its greedy score,
+    its optimistic score without the bandit, the bandit's reward estimate and its
+    category bits; the per-category caps of the slate's variety rule; the bandit weight
+    it was served with."""
+
+    event_ids: tuple[str, ...]
+    scores: tuple[float, ...]
+    hopes: tuple[float, ...]
+    bandit: tuple[float, ...]
+    masks: tuple[int, ...]
+    caps: tuple[int, ...]
+    bandit_weight: float
+    window: int
+
+
 @dataclass
 class Impression:
     """What was shown to whom, logged under feed_id so rewards can be joined to it."""
@@ -231,6 +250,8 @@ class Impression:
     model_version: str
     # The learner's shared (user and context) features at decision time.
     shared_features: str = ""
+    # The candidates the slots were chosen from, for a sampled share of learned feeds.
+    candidates: CandidateSet | None = None
 
     def shown(self) -> ShownList:
         """The list as its exposure needs it (items logged before exposure was folded from

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from aura_server.domain.models import (
+    CandidateSet,
     Event,
     Impression,
     ImpressionItem,
@@ -207,7 +208,27 @@ def impression_to_doc(impression: Impression) -> dict[str, Any]:
         "items": {name: [getattr(item, name) for item in items] for name in ITEM_COLUMNS},
         "model_version": impression.model_version,
         "shared_features": impression.shared_features,
+        **({} if impression.candidates is None else {"candidates": _candidates_doc(impression)}),
     }
+
+
+def _candidates_doc(impression: Impression) -> dict[str, Any]:
+    return dataclasses.asdict(impression.candidates) if impression.candidates else {}
+
+
+def _candidates_from_doc(doc: dict[str, Any] | None) -> CandidateSet | None:
+    if not doc:
+        return None
+    return CandidateSet(
+        event_ids=tuple(doc["event_ids"]),
+        scores=tuple(doc["scores"]),
+        hopes=tuple(doc["hopes"]),
+        bandit=tuple(doc["bandit"]),
+        masks=tuple(doc["masks"]),
+        caps=tuple(doc["caps"]),
+        bandit_weight=float(doc["bandit_weight"]),
+        window=int(doc["window"]),
+    )
 
 
 def _impression_items(stored: list[dict[str, Any]] | dict[str, list[Any]]) -> list[ImpressionItem]:
@@ -236,6 +257,7 @@ def impression_from_doc(doc: dict[str, Any]) -> Impression:
         items=_impression_items(doc["items"]),
         model_version=doc["model_version"],
         shared_features=doc.get("shared_features", ""),
+        candidates=_candidates_from_doc(doc.get("candidates")),
     )
 
 

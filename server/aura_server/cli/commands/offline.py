@@ -1,5 +1,6 @@
 """`aura export` and `aura evaluate`: the decision log out of the store, and what other
-exploration settings would have earned on it."""
+exploration settings (or, replayed on logged candidate sets, slate configurations) would
+have earned on it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from aura_server.app import open_store
 from aura_server.config import Settings
 from aura_server.domain.clock import utcnow
 from aura_server.domain.offline.decision_log import Decision, decisions
-from aura_server.domain.offline.evaluation import PolicyEstimate, logged_slots
+from aura_server.domain.offline.evaluation import (
+    PolicyEstimate,
+    SlateConfig,
+    evaluate_replayed,
+    logged_slots,
+    replay,
+)
 from aura_server.domain.offline.evaluation import evaluate as run_evaluation
 
 FORMATS = ("dsjson", "jsonl")
@@ -101,10 +108,11 @@ def export(decisions: Iterable[Decision], form: str, out: TextIO, progress: Text
 
 
 def report_table(results: list[PolicyEstimate], slots: int, since: datetime) -> str:
+    width = max([18, *(len(result.policy) for result in results)])
     lines = [
         f"reward per feed slot, estimated from {slots:,} logged slots since "
         f"{since:%Y-%m-%d %H:%M} UTC (95% intervals)",
-        f"{'policy':<18} {'IPS':>24} {'SNIPS':>24} {'DR':>24} {'ESS':>9}",
+        f"{'policy':<{width}} {'IPS':>24} {'SNIPS':>24} {'DR':>24} {'ESS':>9}",
     ]
     for result in results:
         cells = [
@@ -112,7 +120,7 @@ def report_table(results: list[PolicyEstimate], slots: int, since: datetime) -> 
             for e in (result.ips, result.snips, result.dr)
         ]
         lines.append(
-            f"{result.policy:<18} {cells[0]:>24} {cells[1]:>24} {cells[2]:>24} "
+            f"{result.policy:<{width}} {cells[0]:>24} {cells[1]:>24} {cells[2]:>24} "
             f"{result.effective_sample_size:>9.0f}"
         )
     return "\n".join(lines)
@@ -188,7 +196,72 @@ def export_log(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def slate_config(text: str) -> SlateConfig:
+    """--candidate: "exploration=0.05,bandit_weight=0.3" (an unnamed one keeps the
+    served value, filled in by evaluate_log)."""
+    values: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in ("exploration", "bandit_weight"):
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: a candidate sets exploration=R and/or bandit_weight=W"
+            )
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: {name} takes a number") from None
+    if not 0 <= values.get("exploration", 0.0) < 1 or values.get("bandit_weight", 0.0) < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: exploration must be in [0, 1) and bandit_weight at least 0"
+        )
+    return SlateConfig(values.get("exploration", math.nan), values.get("bandit_weight", math.nan))
+
+
+def evaluate_candidates(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay each --candidate on the feeds logged with their candidate sets."""
+    configs = [
+        SlateConfig(
+            settings.exploration if math.isnan(c.exploration) else c.exploration,
+            settings.bandit_weight if math.isnan(c.bandit_weight) else c.bandit_weight,
+        )
+        for c in args.candidate
+    ]
+    repo = open_store(settings)
+    try:
+        window = timedelta(hours=settings.reward_window_hours)
+        replayed = replay(decisions(repo, args.since, utcnow(), window), configs)
+    finally:
+        repo.close()
+    if len(replayed.slots) == 0:
+        print(
+            "no feeds logged with their candidate sets in that window: serve with "
+            "AURA_CANDIDATE_LOG_SHARE above 0 (the share of learned feeds logged so)",
+            file=sys.stderr,
+        )
+        return 1
+    results = evaluate_replayed(replayed)
+    print(report_table(results, len(replayed.slots), args.since))
+    print(
+        f"replaying the served configuration gives back the logged propensities to within "
+        f"{replayed.replay_error:.1e}"
+    )
+    return write_report(args, results, len(replayed.slots))
+
+
+def write_report(args: argparse.Namespace, results: list[PolicyEstimate], slots: int) -> int:
+    report = Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(report_json(results, slots, args.since), indent=2))
+    print(f"report: {report}", file=sys.stderr)
+    if plot(results, report.with_suffix(".png")):
+        print(f"plot: {report.with_suffix('.png')}", file=sys.stderr)
+    return 0
+
+
 def evaluate_log(args: argparse.Namespace, settings: Settings) -> int:
+    if args.candidate:
+        return evaluate_candidates(args, settings)
     try:
         rates = [float(rate) for rate in args.exploration.split(",") if rate.strip()]
     except ValueError:
@@ -219,10 +292,4 @@ def evaluate_log(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     results = run_evaluation(slots, rates)
     print(report_table(results, len(slots), args.since))
-    report = Path(args.report)
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps(report_json(results, len(slots), args.since), indent=2))
-    print(f"report: {report}", file=sys.stderr)
-    if plot(results, report.with_suffix(".png")):
-        print(f"plot: {report.with_suffix('.png')}", file=sys.stderr)
-    return 0
+    return write_report(args, results, len(slots))

@@ -138,11 +138,16 @@ def fill_slate(
     protected: int,
     draws: FloatArray,
     consulted: np.ndarray,
+    forced: IntArray,
 ) -> tuple[IntArray, np.ndarray, FloatArray, FloatArray]:
     """slate.fill_slate over arrays in best-first order (scores sorted, masks and hopes
     alongside): per slot, the position picked, whether it was explored, its propensity
     (unrounded) and the slot's epsilon. `draws` are the generator's numbers, used in
-    order; consulted[p] is set for every position whose hope was read."""
+    order; consulted[p] is set for every position whose hope was read. With `forced`
+    (a position per slot; empty when serving) nothing is drawn: each slot takes the
+    forced position and reports the probability this policy had of choosing it there,
+    after the forced slots above (0 when it could not have): how offline evaluation
+    replays another configuration on a logged slate."""
     m = len(scores)
     categories = len(caps)
     sizes = np.zeros(categories, dtype=np.int64)
@@ -209,7 +214,19 @@ def fill_slate(
         total = 0.0
         for k in range(count):
             total += alternative_weights[k]
-        if count == 0 or slot_epsilon <= 0:
+        if len(forced) > 0:
+            pick = forced[slot]
+            if count == 0 or slot_epsilon <= 0:
+                propensity, slot_epsilon = (1.0 if pick == greedy else 0.0), 0.0
+            elif pick == greedy:
+                propensity = 1.0 - slot_epsilon
+            else:
+                weight_of_pick = 0.0
+                for k in range(count):
+                    if alternatives[k] == pick:
+                        weight_of_pick += alternative_weights[k]
+                propensity = slot_epsilon * weight_of_pick / total
+        elif count == 0 or slot_epsilon <= 0:
             pick, propensity, slot_epsilon = greedy, 1.0, 0.0
         else:
             chance = draws[drawn]

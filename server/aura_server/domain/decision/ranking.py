@@ -43,6 +43,7 @@ average over seeds 31, 33, 35 and 37) against the bandit steering exploration on
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,7 +66,7 @@ from aura_server.domain.learning.tastes import (
     user_tastes,
 )
 from aura_server.domain.learning.trends import HOURS_OF_WEEK, EngagementTrends, TrendView
-from aura_server.domain.models import Event, UserProfile
+from aura_server.domain.models import CandidateSet, Event, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket
 
 
@@ -101,6 +102,7 @@ class Ranking:
     model_version: str
     shared_features: str = ""
     exploration: float = 0.0  # the configured share the slots' epsilons were scaled from
+    candidates: CandidateSet | None = None  # logged for a share of learned rankings
 
 
 class Ranker(Protocol):
@@ -132,6 +134,16 @@ class RankingSettings:
     pool_per_category: int = 3
     bandit_weight: float = 0.1
     slate: SlatePolicy = field(default_factory=SlatePolicy)
+    # The share of learned rankings whose candidate sets are logged (CandidateSet).
+    candidate_log_share: float = 0.0
+
+
+def sampled(feed_id: str, share: float) -> bool:
+    """Whether this feed is in the logged share: decided by its id, so a replayed
+    feed_id decides the same."""
+    if share <= 0:
+        return False
+    return share >= 1 or zlib.crc32(feed_id.encode()) / 2**32 < share
 
 
 def scaled(values: FloatArray) -> FloatArray:
@@ -269,6 +281,31 @@ def candidate_pool(scores: FloatArray, codes: IntArray, settings: RankingSetting
     )
 
 
+def candidate_set(
+    candidates: Candidates,
+    pool: IntArray,
+    scores: FloatArray,
+    hopes: FloatArray,
+    bandit: FloatArray,
+    caps: IntArray,
+    bandit_weight: float,
+    slate: SlatePolicy,
+) -> CandidateSet:
+    """The pool a learned ranking chose from, as offline evaluation replays it (`hopes`
+    and `bandit` over the pool, the rest over the candidates)."""
+    snap, rows = candidates.snapshot, candidates.rows[pool]
+    return CandidateSet(
+        event_ids=tuple(snap.events[row].event_id for row in rows),
+        scores=tuple(scores[pool].tolist()),
+        hopes=tuple(hopes.tolist()),
+        bandit=tuple(bandit.tolist()),
+        masks=tuple(snap.category_mask[rows].tolist()),
+        caps=tuple(caps.tolist()),
+        bandit_weight=bandit_weight,
+        window=slate.window,
+    )
+
+
 class LearnedRanker:
     def __init__(
         self, bandit: ContextualBandit, trends: EngagementTrends, settings: RankingSettings
@@ -309,22 +346,33 @@ class LearnedRanker:
         # exploration weighs it: fill_slate's more_optimism).
         hopes: FloatArray | None = None
         bandit_hopes: Callable[[IntArray], FloatArray] | None = None
+        logged: FloatArray | None = None  # the bandit's estimates over the whole pool
+        weight = self.settings.bandit_weight
         if not cold:
             hopes = optimistic_scores(scores, tastes, candidates, rest, pool)
-            if self.settings.bandit_weight:
+            if sampled(context.feed_id, self.settings.candidate_log_share):
+                lines = self._action_features(context, candidates, pool)
+                logged = np.asarray(self.bandit.predict_rewards(shared, lines), dtype=np.float64)
+            if weight and logged is not None:
+                estimated = logged
+
+                def bandit_hopes(which: IntArray) -> FloatArray:
+                    return weight * estimated[which]
+
+            elif weight:
 
                 def bandit_hopes(which: IntArray) -> FloatArray:
                     lines = self._action_features(context, candidates, pool[which])
-                    estimates = self.bandit.predict_rewards(shared, lines)
-                    return self.settings.bandit_weight * estimates
+                    return weight * self.bandit.predict_rewards(shared, lines)
 
+        caps = category_caps(tastes, slate)
         choices = fill_slate(
             scores[pool],
             candidates.snapshot.category_mask[candidates.rows[pool]],
             limit,
             slate,
             seed=context.feed_id,
-            caps=category_caps(tastes, slate),
+            caps=caps,
             # A cold start explores the configured share, towards what is least known;
             # a learned ranking only where it could pay (slate.py).
             explore_weights=tastes.sd,
@@ -359,7 +407,10 @@ class LearnedRanker:
                     distance_km=float(candidates.distance_km[i]),
                 )
             )
-        return Ranking(items, cold, self.bandit.version, shared, slate.epsilon)
+        kept = None
+        if logged is not None and hopes is not None:
+            kept = candidate_set(candidates, pool, scores, hopes, logged, caps, weight, slate)
+        return Ranking(items, cold, self.bandit.version, shared, slate.epsilon, kept)
 
     def _price_knots(self, candidates: Candidates) -> Knots:
         """The snapshot's prices among the price-fit table's points, found once per catalog

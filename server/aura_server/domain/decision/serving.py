@@ -146,6 +146,7 @@ class Serving:
             ],
             model_version=ranking.model_version,
             shared_features=ranking.shared_features,
+            candidates=ranking.candidates,
         )
         try:
             logged = self.impressions.log(impression)

@@ -38,6 +38,7 @@ from aura_server.domain.decision.compiled import (  # noqa: F401 (re-exported)
 from aura_server.domain.taxonomy import CATEGORIES
 
 CATEGORY_COUNT = len(CATEGORIES)
+NOT_FORCED = np.empty(0, dtype=np.int64)  # serving draws its slots (compiled.fill_slate)
 # The most exploration any one slot gets, however uncertain the user: MAX_SLOT_SHARE times
 # the configured share, and never above MAX_SLOT_EPSILON. With optimistic scores, a slot's
 # epsilon is the configured one times GAIN_EXPLORATION, times the share of the best
@@ -114,6 +115,7 @@ def fill_slate(
             protected,
             draws,
             consulted,
+            NOT_FORCED,
         )
         lacking = np.flatnonzero(consulted & ~known)
         if more_optimism is None or optimistic is None or len(lacking) == 0:
@@ -127,3 +129,38 @@ def fill_slate(
             order, explored.tolist(), propensities.tolist(), epsilons.tolist(), strict=True
         )
     ]
+
+
+def slot_probabilities(
+    scores: FloatArray,
+    category_masks: IntArray,
+    shown: IntArray,
+    policy: SlatePolicy,
+    caps: IntArray,
+    optimistic: FloatArray,
+    protected: int = 0,
+) -> FloatArray:
+    """Per slot of a logged slate (`shown`: candidate indices in slot order), the
+    probability that fill_slate with `policy` and these optimistic scores gives that
+    candidate that slot, after the logged slots above it (0 where it could not have):
+    what offline evaluation weighs a logged slot by (offline/evaluation.py)."""
+    ranked = np.argsort(-scores, kind="stable")
+    position_of = np.empty(len(ranked), dtype=np.int64)
+    position_of[ranked] = np.arange(len(ranked))
+    _, _, probabilities, _ = compiled.fill_slate(
+        np.ascontiguousarray(scores[ranked], dtype=np.float64),
+        np.ascontiguousarray(category_masks[ranked], dtype=np.int64),
+        len(shown),
+        float(policy.epsilon),
+        policy.window,
+        np.ascontiguousarray(caps, dtype=np.int64),
+        np.ones(CATEGORY_COUNT),
+        np.ascontiguousarray(optimistic[ranked], dtype=np.float64),
+        True,
+        protected,
+        np.empty(0, dtype=np.float64),
+        np.zeros(len(ranked), dtype=bool),
+        np.ascontiguousarray(position_of[shown], dtype=np.int64),
+    )
+    result: FloatArray = probabilities
+    return result

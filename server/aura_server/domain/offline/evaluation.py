@@ -25,9 +25,20 @@ explores every slot that can be explored (by the logged category weights), and
 `greedy` (e = 0) none. Logs written before slots carried e_slot count the feed's rate,
 read off its greedy slots, for every slot.
 
-A policy outside that family, such as ranking by popularity, needs the probability it
-gives the logged item, which needs the candidates each slot was chosen from; impressions
-do not record them, so it cannot be estimated from these logs.
+**Replaying another slate configuration.** For the share of learned feeds logged with
+their candidate set (AURA_CANDIDATE_LOG_SHARE; models.CandidateSet: the pool's greedy
+scores, optimistic scores, bandit estimates, categories and the variety caps), q can be
+computed for configurations whose change acts through the slate: another exploration
+share and another bandit weight. Each logged slot is replayed after the logged slots
+above it (slate.slot_probabilities): q is the probability the candidate configuration
+had of putting the logged item there, 0 where it could not have. Replaying the served
+configuration gives back the logged propensities (`replay_error` says how closely: a
+check that the log and the code agree). What changes the learner's beliefs (a taste
+half-life, a prior) changes the scores themselves, which a log of one policy's scores
+cannot replay; the learning simulators compare those.
+
+A policy outside both families, such as ranking by popularity, gives a chance to items
+the serving policy's pool did not hold; it cannot be estimated from these logs.
 """
 
 from __future__ import annotations
@@ -39,6 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from aura_server.domain.decision.slate import SlatePolicy, slot_probabilities
+from aura_server.domain.models import CandidateSet
 from aura_server.domain.offline.decision_log import Decision
 
 FloatArray = npt.NDArray[np.float64]
@@ -174,4 +187,77 @@ def evaluate(slots: LoggedSlots, explorations: Iterable[float]) -> list[PolicyEs
     for rate in explorations:
         name = {0.0: "greedy", 1.0: "uniform"}.get(rate, f"exploration={rate:g}")
         results.append(estimate(slots, name, target_probability(slots, rate)))
+    return results
+
+
+@dataclass(frozen=True)
+class SlateConfig:
+    """A slate configuration replayed on logged candidate sets."""
+
+    exploration: float
+    bandit_weight: float
+
+    @property
+    def name(self) -> str:
+        return f"exploration={self.exploration:g},bandit_weight={self.bandit_weight:g}"
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The slots of the decisions logged with candidate sets, each configuration's q for
+    them, and how far replaying the served configuration was from the logged p."""
+
+    slots: LoggedSlots
+    targets: dict[str, FloatArray]
+    replay_error: float
+
+
+def replay(decisions: Iterable[Decision], configs: Iterable[SlateConfig]) -> Replayed:
+    """Replay each configuration on every decision that logged its candidate set."""
+    configs = list(configs)
+    kept: list[Decision] = []
+    targets: dict[str, list[FloatArray]] = {config.name: [] for config in configs}
+    served: list[FloatArray] = []
+    for decision in decisions:
+        logged = decision.impression.candidates
+        if logged is None or not all(i.event_id in logged.event_ids for i in decision.items):
+            continue
+        share = float(decision.impression.context.get("exploration", 0.0))
+        served.append(_slot_targets(decision, logged, SlateConfig(share, logged.bandit_weight)))
+        for config in configs:
+            targets[config.name].append(_slot_targets(decision, logged, config))
+        kept.append(decision)
+    slots = logged_slots(kept, 0.0)
+    replayed = np.concatenate(served) if served else np.zeros(0)
+    error = float(np.abs(replayed - slots.propensity).max()) if len(replayed) else 0.0
+    return Replayed(
+        slots,
+        {name: np.concatenate(q) if q else np.zeros(0) for name, q in targets.items()},
+        error,
+    )
+
+
+def _slot_targets(decision: Decision, logged: CandidateSet, config: SlateConfig) -> FloatArray:
+    """q for each slot logged_slots keeps (a logged choice always had a chance)."""
+    index = {event_id: i for i, event_id in enumerate(logged.event_ids)}
+    shown = np.array([index[item.event_id] for item in decision.items], dtype=np.int64)
+    hopes = np.array(logged.hopes) + config.bandit_weight * np.array(logged.bandit)
+    target = slot_probabilities(
+        np.array(logged.scores, dtype=np.float64),
+        np.array(logged.masks, dtype=np.int64),
+        shown,
+        SlatePolicy(epsilon=config.exploration, window=logged.window),
+        np.array(logged.caps, dtype=np.int64),
+        hopes,
+    )
+    counted = np.array([item.propensity > 0 for item in decision.items], dtype=bool)
+    kept: FloatArray = target[counted]
+    return kept
+
+
+def evaluate_replayed(replayed: Replayed) -> list[PolicyEstimate]:
+    """The logged policy on the replayable decisions, then each replayed configuration."""
+    slots = replayed.slots
+    results = [estimate(slots, "logged", slots.propensity)]
+    results += [estimate(slots, name, target) for name, target in replayed.targets.items()]
     return results
