@@ -472,3 +472,19 @@ def test_an_event_left_again_and_again_tires_without_dragging_its_kind_down() ->
     show(skipped, [stubborn])
     take(skipped, stubborn, 0, "skip")
     assert user_tastes(skipped).fatigue["stubborn"] < 0.5  # a skip halves it at once
+
+
+def test_a_take_softens_what_the_rest_of_its_list_says_against_their_kinds() -> None:
+    """Someone who took one thing from a list was busy with it: the first take gives back
+    half the passes the list's other items counted, once per list."""
+    jazz = at_km(0.3, "jazz", categories=["Jazz"])
+    techno = at_km(0.3, "techno", categories=["Techno"])
+    house = at_km(0.3, "house", categories=["House"])
+    profile = UserProfile(user_id="busy")
+    show(profile, [jazz, techno, house])
+    before = profile.evidence.passed["Techno"]
+    take(profile, jazz, 0)
+    after = profile.evidence.passed["Techno"]
+    assert 0.45 * before < after < 0.55 * before
+    take(profile, house, 2, "click")  # a second take from the same list gives back no more
+    assert profile.evidence.passed["Techno"] == pytest.approx(after, rel=0.02)

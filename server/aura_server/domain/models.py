@@ -71,6 +71,10 @@ class TasteEvidence:
     # (position prior; a skip or a hide more: tastes.py), fading with the rest and kept for the
     # MAX_ITEM_PASSES most passed (tastes.py: item fatigue).
     item_passes: dict[str, float] = field(default_factory=dict)
+    # Per category, the exposure the last list shown counted (its passes until feedback
+    # says otherwise), and the last list whose passes a take has already softened.
+    list_exposure: dict[str, float] = field(default_factory=dict)
+    competed_list: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ class UserProfile:
                 recent_liked=dict(evidence.recent_liked),
                 recent_passed=dict(evidence.recent_passed),
                 item_passes=dict(evidence.item_passes),
+                list_exposure=dict(evidence.list_exposure),
             ),
         )
 

@@ -117,6 +117,8 @@ def evidence_to_doc(evidence: TasteEvidence) -> dict[str, Any]:
         "answered_list": evidence.answered_list,
         "restarts": evidence.restarts,
         "item_passes": dict(evidence.item_passes),
+        "list_exposure": dict(evidence.list_exposure),
+        "competed_list": evidence.competed_list,
     }
 
 
@@ -142,6 +144,8 @@ def evidence_from_doc(doc: dict[str, Any] | None) -> TasteEvidence:
         answered_list=str(doc.get("answered_list", "")),
         restarts=int(doc.get("restarts", 0)),
         item_passes=masses("item_passes"),
+        list_exposure=masses("list_exposure"),
+        competed_list=str(doc.get("competed_list", "")),
     )
 
 

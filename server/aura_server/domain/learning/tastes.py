@@ -75,6 +75,12 @@ stated at onboarding no longer counts, and their travel distance and budget are 
 Feedback is always learned against the tastes its list was served with, so the check is
 made only when serving.
 
+A list's passes are softened once something in it is taken: the first take from a list
+gives back COMPETITION_SHARE of the passes its other items counted. Someone who takes one
+thing from a list was busy with it; leaving the rest says less against their kinds, and
+a user who picks one item of each list (most people) keeps the degree of their other
+tastes instead of watching every kind but the one they took sink.
+
 An event can tire a user without its kind doing so (item fatigue): each time an item is
 shown and not taken, its own pass count grows by how likely it was looked at (a skip adds
 FATIGUE_LOOKS, a hide three times that; taking it clears it), and the learned ranking
@@ -151,6 +157,8 @@ CAUTION_QUANTILE = 0.2
 # half in the learned ranking; the most passed MAX_ITEM_PASSES events are remembered.
 FATIGUE_LOOKS = 3.0
 MAX_ITEM_PASSES = 200
+# The share of a list's other passes its first take gives back (_soften_competitors).
+COMPETITION_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -624,6 +632,7 @@ def expose(
         for category in item.categories:
             by_category[category] = by_category.get(category, 0.0) + weight
     fade(evidence, by_category, sum(weights), half_life)
+    evidence.list_exposure = {c: round(mass, 6) for c, mass in by_category.items()}
     for item, weight in zip(shown, weights, strict=True):
         _add_surprise(evidence, change_evidence(view, item.categories, weight, taken=False))
         for category in item.categories:
@@ -690,11 +699,28 @@ def record(
         if event.price_min is not None:
             evidence.paid_max = max(evidence.paid_max or 0.0, event.price_min)
         evidence.item_passes.pop(event.event_id, None)
+        if exposed > 0:
+            _soften_competitors(evidence, list_id, categories, exposed)
     else:
         for category in categories:
             _add_passed(evidence, category, NEGATIVE_WEIGHT * -reward - exposed)
         # A skip halves the item's weight at once, a hide leaves it a tenth.
         _add_item_pass(evidence, event.event_id, FATIGUE_LOOKS * NEGATIVE_WEIGHT * -reward)
+
+
+def _soften_competitors(
+    evidence: TasteEvidence, list_id: str, taken: Sequence[str], exposed: float
+) -> None:
+    """The first take from a list gives back COMPETITION_SHARE of the passes its other
+    items counted: someone who took one thing from a list was busy with it, and leaving
+    the rest says less against their kinds."""
+    if not list_id or list_id != evidence.list_id or evidence.competed_list == list_id:
+        return
+    evidence.competed_list = list_id
+    for category, mass in evidence.list_exposure.items():
+        others = mass - (exposed if category in taken else 0.0)
+        if others > 0:
+            _add_passed(evidence, category, -COMPETITION_SHARE * others)
 
 
 def _add_item_pass(evidence: TasteEvidence, event_id: str, looks: float) -> None:
