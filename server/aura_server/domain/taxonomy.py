@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aura_server.domain.gazetteer import Place, gazetteer
+
 MUSIC: tuple[str, ...] = (
     "Techno",
     "House",
@@ -46,6 +48,8 @@ class Neighborhood:
     lng: float
 
 
+# The demo catalog's nightlife neighbourhoods (every place of the city: gazetteer.py, where
+# these names are canonical).
 NEIGHBORHOODS: tuple[Neighborhood, ...] = (
     Neighborhood("Lower East Side", "Manhattan", 40.7150, -73.9843),
     Neighborhood("East Village", "Manhattan", 40.7265, -73.9815),
@@ -85,7 +89,6 @@ NEIGHBORHOODS_BY_NAME: dict[str, Neighborhood] = {n.name: n for n in NEIGHBORHOO
 # Lower-cased lookups so clients may send "bushwick" or "brooklyn".
 _CATEGORY_BY_LOWER = {name.lower(): name for name in CATEGORIES}
 _BOROUGH_BY_LOWER = {name.lower(): name for name in BOROUGHS}
-_NEIGHBORHOOD_BY_LOWER = {n.name.lower(): n for n in NEIGHBORHOODS}
 
 
 def canonical_category(name: str) -> str | None:
@@ -96,8 +99,9 @@ def canonical_borough(name: str) -> str | None:
     return _BOROUGH_BY_LOWER.get(name.strip().lower())
 
 
-def find_neighborhood(name: str) -> Neighborhood | None:
-    return _NEIGHBORHOOD_BY_LOWER.get(name.strip().lower())
+def find_neighborhood(name: str) -> Place | None:
+    """Any neighbourhood of the city, by its name or an alias (gazetteer.py)."""
+    return gazetteer().find(name)
 
 
 AGE_BRACKETS: tuple[str, ...] = ("18-24", "25-34", "35-44", "45+")

@@ -114,6 +114,7 @@ class CatalogSnapshot:
     popularity: FloatArray
     start_hour_of_week: IntArray  # 0 = Monday 00:00 in New York
     intent_match: dict[str, FloatArray]  # per intent: 1 category match, 0.5 tag match
+    neighborhoods: frozenset[str] = frozenset()  # the neighbourhoods that have events
 
     @classmethod
     def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:
@@ -139,6 +140,7 @@ class CatalogSnapshot:
             ),
             city=np.array([e.city for e in events], dtype=str),
             neighborhood=np.array([e.neighborhood for e in events], dtype=str),
+            neighborhoods=frozenset(e.neighborhood for e in events),
             text=[" ".join([e.title, *e.tags, e.description, e.venue]).lower() for e in events],
             category_mask=masks,
             category_codes=_padded_codes(events),
@@ -169,6 +171,9 @@ class CandidateFilter:
     start_hours: frozenset[int] = frozenset()  # local start hour, New York
     city: str = ""
     neighborhood: str = ""
+    # Within this many km of where the request is centred (0: its radius decides): a named
+    # place with no events of its own is searched around its centre.
+    around_km: float = 0.0
     # Any of these words in the event's title, tags, description or venue.
     keywords: Sequence[str] = ()
 
@@ -278,6 +283,8 @@ class CatalogIndex:
         distance = haversine_km(
             lat, lng, snap.lat_rad[rows], snap.lng_rad[rows], snap.cos_lat[rows]
         )
+        if where is not None and where.around_km:
+            radius_km = min(radius_km, where.around_km)
         near = distance <= radius_km
         rows, distance = rows[near], distance[near]
         if where is not None and where.keywords:

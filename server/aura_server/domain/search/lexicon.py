@@ -379,64 +379,11 @@ MULTI_CATEGORY: dict[str, tuple[str, ...]] = {
     "brunch": ("Food & Drink",),
 }
 
-NEIGHBORHOOD_ALIASES: dict[str, tuple[str, ...]] = {
-    # Landmarks and neighborhoods Aura has no centre for read as the nearest one it has.
-    "Lower East Side": ("lower east side", "les", "lower east", "chinatown", "two bridges"),
-    "East Village": ("east village", "e village", "alphabet city", "st marks", "tompkins square"),
-    "West Village": ("west village", "w village", "meatpacking", "meatpacking district"),
-    "Greenwich Village": (
-        "greenwich village",
-        "the village",
-        "village",
-        "greenwich",
-        "union square",
-        "washington square",
-        "washington square park",
-        "noho",
-    ),
-    "SoHo": ("soho", "nolita", "little italy"),
-    "Tribeca": ("tribeca", "financial district", "fidi", "wall street", "battery park"),
-    "Chelsea": ("chelsea", "high line", "flatiron", "hudson yards"),
-    "Hell's Kitchen": ("hells kitchen", "hell kitchen", "clinton"),
-    "Midtown": (
-        "midtown",
-        "times square",
-        "midtown manhattan",
-        "koreatown",
-        "ktown",
-        "herald square",
-        "bryant park",
-        "grand central",
-        "rockefeller center",
-        "madison square garden",
-        "radio city",
-        "carnegie hall",
-        "murray hill",
-    ),
-    "Upper West Side": ("upper west side", "uws", "upper west", "lincoln center"),
-    "Upper East Side": ("upper east side", "ues", "upper east", "museum mile"),
-    "Harlem": ("harlem",),
-    "Washington Heights": ("washington heights", "wash heights", "wahi"),
-    "Williamsburg": ("williamsburg", "billyburg", "wburg", "willyburg", "mccarren park"),
-    "Greenpoint": ("greenpoint",),
-    "Bushwick": ("bushwick",),
-    "Bed-Stuy": ("bed stuy", "bedstuy", "bedford stuyvesant", "bed sty"),
-    "Crown Heights": ("crown heights",),
-    "Prospect Heights": ("prospect heights", "barclays center", "brooklyn museum"),
-    "Park Slope": ("park slope", "the slope", "prospect park"),
-    "Fort Greene": ("fort greene", "ft greene"),
-    "DUMBO": ("dumbo", "brooklyn bridge park"),
-    "Red Hook": ("red hook",),
-    "Sunset Park": ("sunset park",),
-    "Astoria": ("astoria",),
-    "Long Island City": ("long island city", "lic", "moma ps1", "ps1"),
-    "Ridgewood": ("ridgewood",),
-    "Jackson Heights": ("jackson heights",),
-    "Flushing": ("flushing", "citi field", "flushing meadows"),
-    "Mott Haven": ("mott haven", "yankee stadium"),
-    "Fordham": ("fordham",),
-    "St. George": ("st george", "st. george", "saint george", "staten island ferry"),
-}
+# Place names the parser leaves alone: NTA names that are everyday words in a query
+# ("madison" square garden, a "rugby" match). Onboarding and the catalog still know them.
+NOT_PLACE_WORDS: frozenset[str] = frozenset(
+    {"madison", "rugby", "farragut", "erasmus", "country club", "utopia", "travis", "arlington"}
+)
 
 BOROUGH_ALIASES: dict[str, tuple[str, ...]] = {
     "Manhattan": ("manhattan",),

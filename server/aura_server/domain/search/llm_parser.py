@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 import openai
 from cachetools import TTLCache
 
+from aura_server.domain.gazetteer import gazetteer
 from aura_server.domain.search.query import TIME_SLOTS, ParsedQuery
 from aura_server.domain.search.rules_parser import RulesParser, normalise
 from aura_server.domain.taxonomy import (
     BOROUGHS,
     CATEGORIES,
-    NEIGHBORHOODS,
     canonical_borough,
     canonical_category,
     find_neighborhood,
@@ -64,7 +64,10 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "date_from": {"type": ["string", "null"], "description": "YYYY-MM-DD, New York"},
     "date_to": {"type": ["string", "null"], "description": "YYYY-MM-DD, New York, inclusive"},
     "city": {"type": ["string", "null"], "enum": [*BOROUGHS, None]},
-    "neighborhood": {"type": ["string", "null"], "enum": [*(n.name for n in NEIGHBORHOODS), None]},
+    "neighborhood": {
+        "type": ["string", "null"],
+        "enum": [*(place.name for place in gazetteer().places), None],
+    },
     "vibe_keywords": {"type": "array", "items": {"type": "string"}},
     "free_text": {"type": "string", "description": "words the fields do not explain"},
 }

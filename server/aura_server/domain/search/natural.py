@@ -25,11 +25,12 @@ from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, Ran
 from aura_server.domain.decision.recommend import FEED_WINDOW
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.gazetteer import gazetteer
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
-from aura_server.domain.taxonomy import NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
+from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.domain.validation import (
     check_coordinates,
     check_limit,
@@ -44,8 +45,10 @@ SEARCH_RADIUS_KM = 30.0
 # A named place is the area: events anywhere in it count, however far from the user.
 PLACE_RADIUS_KM = 60.0
 PRICE_WIDENING = 1.25
+# A named place with no events of its own is searched this far around its centre.
+AROUND_PLACE_KM = 1.5
 # Midtown: where a search with no place, no coordinates and no home is centred.
-CITY_CENTRE = (NEIGHBORHOODS_BY_NAME["Midtown"].lat, NEIGHBORHOODS_BY_NAME["Midtown"].lng)
+CITY_CENTRE = (gazetteer().place("Midtown").lat, gazetteer().place("Midtown").lng)
 RELAXATION_ORDER = ("vibe", "time_slot", "neighborhood", "price")
 
 
@@ -117,6 +120,9 @@ class NaturalSearch:
             neighborhood=parsed.neighborhood,
             keywords=_vibe_words(parsed.vibe_keywords),
         )
+        if where.neighborhood and where.neighborhood not in self.index.snapshot().neighborhoods:
+            # A place with no events of its own (Kips Bay, Inwood): around its centre.
+            where = dataclasses.replace(where, neighborhood="", around_km=AROUND_PLACE_KM)
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id, state.tastes)
         items: list[RankedItem] = []
@@ -160,7 +166,7 @@ class NaturalSearch:
         """Where to search from, and how far: a named place is the area; otherwise the
         user's coordinates, their home, or the city centre."""
         if parsed.neighborhood:
-            hood = NEIGHBORHOODS_BY_NAME[parsed.neighborhood]
+            hood = gazetteer().place(parsed.neighborhood)
             return (hood.lat, hood.lng), PLACE_RADIUS_KM
         radius = PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
         if lat is not None and lng is not None:
@@ -186,7 +192,7 @@ def _active(step: str, where: CandidateFilter) -> bool:
     return {
         "vibe": bool(where.keywords),
         "time_slot": bool(where.start_hours),
-        "neighborhood": bool(where.neighborhood),
+        "neighborhood": bool(where.neighborhood or where.around_km),
         "price": where.price_max is not None,
     }[step]
 
@@ -197,6 +203,6 @@ def _relax(step: str, where: CandidateFilter) -> CandidateFilter:
     if step == "time_slot":
         return dataclasses.replace(where, start_hours=frozenset())
     if step == "neighborhood":  # the borough stays
-        return dataclasses.replace(where, neighborhood="")
+        return dataclasses.replace(where, neighborhood="", around_km=0.0)
     assert where.price_max is not None
     return dataclasses.replace(where, price_max=where.price_max * PRICE_WIDENING)

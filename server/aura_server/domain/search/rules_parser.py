@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from aura_server.domain.gazetteer import gazetteer
 from aura_server.domain.search.lexicon import (
     BOROUGH_ALIASES,
     CATEGORY_SYNONYMS,
     FILLERS,
     MULTI_CATEGORY,
-    NEIGHBORHOOD_ALIASES,
+    NOT_PLACE_WORDS,
     VIBES,
 )
 from aura_server.domain.search.query import ParsedQuery, slot_of_hour
-from aura_server.domain.taxonomy import NEIGHBORHOODS_BY_NAME
 
 NEW_YORK = ZoneInfo("America/New_York")
 MAX_PHRASE_WORDS = 4
@@ -289,9 +289,14 @@ class RulesParser:
                 self._add(word, "category", category)
         for phrase, categories in MULTI_CATEGORY.items():
             self._add(phrase, "categories", "|".join(categories))
-        for hood, aliases in NEIGHBORHOOD_ALIASES.items():
-            for alias in (hood, *aliases):
-                self._add(alias, "neighborhood", hood)
+        places = gazetteer()
+        for place in places.places:
+            for name in (place.name, *place.aliases):
+                if normalise(name) not in NOT_PLACE_WORDS:
+                    self._add(name, "neighborhood", place.name)
+        for landmark in places.landmarks:
+            for name in (landmark.name, *landmark.aliases):
+                self._add(name, "neighborhood", landmark.neighborhood)
         for borough, aliases in BOROUGH_ALIASES.items():
             for alias in aliases:
                 self._add(alias, "borough", borough)
@@ -734,7 +739,7 @@ class RulesParser:
         elif kind == "neighborhood":
             if not parsed.neighborhood:
                 parsed.neighborhood = value
-                parsed.city = NEIGHBORHOODS_BY_NAME[value].city
+                parsed.city = gazetteer().place(value).city
         elif kind == "borough":
             if not parsed.city:
                 parsed.city = value
