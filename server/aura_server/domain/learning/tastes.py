@@ -81,15 +81,14 @@ thing from a list was busy with it; leaving the rest says less against their kin
 a user who picks one item of each list (most people) keeps the degree of their other
 tastes instead of watching every kind but the one they took sink.
 
-An event can tire a user without its kind doing so (item fatigue): each time an item is
+An event can tire a user (item fatigue): each time an item is
 shown and not taken, its own pass count grows by how likely it was looked at (a skip adds
-FATIGUE_LOOKS, a hide three times that; taking it clears it), and the learned ranking
-weighs it by
-1 / (1 + passes / FATIGUE_LOOKS), so an event left again and again gives way to others.
-A repeat is also weaker evidence about its kind than a first showing: an item already
-passed p times counts 1 / (1 + p) of its exposure against its category, its bands and the
-change detector, so one stubborn favourite at the top of every list does not drag its
-category down with it.
+one look, a hide three; taking it clears it). Past FATIGUE_GRACE looks the learned
+ranking weighs it by 1 / (1 + (passes - FATIGUE_GRACE) / FATIGUE_LOOKS), so an event left
+again and again gives way to others, while the best events keep their place for the
+first few lists (people do not take everything they would like the first time they see
+it). Its kind takes the passes as before: discounting repeats against the kind kept the
+same events in the feed session after session on the simulators.
 """
 
 from __future__ import annotations
@@ -153,8 +152,10 @@ UNKNOWN_PRICE_FIT = 0.5
 # Passing an item over counts against its kind by its fit under a cautious travel distance
 # and budget: this quantile of their posteriors.
 CAUTION_QUANTILE = 0.2
-# Item fatigue: an event passed over this many times (looks, by the position prior) weighs
-# half in the learned ranking; the most passed MAX_ITEM_PASSES events are remembered.
+# Item fatigue: an event passed over FATIGUE_GRACE times (looks, by the position prior)
+# keeps its full weight in the learned ranking, and weighs half FATIGUE_LOOKS looks later;
+# the most passed MAX_ITEM_PASSES events are remembered.
+FATIGUE_GRACE = 4.0
 FATIGUE_LOOKS = 3.0
 MAX_ITEM_PASSES = 200
 # The share of a list's other passes its first take gives back (_soften_competitors).
@@ -297,9 +298,9 @@ def item_fatigue(evidence: TasteEvidence | None) -> dict[str, float]:
     if evidence is None:
         return {}
     return {
-        event_id: 1.0 / (1.0 + passes / FATIGUE_LOOKS)
+        event_id: 1.0 / (1.0 + (passes - FATIGUE_GRACE) / FATIGUE_LOOKS)
         for event_id, passes in evidence.item_passes.items()
-        if passes > 0
+        if passes > FATIGUE_GRACE
     }
 
 
@@ -622,11 +623,7 @@ def expose(
     if view.restarted:
         restart(evidence)
     _open_list(evidence, list_id)
-    # A repeat says less about its kind than a first showing (module docstring).
-    weights = [
-        weight / (1.0 + evidence.item_passes.get(item.event_id, 0.0))
-        for item, weight in zip(shown, exposures(view, shown), strict=True)
-    ]
+    weights = exposures(view, shown)
     by_category: dict[str, float] = {}
     for item, weight in zip(shown, weights, strict=True):
         for category in item.categories:
@@ -640,13 +637,8 @@ def expose(
         # Only kinds the user likes above an unknown one's say anything about distance
         # and price: a Techno night nearby left alone is about Techno, not about nearby.
         lift = max(best_category_mean(view, item.categories) - BASE_TASTE, 0.0)
-        repeat = 1.0 + evidence.item_passes.get(item.event_id, 0.0)
         _add_bands(
-            evidence,
-            True,
-            item.distance_km,
-            item.price_min,
-            position_weight(item.position) * lift / repeat,
+            evidence, True, item.distance_km, item.price_min, position_weight(item.position) * lift
         )
     for item in shown:
         _add_item_pass(evidence, item.event_id, position_weight(item.position))
@@ -669,9 +661,7 @@ def record(
         return
     exposed = 0.0
     if shown_at is not None and distance is not None:
-        # As its list's exposure counted it: a repeat less (expose).
-        before = evidence.item_passes.get(event.event_id, 0.0) - position_weight(shown_at)
-        exposed = exposure(view, event, shown_at, distance) / (1.0 + max(before, 0.0))
+        exposed = exposure(view, event, shown_at, distance)
     categories = event.categories
     mass = abs(reward) if reward > 0 else NEGATIVE_WEIGHT * -reward
     fade(evidence, dict.fromkeys(categories, mass), mass, half_life)
@@ -704,8 +694,8 @@ def record(
     else:
         for category in categories:
             _add_passed(evidence, category, NEGATIVE_WEIGHT * -reward - exposed)
-        # A skip halves the item's weight at once, a hide leaves it a tenth.
-        _add_item_pass(evidence, event.event_id, FATIGUE_LOOKS * NEGATIVE_WEIGHT * -reward)
+        # A skip counts one more look at it, a hide three.
+        _add_item_pass(evidence, event.event_id, NEGATIVE_WEIGHT * -reward)
 
 
 def _soften_competitors(
