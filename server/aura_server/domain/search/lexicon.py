@@ -84,9 +84,6 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "folk",
         "singer songwriter",
         "rock show",
-        "band",
-        "bands",
-        "live band",
     ),
     "Pop": ("pop", "k pop", "kpop", "top 40", "synth pop", "pop music", "karaoke", "popstar"),
     "Latin": (
@@ -339,6 +336,8 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "pickleball",
         "volleyball",
         "climbing",
+        "rock climbing",  # not rock music: the longer phrase wins
+        "climbing gym",
         "bouldering",
         "watch party",
         "hiking",
@@ -406,8 +405,19 @@ VIBES: dict[str, tuple[str, ...]] = {
     "queer": ("queer", "lgbtq", "lgbt", "gay", "lesbian", "trans"),
     "sober": ("sober", "alcohol free", "sober friendly"),
     "family": ("family", "family friendly", "kid friendly", "kids", "all ages"),
-    "party": ("party", "parties"),
-    "live": ("live", "live music", "concert", "concerts", "gig", "gigs"),
+    "party": ("party", "parties", "house party", "house parties"),  # not House music
+    # A band plays any kind of music: "live band" is live, not Indie Rock.
+    "live": (
+        "live",
+        "live music",
+        "concert",
+        "concerts",
+        "gig",
+        "gigs",
+        "band",
+        "bands",
+        "live band",
+    ),
     "dj": ("dj", "djs", "dj set", "vinyl"),
     "acoustic": ("acoustic", "unplugged"),
     "beginner": ("beginner", "beginners", "intro", "introductory"),
