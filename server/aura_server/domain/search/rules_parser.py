@@ -147,6 +147,7 @@ _HOLIDAY = re.compile(r"\b(?:" + "|".join(HOLIDAYS) + r")\b")
 _MONEY = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:\$|dollars?|bucks|usd)?"
 _WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MONTH_BEFORE = rf"\b(?:{_MONTH})\.?\s*$"  # "dec 24-26" is a day range
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,12 @@ def _exclude(categories: str, parsed: ParsedQuery) -> None:
     for category in categories.split("|"):
         if category not in parsed.excluded_categories:
             parsed.excluded_categories.append(category)
+
+
+def _inside(inner: Window, outer: Window) -> bool:
+    """Whether `inner` lies within `outer` and is smaller."""
+    smaller = (inner.start, inner.end) != (outer.start, outer.end)
+    return smaller and outer.start <= inner.start and inner.end <= outer.end
 
 
 def _days_ahead(match: re.Match[str]) -> int:
@@ -418,12 +425,39 @@ class RulesParser:
             return apply
 
         text = re.sub(r"\b(18|21)\s?\+", lambda m: f" {m.group(1)}plus ", text)  # ages
+
+        def bare_range(match: re.Match[str]) -> str:
+            """ "15 to 35", "20-40": a price range when it cannot be hours (clock times
+            were read before) and is not a day range ("dec 24-26", read after)."""
+            low, high = float(match.group(1)), float(match.group(2))
+            if high <= max(low, 12.0) or re.search(_MONTH_BEFORE, match.string[: match.start()]):
+                return match.group(0)
+            parsed.price_min, parsed.price_max = low, high
+            return " "
+
+        def around(match: re.Match[str]) -> str:
+            """ "around 30": a price, unless it could be an hour."""
+            value = float(match.group(1))
+            if value <= 24:
+                return match.group(0)
+            parsed.price_max = value
+            return " "
+
         rules: list[tuple[str, Callable[[re.Match[str]], str]]] = [
             (rf"\b(?:between|from)\s+{_MONEY}\s*(?:and|to)\s+{_MONEY}", setter(True, True)),
             (r"\$\s*(\d+(?:\.\d+)?)\s*(?:to|\s)\s*\$\s*(\d+(?:\.\d+)?)", setter(True, True)),
             (
                 r"\b(\d+(?:\.\d+)?)\s*(?:to|\s)\s*(\d+(?:\.\d+)?)\s*(?:dollars|bucks|usd)\b",
                 setter(True, True),
+            ),
+            (
+                r"\b(\d{1,3})\s*(?:to|-)\s*(\d{1,3})\b(?!\s*(?:am|pm|days|weeks|th|st|nd|rd))",
+                bare_range,
+            ),
+            (
+                r"\b(?:around|about|roughly|approximately|approx)\s+\$?\s*(\d+(?:\.\d+)?)"
+                r"\s*(?:dollars?|bucks|usd)?\b(?!\s*(?:am|pm|:))",
+                around,
             ),
             (
                 # "nothing over $40" caps the price: the negated forms come before "over".
@@ -517,6 +551,7 @@ class RulesParser:
         text = re.sub(
             r"\b(?:tonight|tonite|2nite|this evening)\b", take(_with_part(today, "tonight")), text
         )
+        text = re.sub(r"\bnight (tomorrow|tonight)\b", r"\1 night", text)  # "latin night tomorrow"
         text = re.sub(
             rf"\b(?:tomorrow|tmrw|tmrrw|tmr|tmw|tomorow|tomoz|2morrow|2moro){part}\b",
             lambda m: take(_with_part(tomorrow, m.group(1)))(m),
@@ -638,6 +673,8 @@ class RulesParser:
                 if word != "brunch":  # brunch is also food: the word stays for the lexicon
                     text = re.sub(rf"\b{word}\b", " ", text)
         if found:
+            # "this week, ideally sunday": a window inside another narrows it.
+            found = [w for w in found if not any(_inside(o, w) for o in found)]
             parsed.date_from = min(w.start for w in found)
             parsed.date_to = max(w.end for w in found)
             slots = [w for w in found if w.slot]
