@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aura_server.domain.gazetteer import gazetteer
-from aura_server.domain.taxonomy import BOROUGHS, NEIGHBORHOODS, find_neighborhood
+from aura_server.domain.taxonomy import BOROUGHS, CATEGORIES, NEIGHBORHOODS, find_neighborhood
 
 # NYC borough boundaries as TopoJSON (NYC DCP's, simplified, as published by NYC DOHMH in
 # github.com/nychealth/EHDP-data, geography/borough.topo.json).
@@ -79,6 +79,8 @@ def test_names_aliases_and_landmarks_lead_to_one_place() -> None:
             assert alias.lower() not in {n.lower() for n in names if n != place.name}, alias
     assert len(places.landmarks) >= 100
     assert all(places.place(mark.neighborhood) for mark in places.landmarks)
+    assert all(set(mark.categories) <= set(CATEGORIES) for mark in places.landmarks)
+    assert any(mark.categories for mark in places.landmarks)
 
 
 @pytest.mark.parametrize(

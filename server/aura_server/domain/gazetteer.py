@@ -6,7 +6,8 @@ the Neighborhood Tabulation Areas of the city, each NTA's named parts as their o
 entries ("Carroll Gardens-Cobble Hill-Gowanus-Red Hook" is four places at the NTA's
 centre), neighbourhoods people name that no NTA does (NoHo, Koreatown, Meatpacking
 District), aliases ("uws", "billyburg", "prospect hts") and landmarks ("msg" is Madison
-Square Garden, in Midtown). The names the demo catalog uses (taxonomy.NEIGHBORHOODS) are
+Square Garden, in Midtown; a venue known for one kind of event, such as the Comedy Cellar,
+says so). The names the demo catalog uses (taxonomy.NEIGHBORHOODS) are
 the canonical names of their places. A test checks every centre lies in its borough.
 """
 
@@ -34,6 +35,9 @@ class Landmark:
     name: str
     aliases: tuple[str, ...]
     neighborhood: str  # a Place's name
+    # The kind of event a venue is known for ("Comedy Cellar": Comedy); () for places of
+    # every kind (Madison Square Garden, Barclays Center).
+    categories: tuple[str, ...] = ()
 
 
 class Gazetteer:
@@ -66,6 +70,7 @@ def gazetteer() -> Gazetteer:
         for p in doc["neighborhoods"]
     )
     landmarks = tuple(
-        Landmark(m["name"], tuple(m["aliases"]), m["neighborhood"]) for m in doc["landmarks"]
+        Landmark(m["name"], tuple(m["aliases"]), m["neighborhood"], tuple(m["categories"]))
+        for m in doc["landmarks"]
     )
     return Gazetteer(places, landmarks)

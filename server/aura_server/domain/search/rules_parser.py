@@ -222,6 +222,9 @@ def _exclude(categories: str, parsed: ParsedQuery) -> None:
             parsed.excluded_categories.append(category)
 
 
+NEAR_WORDS = frozenset({"near", "nearby", "by", "around", "close", "next"})
+
+
 def _inside(inner: Window, outer: Window) -> bool:
     """Whether `inner` lies within `outer` and is smaller."""
     smaller = (inner.start, inner.end) != (outer.start, outer.end)
@@ -303,7 +306,8 @@ class RulesParser:
                     self._add(name, "neighborhood", place.name)
         for landmark in places.landmarks:
             for name in (landmark.name, *landmark.aliases):
-                self._add(name, "neighborhood", landmark.neighborhood)
+                value = "|".join((landmark.neighborhood, *landmark.categories))
+                self._add(name, "landmark", value)
         for borough, aliases in BOROUGH_ALIASES.items():
             for alias in aliases:
                 self._add(alias, "borough", borough)
@@ -692,6 +696,9 @@ class RulesParser:
 
         def take(entry: tuple[str, str], at: int, size: int) -> None:
             nonlocal negated_until, negated_by
+            if entry[0] == "landmark" and at > 0 and words[at - 1] in NEAR_WORDS:
+                # "near the Met" names a place to be near, not an evening of art.
+                entry = ("landmark", entry[1].split("|")[0])
             if at > negated_until:
                 self._apply(entry, parsed)
                 return
@@ -773,10 +780,15 @@ class RulesParser:
             for category in value.split("|"):
                 if category not in parsed.categories:
                     parsed.categories.append(category)
-        elif kind == "neighborhood":
+        elif kind in ("neighborhood", "landmark"):
+            # A landmark: its neighbourhood, and the kind of event it is known for.
+            hood, *categories = value.split("|")
             if not parsed.neighborhood:
-                parsed.neighborhood = value
-                parsed.city = gazetteer().place(value).city
+                parsed.neighborhood = hood
+                parsed.city = gazetteer().place(hood).city
+            for category in categories:
+                if category not in parsed.categories:
+                    parsed.categories.append(category)
         elif kind == "borough":
             if not parsed.city:
                 parsed.city = value
