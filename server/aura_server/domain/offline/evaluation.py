@@ -219,13 +219,13 @@ def replay(decisions: Iterable[Decision], configs: Iterable[SlateConfig]) -> Rep
     targets: dict[str, list[FloatArray]] = {config.name: [] for config in configs}
     served: list[FloatArray] = []
     for decision in decisions:
-        logged = decision.impression.candidates
-        if logged is None or not all(i.event_id in logged.event_ids for i in decision.items):
+        slate = LoggedSlate.of(decision)
+        if slate is None:
             continue
         share = float(decision.impression.context.get("exploration", 0.0))
-        served.append(_slot_targets(decision, logged, SlateConfig(share, logged.bandit_weight)))
+        served.append(slate.targets(SlateConfig(share, slate.logged.bandit_weight)))
         for config in configs:
-            targets[config.name].append(_slot_targets(decision, logged, config))
+            targets[config.name].append(slate.targets(config))
         kept.append(decision)
     slots = logged_slots(kept, 0.0)
     replayed = np.concatenate(served) if served else np.zeros(0)
@@ -237,22 +237,52 @@ def replay(decisions: Iterable[Decision], configs: Iterable[SlateConfig]) -> Rep
     )
 
 
-def _slot_targets(decision: Decision, logged: CandidateSet, config: SlateConfig) -> FloatArray:
-    """q for each slot logged_slots keeps (a logged choice always had a chance)."""
-    index = {event_id: i for i, event_id in enumerate(logged.event_ids)}
-    shown = np.array([index[item.event_id] for item in decision.items], dtype=np.int64)
-    hopes = np.array(logged.hopes) + config.bandit_weight * np.array(logged.bandit)
-    target = slot_probabilities(
-        np.array(logged.scores, dtype=np.float64),
-        np.array(logged.masks, dtype=np.int64),
-        shown,
-        SlatePolicy(epsilon=config.exploration, window=logged.window),
-        np.array(logged.caps, dtype=np.int64),
-        hopes,
-    )
-    counted = np.array([item.propensity > 0 for item in decision.items], dtype=bool)
-    kept: FloatArray = target[counted]
-    return kept
+@dataclass(frozen=True)
+class LoggedSlate:
+    """One decision's candidate set as arrays, read once and replayed per configuration."""
+
+    logged: CandidateSet
+    scores: FloatArray
+    masks: npt.NDArray[np.int64]
+    caps: npt.NDArray[np.int64]
+    hopes: FloatArray
+    bandit: FloatArray
+    shown: npt.NDArray[np.int64]  # each slot's candidate index
+    counted: npt.NDArray[np.bool_]  # the slots logged_slots keeps
+
+    @classmethod
+    def of(cls, decision: Decision) -> LoggedSlate | None:
+        """None when the decision logged no candidate set (or a slate not of it)."""
+        logged = decision.impression.candidates
+        if logged is None:
+            return None
+        index = {event_id: i for i, event_id in enumerate(logged.event_ids)}
+        if any(item.event_id not in index for item in decision.items):
+            return None
+        return cls(
+            logged,
+            np.array(logged.scores, dtype=np.float64),
+            np.array(logged.masks, dtype=np.int64),
+            np.array(logged.caps, dtype=np.int64),
+            np.array(logged.hopes, dtype=np.float64),
+            np.array(logged.bandit, dtype=np.float64),
+            np.array([index[item.event_id] for item in decision.items], dtype=np.int64),
+            # A logged choice always had a chance.
+            np.array([item.propensity > 0 for item in decision.items], dtype=bool),
+        )
+
+    def targets(self, config: SlateConfig) -> FloatArray:
+        """q for each kept slot under `config`."""
+        target = slot_probabilities(
+            self.scores,
+            self.masks,
+            self.shown,
+            SlatePolicy(epsilon=config.exploration, window=self.logged.window),
+            self.caps,
+            self.hopes + config.bandit_weight * self.bandit,
+        )
+        kept: FloatArray = target[self.counted]
+        return kept
 
 
 def evaluate_replayed(replayed: Replayed) -> list[PolicyEstimate]:
