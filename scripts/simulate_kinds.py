@@ -122,10 +122,6 @@ class GradedUser:
         values: np.ndarray = kind - distances / self.travel_km - over / self.softness
         return values
 
-    def interests(self, catalog: CatalogArrays, distances: np.ndarray) -> np.ndarray:
-        interests: np.ndarray = 1.0 / (1.0 + np.exp(-self.values(catalog, distances)))
-        return interests
-
 
 def draw_users(world: World, count: int, rng: random.Random) -> list[GradedUser]:
     users = []
@@ -178,14 +174,16 @@ class Session:
     ) -> None:
         self.aura, self.server, self.world, self.catalog = aura, server, world, catalog
 
-    def best_and_interests(self, user: GradedUser) -> tuple[np.ndarray, float]:
+    def measure(self, user: GradedUser) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per event, the user's value and interest now, and the best 10's interest."""
         distances = self.catalog.distances_km(user.lat, user.lng)
-        interests = user.interests(self.catalog, distances)
+        values = user.values(self.catalog, distances)
+        interests: np.ndarray = 1.0 / (1.0 + np.exp(-values))
         eligible = upcoming_nearby(self.catalog, distances, self.server.now())
         for event_id in user.owned:
             eligible[self.catalog.positions[event_id]] = False
         best = float(np.sort(interests[eligible])[::-1][:SLOTS].sum())
-        return interests, best
+        return values, interests, best
 
     def serve(self, user_id: str, user: GradedUser, feed_id: str) -> list[int]:
         self.server.settle()
@@ -193,20 +191,19 @@ class Session:
             user_id=user_id, lat=user.lat, lng=user.lng, limit=SLOTS, feed_id=feed_id
         )
         self.server.settle()
-        self.last_feed_id = reply.feed_id
         return [self.catalog.positions[item.event.event_id] for item in reply.items]
 
     def run(self, user: GradedUser, session: int) -> tuple[float, list[int]]:
         """The user's list this session, answered; its score and rows."""
-        interests, best = self.best_and_interests(user)
-        rows = self.serve(user.user_id, user, f"{user.user_id}-s{session}")
+        values, interests, best = self.measure(user)
+        feed_id = f"{user.user_id}-s{session}"  # the server logs the list under it
+        rows = self.serve(user.user_id, user, feed_id)
         rng = random.Random(f"{self.world.index}/{user.user_id}/{session}")
         looked = [
             (position, row)
             for position, row in enumerate(rows)
             if rng.random() <= 1 / (1 + self.world.position_decay * position)
         ]
-        feed_id = self.last_feed_id
         for position, row in looked:
             if self.world.sends_views or user.quiet:
                 self.aura.log_behavior(
@@ -217,7 +214,7 @@ class Session:
                     position=position,
                 )
         if not user.quiet:
-            self.take_one(user, looked, feed_id, rng)
+            self.take_one(user, looked, values, feed_id, rng)
         user.shown.append({self.catalog.events[row].event_id for row in rows})
         return float(interests[rows].sum()) / best if best > 0 else 0.0, rows
 
@@ -225,14 +222,13 @@ class Session:
         self,
         user: GradedUser,
         looked: list[tuple[int, int]],
+        values: np.ndarray,
         feed_id: str,
         rng: random.Random,
     ) -> None:
         """At most one item of what was looked at, by a logit over value against nothing."""
         if not looked:
             return
-        distances = self.catalog.distances_km(user.lat, user.lng)
-        values = user.values(self.catalog, distances)
         weights = [math.exp(self.world.pass_value)] + [
             math.exp(float(values[row])) for _, row in looked
         ]
@@ -253,7 +249,7 @@ class Session:
 
     def stranger(self, quiet: GradedUser, session: int) -> float:
         """What an unknown user of the twin's age and place gets, by the twin's tastes."""
-        interests, best = self.best_and_interests(quiet)
+        _, interests, best = self.measure(quiet)
         stranger_id = f"{quiet.user_id}-stranger-{session}"
         self.aura.onboard(user_id=stranger_id, intent=quiet.intent, age=quiet.age)
         rows = self.serve(stranger_id, quiet, f"{stranger_id}-s{session}")
