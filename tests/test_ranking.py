@@ -76,6 +76,19 @@ class Client(AuraStubs):
             )
         )
 
+    def view(
+        self, user_id: str, event_id: str, feed_id: str, position: int | None = None
+    ) -> behavior_pb2.LogBehaviorResponse:
+        return self.behavior.LogBehavior(
+            behavior_pb2.LogBehaviorRequest(
+                user_id=user_id,
+                action=types_pb2.ACTION_VIEW,
+                event_id=event_id,
+                feed_id=feed_id,
+                position=position,
+            )
+        )
+
     def log(
         self, user_id: str, action: int, event_id: str, behavior_id: str = ""
     ) -> behavior_pb2.LogBehaviorResponse:
@@ -246,14 +259,7 @@ def test_rewards_are_learned_once_and_defaults_once(served: Served) -> None:
     assert learned() == before + 2
     for item in feed.items[2:5]:  # viewed, never rewarded
         for _ in range(2):
-            client.behavior.LogBehavior(
-                behavior_pb2.LogBehaviorRequest(
-                    user_id="once",
-                    action=types_pb2.ACTION_VIEW,
-                    event_id=item.event.event_id,
-                    feed_id=feed.feed_id,
-                )
-            )
+            client.view("once", item.event.event_id, feed.feed_id)
     client.behavior.LogBehavior(  # viewed, then rewarded: no default for it
         behavior_pb2.LogBehaviorRequest(
             user_id="once",
@@ -468,15 +474,7 @@ def test_a_user_who_only_looks_gets_the_feed_of_a_stranger(
         for _ in range(5):
             feed = client.feed("looker", limit=10)
             for position, item in enumerate(feed.items):
-                client.behavior.LogBehavior(
-                    behavior_pb2.LogBehaviorRequest(
-                        user_id="looker",
-                        action=types_pb2.ACTION_VIEW,
-                        event_id=item.event.event_id,
-                        feed_id=feed.feed_id,
-                        position=position,
-                    )
-                )
+                client.view("looker", item.event.event_id, feed.feed_id, position)
         client.onboard("stranger")
         looked = client.feed("looker", limit=10)
         stranger = client.feed("stranger", limit=10)
