@@ -212,12 +212,12 @@ def impression_to_doc(impression: Impression) -> dict[str, Any]:
         "items": {name: [getattr(item, name) for item in items] for name in ITEM_COLUMNS},
         "model_version": impression.model_version,
         "shared_features": impression.shared_features,
-        **({} if impression.candidates is None else {"candidates": _candidates_doc(impression)}),
+        **(
+            {}
+            if impression.candidates is None
+            else {"candidates": dataclasses.asdict(impression.candidates)}
+        ),
     }
-
-
-def _candidates_doc(impression: Impression) -> dict[str, Any]:
-    return dataclasses.asdict(impression.candidates) if impression.candidates else {}
 
 
 def _candidates_from_doc(doc: dict[str, Any] | None) -> CandidateSet | None:
