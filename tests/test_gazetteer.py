@@ -103,3 +103,12 @@ def test_a_place_is_found_by_what_people_type(typed: str, place: str, borough: s
 
 def test_an_unknown_place_is_not_found() -> None:
     assert find_neighborhood("Narnia Heights") is None
+
+
+def test_a_borough_centre_lies_in_the_borough() -> None:
+    rings = borough_rings()
+    for borough in ("Brooklyn", "Queens", "Staten Island", "Bronx"):
+        lat, lng = gazetteer().centre(borough)
+        assert inside(lng, lat, rings[borough]), borough
+    with pytest.raises(ValueError, match="Atlantis"):
+        gazetteer().centre("Atlantis")

@@ -56,6 +56,16 @@ class Gazetteer:
         """The place of this canonical name (KeyError for none)."""
         return self._by_name[name]
 
+    def centre(self, city: str) -> tuple[float, float]:
+        """The mean centre of a borough's places (ValueError for an unknown borough)."""
+        places = [place for place in self.places if place.city == city]
+        if not places:
+            raise ValueError(f"unknown borough {city!r}")
+        return (
+            sum(place.lat for place in places) / len(places),
+            sum(place.lng for place in places) / len(places),
+        )
+
     def find(self, name: str) -> Place | None:
         """The place a name or alias stands for, in any case ("bushwick", "UWS")."""
         return self._lookup.get(name.strip().lower())

@@ -17,8 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
-
 from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
@@ -30,7 +28,6 @@ from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
-from aura_server.domain.taxonomy import NEIGHBORHOODS
 from aura_server.domain.validation import (
     check_coordinates,
     check_limit,
@@ -61,11 +58,6 @@ class NaturalResult:
     cold_start: bool
     model_version: str
     degraded: bool = False
-
-
-def _borough_centre(city: str) -> tuple[float, float]:
-    hoods = [n for n in NEIGHBORHOODS if n.city == city]
-    return float(np.mean([n.lat for n in hoods])), float(np.mean([n.lng for n in hoods]))
 
 
 def _vibe_words(vibes: list[str]) -> tuple[str, ...]:
@@ -174,7 +166,7 @@ class NaturalSearch:
         if profile is not None and profile.home_lat is not None and profile.home_lng is not None:
             return (profile.home_lat, profile.home_lng), radius
         if parsed.city:
-            return _borough_centre(parsed.city), radius
+            return gazetteer().centre(parsed.city), radius
         return CITY_CENTRE, radius
 
 

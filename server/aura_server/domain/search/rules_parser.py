@@ -50,6 +50,11 @@ NEGATIONS = frozenset(
         *("besides", "minus", "skip", "avoid"),
     )
 )
+# Longer ways of saying no, read as one negation word ("not a fan of techno").
+NEGATING_PHRASES = re.compile(
+    r"\b(?:other than|not (?:a |the )?(?:big |huge )?fan of|not big on|not into|not feeling"
+    r"|(?:i )?(?:hate|dislike|cant stand|am tired of|tired of|sick of) (?=\w))"
+)
 NOT_NEGATING = frozenset(("also", "maybe", "ideally", "preferably", "mostly", "especially"))
 NEGATION_REACH = 3
 PHRASE_FUZZY_CUTOFF = 0.9
@@ -283,6 +288,7 @@ def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
     # "$20-40" is a range: keep it one before hyphens become spaces.
     text = re.sub(r"\$\s*(\d+)\s*-\s*\$?\s*(\d+)", r"$\1 to $\2", text)
+    text = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", text)  # "20-40", "dec 24-26"
     text = text.replace("'", "").replace("-", " ").replace("_", " ")
     text = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
     text = re.sub(r"\bnite\b", "night", text)
@@ -688,7 +694,7 @@ class RulesParser:
         return text
 
     def _words(self, text: str, parsed: ParsedQuery) -> None:
-        words = re.findall(r"[a-z0-9&.]+", re.sub(r"\bother than\b", " except ", text))
+        words = re.findall(r"[a-z0-9&.]+", NEGATING_PHRASES.sub(" except ", text))
         words = [w.strip(".") for w in words if w.strip(".")]
         unknown: list[str] = []
         negated_until = -1  # a category phrase starting at or before this word is ruled out
