@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tempfile
 import textwrap
 from importlib import resources
 from pathlib import Path
@@ -27,28 +28,51 @@ def aura_protos() -> list[Path]:
 
 
 DESCRIPTOR_SET = "aura/v1/descriptors.binpb"
+VALIDATE_PROTO = "buf/validate/validate.proto"
+
+
+def write_validate_descriptor(path: Path) -> None:
+    """buf/validate/validate.proto (the rules the protos declare) as a descriptor set for
+    protoc's --descriptor_set_in, taken from the protovalidate package, which carries it:
+    the Buf Schema Registry that would serve its source is unreachable from the build
+    machines."""
+    import protovalidate
+
+    validate_file = protovalidate.FieldPathPb.desc().file
+    files = descriptor_pb2.FileDescriptorSet()
+    files.file.add().MergeFromString(validate_file.proto.to_binary())
+    path.write_bytes(files.SerializeToString())
 
 
 def generate(out_dir: Path) -> None:
-    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for every aura proto under out_dir, and a
-    descriptor set with the .proto comments (the REST door's OpenAPI document reads them)."""
+    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for every aura proto under out_dir (and
+    buf/validate's, which they import), and a descriptor set with the .proto comments and
+    every import (the REST door's OpenAPI document and `make buf` read it)."""
     well_known = resources.files("grpc_tools") / "_proto"
     (out_dir / DESCRIPTOR_SET).parent.mkdir(parents=True, exist_ok=True)
     files = [str(p.relative_to(PROTO_ROOT)) for p in aura_protos()]
-    args = [
-        "grpc_tools.protoc",
-        f"-I{PROTO_ROOT}",
-        f"-I{well_known}",
-        f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-        f"--descriptor_set_out={out_dir / DESCRIPTOR_SET}",
-        "--include_source_info",
-        "--include_imports",
-        *files,
-    ]
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
+    with tempfile.TemporaryDirectory() as scratch:
+        validate_set = Path(scratch) / "validate.binpb"
+        write_validate_descriptor(validate_set)
+        common = [
+            "grpc_tools.protoc",
+            f"--descriptor_set_in={validate_set}",
+            f"-I{PROTO_ROOT}",
+            f"-I{well_known}",
+            f"--python_out={out_dir}",
+            f"--pyi_out={out_dir}",
+        ]
+        aura = [
+            f"--grpc_python_out={out_dir}",
+            f"--descriptor_set_out={out_dir / DESCRIPTOR_SET}",
+            "--include_source_info",
+            "--include_imports",
+            *files,
+        ]
+        if protoc.main([*common, VALIDATE_PROTO]) != 0 or protoc.main([*common, *aura]) != 0:
+            raise SystemExit("protoc failed")
+    for package in (out_dir / "buf", out_dir / "buf" / "validate"):
+        (package / "__init__.py").touch()
 
 
 CLIENT_METHODS = "aura_client/_methods.py"

@@ -4,8 +4,6 @@ and parity with gRPC."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -167,7 +165,7 @@ def test_every_path(doors: tuple[Rest, AuraStubs, Served]) -> None:
         "price_min": 20,
     }
     status, _, upserted = rest.call("POST", "/v1/catalog/events", {"events": [event]})
-    assert status == 200 and upserted["upserted"] == 1 and upserted["errors"] == []
+    assert status == 200 and upserted == {"upserted": 1}
     status, _, got = rest.call("GET", "/v1/catalog/events/rest-1")
     assert status == 200 and got["event"]["city"] == "Manhattan"
     status, _, page = rest.call("GET", "/v1/catalog/events?pageSize=3&category=Jazz")
@@ -234,9 +232,18 @@ def test_openapi_document_and_docs(doors: tuple[Rest, AuraStubs, Served]) -> Non
     assert len(operations) == 13
     feed = document["paths"]["/v1/recommend/feed"]["post"]
     assert "impression" in feed["description"], "the .proto comments become descriptions"
-    event = document["components"]["schemas"]["Event"]["properties"]
-    assert event["starts_at"] == {"type": "string", "format": "date-time"}
-    assert "Techno" in event["categories"]["description"]
+    schemas = document["components"]["schemas"]
+    event = schemas["Event"]["properties"]
+    # Every rule the protos declare is in the document; a request's unknown fields are not.
+    assert schemas["Event"]["additionalProperties"] is False
+    assert {"event_id", "title", "categories", "starts_at"} <= set(schemas["Event"]["required"])
+    assert event["starts_at"]["format"] == "date-time" and event["starts_at"]["pattern"]
+    assert event["categories"]["maxItems"] == 5 and "Techno" in event["categories"]["items"]["enum"]
+    assert event["event_id"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$"
+    onboard = schemas["OnboardRequest"]
+    assert onboard["properties"]["age"]["minimum"] == 13 and "age" in onboard["required"]
+    assert onboard["anyOf"][0] == {"required": ["lat", "lng"]}, "lat and lng come together"
+    assert "additionalProperties" not in schemas["FeedResponse"], "answers may grow"
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     with urllib.request.urlopen(rest.base + "/docs") as page:
         html = page.read().decode()
@@ -422,35 +429,6 @@ def _compare_doors(doors: tuple[Rest, AuraStubs, Served]) -> None:
         stubs.catalog.DeleteEvent(catalog_pb2.DeleteEventRequest(event_id="demo-00009"))
     code, _, error = rest.call("DELETE", "/v1/catalog/events/demo-00009")
     assert (code, error["code"]) == (404, caught.value.code().value[0])  # type: ignore[attr-defined]
-
-
-def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
-    doors: tuple[Rest, AuraStubs, Served],
-) -> None:
-    rest, _, _ = doors
-    schemathesis = Path(sys.executable).with_name("schemathesis")
-    result = subprocess.run(
-        [
-            str(schemathesis),
-            "run",
-            f"{rest.base}/openapi.json",
-            "--checks",
-            "not_a_server_error,response_schema_conformance",
-            "--phases",
-            "coverage,fuzzing",
-            "--max-examples",
-            "25",
-            "--workers",
-            "2",
-            "--seed",
-            "7",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
 
 
 def violations(payload: dict[str, Any]) -> list[tuple[str, str]]:

@@ -23,7 +23,6 @@ from aura.v1 import (
 from google.protobuf.message import Message
 
 from aura_server.app import Aura
-from aura_server.domain.catalog import EventError
 from aura_server.domain.dataplane import DataPlane, ServiceStatus
 from aura_server.domain.decision.ranking import RankedItem
 from aura_server.domain.decision.recommend import FeedFilters, FeedResult
@@ -204,9 +203,8 @@ def test_natural_maps_the_parsed_query() -> None:
     assert list(response.unmatched_terms) == ["zorp"]
 
 
-def test_catalog_upsert_reports_errors_per_event() -> None:
-    errors = [EventError(index=1, event_id="bad", field="events[1].lat", message="is required")]
-    plane = RecordingPlane({"upsert_events": (1, errors)})
+def test_catalog_upsert_passes_every_event_on() -> None:
+    plane = RecordingPlane({"upsert_events": 2})
     good = types_pb2.Event(event_id="ev-1", title="Jazz", lat=40.7, lng=-73.9)
     bad = types_pb2.Event(event_id="bad")
     response = invoke(
@@ -218,8 +216,7 @@ def test_catalog_upsert_reports_errors_per_event() -> None:
     [(_, (events,), _)] = plane.calls
     assert [e.event_id for e in events] == ["ev-1", "bad"]
     assert events[1].lat != events[1].lat  # unset coordinates arrive as NaN, judged later
-    assert response.upserted == 1
-    assert [(e.index, e.field) for e in response.errors] == [(1, "events[1].lat")]
+    assert response.upserted == 2
 
 
 def test_status_copies_every_field() -> None:

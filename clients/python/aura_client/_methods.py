@@ -160,7 +160,8 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> catalog_pb2.UpsertEventsResponse:
         """CatalogService.UpsertEvents: Inserts or replaces events by event_id, up to 1000 per
-        call. Valid events are written; each invalid one is reported in errors."""
+        call: all of them, or none when one is refused (INVALID_ARGUMENT naming
+        events[i].field)."""
         return self._unary("/aura.v1.CatalogService/UpsertEvents", catalog_pb2.UpsertEventsRequest, catalog_pb2.UpsertEventsResponse, {"events": events}, timeout)
 
     def get_event(
@@ -336,7 +337,8 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> catalog_pb2.UpsertEventsResponse:
         """CatalogService.UpsertEvents: Inserts or replaces events by event_id, up to 1000 per
-        call. Valid events are written; each invalid one is reported in errors."""
+        call: all of them, or none when one is refused (INVALID_ARGUMENT naming
+        events[i].field)."""
         return await self._unary("/aura.v1.CatalogService/UpsertEvents", catalog_pb2.UpsertEventsRequest, catalog_pb2.UpsertEventsResponse, {"events": events}, timeout)
 
     async def get_event(

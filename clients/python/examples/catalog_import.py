@@ -21,9 +21,7 @@ with AuraClient(
         for start in range(0, len(events), 500):
             answer = aura.upsert_events(events=events[start : start + 500])
             upserted += answer.upserted
-            for error in answer.errors:  # events refused one by one; the rest are stored
-                print(f"event {error.event_id}: {error.field}: {error.message}", file=sys.stderr)
-    except InvalidArgumentError as error:  # the request as a whole was refused
+    except InvalidArgumentError as error:  # a batch with a refused event is refused whole
         for violation in error.violations:
             print(f"{violation.field}: {violation.description}", file=sys.stderr)
         sys.exit(1)

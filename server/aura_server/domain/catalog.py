@@ -7,7 +7,6 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from aura_server.domain.decision.catalog_index import CatalogIndex
@@ -22,14 +21,6 @@ MAX_TEXT = {"title": 300, "description": 5000, "venue": 300}
 MAX_TAGS = 50
 MAX_EVENT_CATEGORIES = 5
 MAX_TAG_LENGTH = 64
-
-
-@dataclass(frozen=True)
-class EventError:
-    index: int
-    event_id: str
-    field: str
-    message: str
 
 
 def normalise_event(event: Event) -> Event:
@@ -131,21 +122,21 @@ class CatalogService:
         self.repo = repo
         self.index = index
 
-    def upsert(self, events: Sequence[Event]) -> tuple[int, list[EventError]]:
+    def upsert(self, events: Sequence[Event]) -> int:
+        """Write the batch whole, or refuse it naming the first event the catalog cannot
+        take ("events[3].neighborhood"): a client never has to work out what was kept."""
         if len(events) > MAX_BATCH:
             raise InvalidArgument("events", f"at most {MAX_BATCH} events per call")
         valid: dict[str, Event] = {}
-        errors: list[EventError] = []
         for index, event in enumerate(events):
             try:
                 normalised = normalise_event(event)
             except InvalidArgument as exc:
-                errors.append(EventError(index, event.event_id, exc.field, exc.description))
-                continue
+                raise InvalidArgument(f"events[{index}].{exc.field}", exc.description) from None
             valid[normalised.event_id] = normalised  # the last copy of an id wins
         self.repo.upsert_events(list(valid.values()))
         self.index.mark_stale()
-        return len(valid), errors
+        return len(valid)
 
     def get(self, event_id: str) -> Event:
         event_id = require_id("event_id", event_id)

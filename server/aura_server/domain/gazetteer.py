@@ -71,6 +71,12 @@ class Gazetteer:
         return self._lookup.get(name.strip().lower())
 
 
+def city_centre() -> tuple[float, float]:
+    """Where a search or feed with no place, coordinates or home is centred: Midtown."""
+    midtown = gazetteer().place("Midtown")
+    return midtown.lat, midtown.lng
+
+
 @cache
 def gazetteer() -> Gazetteer:
     """The gazetteer, read once."""

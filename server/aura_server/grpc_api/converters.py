@@ -20,7 +20,6 @@ from aura.v1 import (
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aura_server.domain.catalog import EventError
 from aura_server.domain.dataplane import ServiceStatus
 from aura_server.domain.decision.ranking import RankedItem
 from aura_server.domain.decision.recommend import FeedFilters, FeedResult
@@ -381,17 +380,8 @@ def upsert_events_args(request: catalog_pb2.UpsertEventsRequest) -> list[Event]:
     return [event_from_proto(message) for message in request.events]
 
 
-def upsert_events_reply(result: tuple[int, list[EventError]]) -> catalog_pb2.UpsertEventsResponse:
-    upserted, errors = result
-    return catalog_pb2.UpsertEventsResponse(
-        upserted=upserted,
-        errors=[
-            catalog_pb2.EventError(
-                index=e.index, event_id=e.event_id, field=e.field, message=e.message
-            )
-            for e in errors
-        ],
-    )
+def upsert_events_reply(upserted: int) -> catalog_pb2.UpsertEventsResponse:
+    return catalog_pb2.UpsertEventsResponse(upserted=upserted)
 
 
 def get_event_reply(event: Event) -> catalog_pb2.GetEventResponse:

@@ -1,6 +1,7 @@
 """The one interceptor every call passes through, doing in one wrapper what a call needs
 around its servicer: the worker tag, the deadline check, the token and what it may do,
-the rate limits, domain errors mapped to status codes, a metric sample and a log line.
+the rate limits, the constraints the protos declare (constraints.py), domain errors
+mapped to status codes, a metric sample and a log line.
 
 One wrapper, built once per method and reused (not per call), and metric children looked
 up once per label set: the health Check must cost little more than on a bare server.
@@ -20,6 +21,7 @@ from aura_server.access.limits import RateLimiter
 from aura_server.access.rules import OPEN_PREFIXES, authorize
 from aura_server.access.tokens import TokenVerifier, bearer_token
 from aura_server.domain.errors import DeadlineExceeded, DomainError
+from aura_server.grpc_api.constraints import check_request
 from aura_server.grpc_api.errors import Handler, internal, status_for
 from aura_server.telemetry.metrics import metrics
 
@@ -77,6 +79,7 @@ class RequestInterceptor(grpc.ServerInterceptor):
                 context.set_trailing_metadata(self.tag)
                 if checked:
                     self._admit(method, request, context)
+                    check_request(request)
                 response = inner(request, context)
             except DomainError as error:
                 status = status_for(error)

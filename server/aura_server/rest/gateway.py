@@ -166,13 +166,16 @@ _INTEGER_TYPES = (
 def _normalise(document: dict[str, Any], message: Descriptor, path: str) -> None:
     """Make the JSON what proto3 JSON parsing takes, as the SDK does for its callers:
     enum values may be plain words in any case ("click", "Explore") beside their names
-    and numbers. Values that cannot fit their field are refused naming it."""
+    and numbers. Values that cannot fit their field, nulls and numbers written as strings
+    are refused naming the field (the OpenAPI document says what each field takes)."""
     by_json_name = {field.json_name: field for field in message.fields}
     for key, value in document.items():
         field = message.fields_by_name.get(key) or by_json_name.get(key)
-        if field is None or value is None:
+        if field is None:
             continue  # ParseDict names unknown fields
         where = f"{path}{field.name}"
+        if value is None:  # the document has no nulls: a field left out is its default
+            raise BadRequest(where, "must not be null (leave the field out)")
         if field.is_repeated and not isinstance(value, list):
             if field.message_type is None or not field.message_type.GetOptions().map_entry:
                 raise BadRequest(where, "must be a list")
@@ -207,39 +210,22 @@ def _enum_name(field: FieldDescriptor, value: Any, where: str) -> str:
 
 
 def _check_number(value: Any, where: str) -> None:
-    if isinstance(value, bool):
+    """A JSON number (not a string of one: the document says number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequest(where, "must be a number")
-    if isinstance(value, int | float):
-        return
-    if isinstance(value, str):
-        try:
-            float(value.strip())
-            return
-        except ValueError:
-            pass
-    raise BadRequest(where, "must be a number")
 
 
 def _check_integer(value: Any, where: str) -> None:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequest(where, "must be a whole number")
-    if isinstance(value, int):
-        return
-    if isinstance(value, float) and value.is_integer():
-        return
-    if isinstance(value, str):
-        try:
-            int(value.strip())
-            return
-        except ValueError:
-            pass
-    raise BadRequest(where, "must be a whole number")
+    if isinstance(value, float) and not value.is_integer():
+        raise BadRequest(where, "must be a whole number")
 
 
 def _query_document(message: Descriptor, query: str) -> dict[str, Any]:
     document: dict[str, Any] = {}
     by_json_name = {field.json_name: field for field in message.fields}
-    for name, values in parse_qs(query, keep_blank_values=False, strict_parsing=False).items():
+    for name, values in parse_qs(query, keep_blank_values=True, strict_parsing=False).items():
         field = message.fields_by_name.get(name) or by_json_name.get(name)
         if field is None:
             raise BadRequest(name, "no such query parameter")

@@ -12,7 +12,8 @@ from aura_client.calls import enum_words
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 from aura_server import __version__
-from aura_server.rest import examples
+from aura_server.domain.gazetteer import gazetteer
+from aura_server.rest import examples, schema_rules
 from aura_server.rest.routes import Route, source_comments
 
 # Well-known types that proto3 JSON writes as plain values.
@@ -58,6 +59,7 @@ class OpenAPIBuilder:
         self.routes = routes
         self.comments = source_comments()
         self.schemas: dict[str, Any] = {"Status": ERROR_SCHEMA}
+        self.request_messages = _reachable([route.method.input_type for route in routes])
 
     def document(self) -> dict[str, Any]:
         paths: dict[str, dict[str, Any]] = {}
@@ -155,9 +157,10 @@ class OpenAPIBuilder:
     def _field_comment(self, message: Descriptor, field: FieldDescriptor) -> str:
         return self.comments.get(f"{message.full_name}.{field.name}", "")
 
-    def _required(self, message: Descriptor, field: FieldDescriptor) -> bool:
-        """A field whose .proto comment starts "Required." or "Required:"."""
-        return self._field_comment(message, field).startswith(("Required.", "Required:"))
+    @staticmethod
+    def _required(message: Descriptor, field: FieldDescriptor) -> bool:
+        """A field the protos' rules require (schema_rules.is_required)."""
+        return schema_rules.is_required(field)
 
     def _ref(self, message: Descriptor) -> dict[str, Any]:
         if message.full_name in WELL_KNOWN:
@@ -169,6 +172,10 @@ class OpenAPIBuilder:
         return {"$ref": f"#/components/schemas/{name}"}
 
     def _message_schema(self, message: Descriptor) -> dict[str, Any]:
+        """A message: its fields with their rules; a request's refuses fields it does not
+        name."""
+        request = message.full_name in self.request_messages
+        required = [field.name for field in message.fields if self._required(message, field)]
         properties = {}
         for field in message.fields:
             schema = self._field_schema(field)
@@ -176,14 +183,22 @@ class OpenAPIBuilder:
             if comment and "$ref" not in schema:
                 schema["description"] = comment
             properties[field.name] = schema
+        notes = schema_rules.message_notes(message)
         described: dict[str, Any] = {
             "type": "object",
-            "description": self.comments.get(message.full_name, ""),
+            "description": " ".join([self.comments.get(message.full_name, ""), *notes]).strip(),
             "properties": properties,
         }
-        required = [field.name for field in message.fields if self._required(message, field)]
         if required:
             described["required"] = required
+        if request:
+            described["additionalProperties"] = False
+        together = schema_rules.given_together(message)
+        if together:
+            described["anyOf"] = [
+                {"required": together},
+                {"not": {"anyOf": [{"required": [name]} for name in together]}},
+            ]
         return described
 
     def _field_schema(self, field: FieldDescriptor) -> dict[str, Any]:
@@ -191,30 +206,66 @@ class OpenAPIBuilder:
             value = field.message_type.fields_by_name["value"]
             return {"type": "object", "additionalProperties": self._single_schema(value)}
         single = self._single_schema(field)
-        return {"type": "array", "items": single} if _repeated(field) else single
+        schema = {"type": "array", "items": single} if _repeated(field) else single
+        owner = field.containing_type
+        if field.name == "neighborhood" and owner and owner.full_name in self.request_messages:
+            # A place a request names must be the gazetteer's (the domain's data, not a rule).
+            schema["enum"] = ["", *(place.name for place in gazetteer().places)]
+        return schema_rules.apply(schema, field)
 
     def _single_schema(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None:
             return self._ref(field.message_type)
         if field.enum_type is not None:
-            return self._enum_schema(field.enum_type)
+            return self._enum_schema(field.enum_type, schema_rules.refused_numbers(field))
         return dict(_SCALARS[field.type])
 
-    def _enum_schema(self, enum: EnumDescriptor) -> dict[str, Any]:
-        """The names (what responses carry), then the plain words requests may use too
-        (in any case; numbers are taken as well)."""
-        words = enum_words(enum).split(", ")
-        values = [value.name for value in enum.values] + words
+    def _enum_schema(self, enum: EnumDescriptor, refused: set[int]) -> dict[str, Any]:
+        """The names (what responses carry), the plain words requests may use too (in any
+        case), or the numbers (proto3 JSON); less the values the field refuses."""
+        taken = [value for value in enum.values if value.number not in refused]
+        words = [word for word in enum_words(enum).split(", ") if word]
+        refused_words = {
+            value.name.removeprefix(_prefix(enum)).lower()
+            for value in enum.values
+            if value.number in refused
+        }
+        words = [word for word in words if word not in refused_words]
         described = [
             f"{value.name}: {self.comments[f'{enum.full_name}.{value.name}']}"
-            for value in enum.values
+            for value in taken
             if f"{enum.full_name}.{value.name}" in self.comments
         ]
-        taken = f"Requests may also give the plain words ({', '.join(words)}), in any case."
+        note = f"Requests may also give the plain words ({', '.join(words)}), in any case."
         description = " ".join(
-            filter(None, [self.comments.get(enum.full_name, ""), *described, taken])
+            filter(None, [self.comments.get(enum.full_name, ""), *described, note])
         )
-        return {"type": "string", "enum": values, "description": description}
+        return {
+            "description": description,
+            "anyOf": [
+                {"type": "string", "enum": [value.name for value in taken] + words},
+                {"type": "integer", "enum": [value.number for value in taken]},
+            ],
+        }
+
+
+def _reachable(messages: list[Descriptor]) -> set[str]:
+    """The aura messages a request may carry: the requests and the messages inside them."""
+    seen: set[str] = set()
+    todo = list(messages)
+    while todo:
+        message = todo.pop()
+        if message.full_name in seen or message.full_name in WELL_KNOWN:
+            continue
+        seen.add(message.full_name)
+        todo += [field.message_type for field in message.fields if field.message_type]
+    return seen
+
+
+def _prefix(enum: EnumDescriptor) -> str:
+    """The prefix an enum's value names share ("ACTION_" for Action)."""
+    zero = enum.values_by_number[0].name
+    return zero.removesuffix("UNSPECIFIED")
 
 
 def _repeated(field: FieldDescriptor) -> bool:

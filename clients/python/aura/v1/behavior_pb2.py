@@ -23,23 +23,42 @@ _sym_db = _symbol_database.Default()
 
 
 from aura.v1 import types_pb2 as aura_dot_v1_dot_types__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x61ura/v1/behavior.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x01\n\x12LogBehaviorRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1f\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x0f.aura.v1.Action\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x05 \x01(\t\x12\x15\n\x08position\x18\x06 \x01(\x05H\x00\x88\x01\x01\x12\x13\n\x0b\x62\x65havior_id\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0b\n\t_position\"=\n\x13LogBehaviorResponse\x12\x13\n\x0b\x62\x65havior_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x32x\n\x0f\x42\x65haviorService\x12\x65\n\x0bLogBehavior\x12\x1b.aura.v1.LogBehaviorRequest\x1a\x1c.aura.v1.LogBehaviorResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/behavior/log:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x61ura/v1/behavior.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x05\n\x12LogBehaviorRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12+\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x0f.aura.v1.ActionB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x46\n\x08\x65vent_id\x18\x03 \x01(\tB4\xbaH1r,\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\xd8\x01\x01\x12\x1e\n\x05query\x18\x04 \x01(\tB\x0f\xbaH\x0cr\x07\x18\xf4\x03\x32\x02\\S\xd8\x01\x01\x12\x45\n\x07\x66\x65\x65\x64_id\x18\x05 \x01(\tB4\xbaH1r,\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\xd8\x01\x01\x12!\n\x08position\x18\x06 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\x90N(\x00H\x00\x88\x01\x01\x12I\n\x0b\x62\x65havior_id\x18\x07 \x01(\tB4\xbaH1r,\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\xd8\x01\x01\x12G\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03:\xbd\x01\xbaH\xb9\x01\x1a\x65\n\x11\x65vent_id.required\x12\'is required for every action but search\x1a\'this.action == 1 || this.event_id != \'\'\x1aP\n\x0equery.required\x12\x18is required for a search\x1a$this.action != 1 || this.query != \'\'B\x0b\n\t_position\"=\n\x13LogBehaviorResponse\x12\x13\n\x0b\x62\x65havior_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x32x\n\x0f\x42\x65haviorService\x12\x65\n\x0bLogBehavior\x12\x1b.aura.v1.LogBehaviorRequest\x1a\x1c.aura.v1.LogBehaviorResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/behavior/log:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.behavior_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['action']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['action']._serialized_options = b'\272H\007\202\001\004\020\001 \000'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['event_id']._serialized_options = b'\272H1r,\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\330\001\001'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['query']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['query']._serialized_options = b'\272H\014r\007\030\364\0032\002\\S\330\001\001'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['feed_id']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['feed_id']._serialized_options = b'\272H1r,\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\330\001\001'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['position']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['position']._serialized_options = b'\272H\007\032\005\030\220N(\000'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['behavior_id']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['behavior_id']._serialized_options = b'\272H1r,\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\330\001\001'
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['occurred_at']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST'].fields_by_name['occurred_at']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_LOGBEHAVIORREQUEST']._loaded_options = None
+  _globals['_LOGBEHAVIORREQUEST']._serialized_options = b'\272H\271\001\032e\n\021event_id.required\022\'is required for every action but search\032\'this.action == 1 || this.event_id != \'\'\032P\n\016query.required\022\030is required for a search\032$this.action != 1 || this.query != \'\''
   _globals['_BEHAVIORSERVICE'].methods_by_name['LogBehavior']._loaded_options = None
   _globals['_BEHAVIORSERVICE'].methods_by_name['LogBehavior']._serialized_options = b'\202\323\344\223\002\025\"\020/v1/behavior/log:\001*'
-  _globals['_LOGBEHAVIORREQUEST']._serialized_start=120
-  _globals['_LOGBEHAVIORREQUEST']._serialized_end=346
-  _globals['_LOGBEHAVIORRESPONSE']._serialized_start=348
-  _globals['_LOGBEHAVIORRESPONSE']._serialized_end=409
-  _globals['_BEHAVIORSERVICE']._serialized_start=411
-  _globals['_BEHAVIORSERVICE']._serialized_end=531
+  _globals['_LOGBEHAVIORREQUEST']._serialized_start=149
+  _globals['_LOGBEHAVIORREQUEST']._serialized_end=847
+  _globals['_LOGBEHAVIORRESPONSE']._serialized_start=849
+  _globals['_LOGBEHAVIORRESPONSE']._serialized_end=910
+  _globals['_BEHAVIORSERVICE']._serialized_start=912
+  _globals['_BEHAVIORSERVICE']._serialized_end=1032
 # @@protoc_insertion_point(module_scope)

@@ -23,17 +23,38 @@ _sym_db = _symbol_database.Default()
 
 
 from aura.v1 import types_pb2 as aura_dot_v1_dot_types__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61ura/v1/catalog.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"5\n\x13UpsertEventsRequest\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.aura.v1.Event\"M\n\nEventError\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\"M\n\x14UpsertEventsResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\x12#\n\x06\x65rrors\x18\x02 \x03(\x0b\x32\x13.aura.v1.EventError\"#\n\x0fGetEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"1\n\x10GetEventResponse\x12\x1d\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0e.aura.v1.Event\"\xd5\x01\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0c\n\x04\x63ity\x18\x03 \x01(\t\x12\x14\n\x0cneighborhood\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x30\n\x0cstarts_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rstarts_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x12ListEventsResponse\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.aura.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x44\x65leteEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"\'\n\x13\x44\x65leteEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t2\xb8\x03\n\x0e\x43\x61talogService\x12j\n\x0cUpsertEvents\x12\x1c.aura.v1.UpsertEventsRequest\x1a\x1d.aura.v1.UpsertEventsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/catalog/events:\x01*\x12\x66\n\x08GetEvent\x12\x18.aura.v1.GetEventRequest\x1a\x19.aura.v1.GetEventResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/catalog/events/{event_id}\x12\x61\n\nListEvents\x12\x1a.aura.v1.ListEventsRequest\x1a\x1b.aura.v1.ListEventsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/catalog/events\x12o\n\x0b\x44\x65leteEvent\x12\x1b.aura.v1.DeleteEventRequest\x1a\x1c.aura.v1.DeleteEventResponse\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/catalog/events/{event_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61ura/v1/catalog.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"B\n\x13UpsertEventsRequest\x12+\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.aura.v1.EventB\x0b\xbaH\x08\x92\x01\x05\x08\x01\x10\xe8\x07\"6\n\x14UpsertEventsResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05J\x04\x08\x02\x10\x03R\x06\x65rrors\"X\n\x0fGetEventRequest\x12\x45\n\x08\x65vent_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\"1\n\x10GetEventResponse\x12\x1d\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0e.aura.v1.Event\"\xa0\x04\n\x11ListEventsRequest\x12\x1d\n\tpage_size\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\x12I\n\x04\x63ity\x18\x03 \x01(\tB;\xbaH8r3R\tManhattanR\x08\x42rooklynR\x06QueensR\x05\x42ronxR\rStaten Island\xd8\x01\x01\x12 \n\x0cneighborhood\x18\x04 \x01(\tB\n\xbaH\x07r\x02\x18@\xd8\x01\x01\x12\xcb\x01\n\x08\x63\x61tegory\x18\x05 \x01(\tB\xb8\x01\xbaH\xb4\x01r\xae\x01R\x06TechnoR\x05HouseR\x07Hip-HopR\x03R&BR\x04JazzR\nIndie RockR\x03PopR\x05LatinR\tAfrobeatsR\tClassicalR\x06\x43omedyR\x07TheaterR\x03\x41rtR\x04\x46ilmR\x0c\x46ood & DrinkR\x08WorkshopR\nNetworkingR\x08WellnessR\x06SportsR\tCommunity\xd8\x01\x01\x12H\n\x0cstarts_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03\x12I\n\rstarts_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03\"M\n\x12ListEventsResponse\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.aura.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"[\n\x12\x44\x65leteEventRequest\x12\x45\n\x08\x65vent_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\"\'\n\x13\x44\x65leteEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t2\xb8\x03\n\x0e\x43\x61talogService\x12j\n\x0cUpsertEvents\x12\x1c.aura.v1.UpsertEventsRequest\x1a\x1d.aura.v1.UpsertEventsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/catalog/events:\x01*\x12\x66\n\x08GetEvent\x12\x18.aura.v1.GetEventRequest\x1a\x19.aura.v1.GetEventResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/catalog/events/{event_id}\x12\x61\n\nListEvents\x12\x1a.aura.v1.ListEventsRequest\x1a\x1b.aura.v1.ListEventsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/catalog/events\x12o\n\x0b\x44\x65leteEvent\x12\x1b.aura.v1.DeleteEventRequest\x1a\x1c.aura.v1.DeleteEventResponse\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/catalog/events/{event_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.catalog_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_UPSERTEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
+  _globals['_UPSERTEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\272H\010\222\001\005\010\001\020\350\007'
+  _globals['_GETEVENTREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_GETEVENTREQUEST'].fields_by_name['event_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['city']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['city']._serialized_options = b'\272H8r3R\tManhattanR\010BrooklynR\006QueensR\005BronxR\rStaten Island\330\001\001'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['neighborhood']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['neighborhood']._serialized_options = b'\272H\007r\002\030@\330\001\001'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['category']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['category']._serialized_options = b'\272H\264\001r\256\001R\006TechnoR\005HouseR\007Hip-HopR\003R&BR\004JazzR\nIndie RockR\003PopR\005LatinR\tAfrobeatsR\tClassicalR\006ComedyR\007TheaterR\003ArtR\004FilmR\014Food & DrinkR\010WorkshopR\nNetworkingR\010WellnessR\006SportsR\tCommunity\330\001\001'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['starts_after']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['starts_after']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['starts_before']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['starts_before']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_DELETEEVENTREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_DELETEEVENTREQUEST'].fields_by_name['event_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
   _globals['_CATALOGSERVICE'].methods_by_name['UpsertEvents']._loaded_options = None
   _globals['_CATALOGSERVICE'].methods_by_name['UpsertEvents']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/catalog/events:\001*'
   _globals['_CATALOGSERVICE'].methods_by_name['GetEvent']._loaded_options = None
@@ -42,24 +63,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CATALOGSERVICE'].methods_by_name['ListEvents']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/catalog/events'
   _globals['_CATALOGSERVICE'].methods_by_name['DeleteEvent']._loaded_options = None
   _globals['_CATALOGSERVICE'].methods_by_name['DeleteEvent']._serialized_options = b'\202\323\344\223\002\037*\035/v1/catalog/events/{event_id}'
-  _globals['_UPSERTEVENTSREQUEST']._serialized_start=118
-  _globals['_UPSERTEVENTSREQUEST']._serialized_end=171
-  _globals['_EVENTERROR']._serialized_start=173
-  _globals['_EVENTERROR']._serialized_end=250
-  _globals['_UPSERTEVENTSRESPONSE']._serialized_start=252
-  _globals['_UPSERTEVENTSRESPONSE']._serialized_end=329
-  _globals['_GETEVENTREQUEST']._serialized_start=331
-  _globals['_GETEVENTREQUEST']._serialized_end=366
-  _globals['_GETEVENTRESPONSE']._serialized_start=368
-  _globals['_GETEVENTRESPONSE']._serialized_end=417
-  _globals['_LISTEVENTSREQUEST']._serialized_start=420
-  _globals['_LISTEVENTSREQUEST']._serialized_end=633
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=635
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=712
-  _globals['_DELETEEVENTREQUEST']._serialized_start=714
-  _globals['_DELETEEVENTREQUEST']._serialized_end=752
-  _globals['_DELETEEVENTRESPONSE']._serialized_start=754
-  _globals['_DELETEEVENTRESPONSE']._serialized_end=793
-  _globals['_CATALOGSERVICE']._serialized_start=796
-  _globals['_CATALOGSERVICE']._serialized_end=1236
+  _globals['_UPSERTEVENTSREQUEST']._serialized_start=147
+  _globals['_UPSERTEVENTSREQUEST']._serialized_end=213
+  _globals['_UPSERTEVENTSRESPONSE']._serialized_start=215
+  _globals['_UPSERTEVENTSRESPONSE']._serialized_end=269
+  _globals['_GETEVENTREQUEST']._serialized_start=271
+  _globals['_GETEVENTREQUEST']._serialized_end=359
+  _globals['_GETEVENTRESPONSE']._serialized_start=361
+  _globals['_GETEVENTRESPONSE']._serialized_end=410
+  _globals['_LISTEVENTSREQUEST']._serialized_start=413
+  _globals['_LISTEVENTSREQUEST']._serialized_end=957
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=959
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=1036
+  _globals['_DELETEEVENTREQUEST']._serialized_start=1038
+  _globals['_DELETEEVENTREQUEST']._serialized_end=1129
+  _globals['_DELETEEVENTRESPONSE']._serialized_start=1131
+  _globals['_DELETEEVENTRESPONSE']._serialized_end=1170
+  _globals['_CATALOGSERVICE']._serialized_start=1173
+  _globals['_CATALOGSERVICE']._serialized_end=1613
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from aura.v1 import types_pb2 as _types_pb2
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -17,25 +18,11 @@ class UpsertEventsRequest(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
     def __init__(self, events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...
 
-class EventError(_message.Message):
-    __slots__ = ("index", "event_id", "field", "message")
-    INDEX_FIELD_NUMBER: _ClassVar[int]
-    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
-    FIELD_FIELD_NUMBER: _ClassVar[int]
-    MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    index: int
-    event_id: str
-    field: str
-    message: str
-    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
-
 class UpsertEventsResponse(_message.Message):
-    __slots__ = ("upserted", "errors")
+    __slots__ = ("upserted",)
     UPSERTED_FIELD_NUMBER: _ClassVar[int]
-    ERRORS_FIELD_NUMBER: _ClassVar[int]
     upserted: int
-    errors: _containers.RepeatedCompositeFieldContainer[EventError]
-    def __init__(self, upserted: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[EventError, _Mapping]]] = ...) -> None: ...
+    def __init__(self, upserted: _Optional[int] = ...) -> None: ...
 
 class GetEventRequest(_message.Message):
     __slots__ = ("event_id",)

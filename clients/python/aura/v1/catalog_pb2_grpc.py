@@ -62,8 +62,8 @@ class CatalogServiceServicer:
     """
 
     def UpsertEvents(self, request, context):
-        """Inserts or replaces events by event_id, up to 1000 per call. Valid events are
-        written; each invalid one is reported in errors.
+        """Inserts or replaces events by event_id, up to 1000 per call: all of them, or none
+        when one is refused (INVALID_ARGUMENT naming events[i].field).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

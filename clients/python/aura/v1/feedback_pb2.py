@@ -23,22 +23,35 @@ _sym_db = _symbol_database.Default()
 
 
 from aura.v1 import types_pb2 as aura_dot_v1_dot_types__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x61ura/v1/feedback.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\"\x9f\x01\n\x13SubmitRewardRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x1f\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x0f.aura.v1.Action\x12\x13\n\x06reward\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x05 \x01(\t\x12\x13\n\x0b\x62\x65havior_id\x18\x06 \x01(\tB\t\n\x07_reward\"\x86\x01\n\x14SubmitRewardResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12%\n\x07profile\x18\x03 \x01(\x0b\x32\x14.aura.v1.UserProfile\x12\x13\n\x0b\x62\x65havior_id\x18\x04 \x01(\t\x12\x0e\n\x06reward\x18\x05 \x01(\x01\x32~\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12k\n\x0cSubmitReward\x12\x1c.aura.v1.SubmitRewardRequest\x1a\x1d.aura.v1.SubmitRewardResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/feedback/reward:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x61ura/v1/feedback.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\"\x9c\x03\n\x13SubmitRewardRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12\x45\n\x08\x65vent_id\x18\x02 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12-\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x0f.aura.v1.ActionB\x0c\xbaH\t\x82\x01\x06\x10\x01 \x00 \x01\x12,\n\x06reward\x18\x04 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\xf0\xbfH\x00\x88\x01\x01\x12\x45\n\x07\x66\x65\x65\x64_id\x18\x05 \x01(\tB4\xbaH1r,\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\xd8\x01\x01\x12I\n\x0b\x62\x65havior_id\x18\x06 \x01(\tB4\xbaH1r,\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\xd8\x01\x01\x42\t\n\x07_reward\"\x86\x01\n\x14SubmitRewardResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12%\n\x07profile\x18\x03 \x01(\x0b\x32\x14.aura.v1.UserProfile\x12\x13\n\x0b\x62\x65havior_id\x18\x04 \x01(\t\x12\x0e\n\x06reward\x18\x05 \x01(\x01\x32~\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12k\n\x0cSubmitReward\x12\x1c.aura.v1.SubmitRewardRequest\x1a\x1d.aura.v1.SubmitRewardResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/feedback/reward:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.feedback_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['event_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['action']._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['action']._serialized_options = b'\272H\t\202\001\006\020\001 \000 \001'
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['reward']._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['reward']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\000\360?)\000\000\000\000\000\000\360\277'
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['feed_id']._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['feed_id']._serialized_options = b'\272H1r,\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\330\001\001'
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['behavior_id']._loaded_options = None
+  _globals['_SUBMITREWARDREQUEST'].fields_by_name['behavior_id']._serialized_options = b'\272H1r,\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\330\001\001'
   _globals['_FEEDBACKSERVICE'].methods_by_name['SubmitReward']._loaded_options = None
   _globals['_FEEDBACKSERVICE'].methods_by_name['SubmitReward']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/feedback/reward:\001*'
-  _globals['_SUBMITREWARDREQUEST']._serialized_start=87
-  _globals['_SUBMITREWARDREQUEST']._serialized_end=246
-  _globals['_SUBMITREWARDRESPONSE']._serialized_start=249
-  _globals['_SUBMITREWARDRESPONSE']._serialized_end=383
-  _globals['_FEEDBACKSERVICE']._serialized_start=385
-  _globals['_FEEDBACKSERVICE']._serialized_end=511
+  _globals['_SUBMITREWARDREQUEST']._serialized_start=116
+  _globals['_SUBMITREWARDREQUEST']._serialized_end=528
+  _globals['_SUBMITREWARDRESPONSE']._serialized_start=531
+  _globals['_SUBMITREWARDRESPONSE']._serialized_end=665
+  _globals['_FEEDBACKSERVICE']._serialized_start=667
+  _globals['_FEEDBACKSERVICE']._serialized_end=793
 # @@protoc_insertion_point(module_scope)

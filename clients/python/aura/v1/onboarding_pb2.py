@@ -23,34 +23,59 @@ _sym_db = _symbol_database.Default()
 
 
 from aura.v1 import types_pb2 as aura_dot_v1_dot_types__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61ura/v1/onboarding.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\"\xe5\x01\n\x0eOnboardRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1f\n\x06intent\x18\x02 \x01(\x0e\x32\x0f.aura.v1.Intent\x12\x0b\n\x03\x61ge\x18\x03 \x01(\x05\x12\x1f\n\x06gender\x18\x04 \x01(\x0e\x32\x0f.aura.v1.Gender\x12\x10\n\x03lat\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x0c\n\x04\x63ity\x18\x07 \x01(\t\x12\x14\n\x0cneighborhood\x18\x08 \x01(\t\x12\x1b\n\x13\x66\x61vorite_categories\x18\t \x03(\tB\x06\n\x04_latB\x06\n\x04_lng\"I\n\x0fOnboardResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"$\n\x11GetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\";\n\x12GetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\"&\n\x13ResetProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"=\n\x14ResetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile2\xd5\x02\n\x11OnboardingService\x12\x65\n\x07Onboard\x12\x17.aura.v1.OnboardRequest\x1a\x18.aura.v1.OnboardResponse\"\'\x82\xd3\xe4\x93\x02!\"\x13/v1/user/onboarding:\x01*b\x07profile\x12h\n\nGetProfile\x12\x1a.aura.v1.GetProfileRequest\x1a\x1b.aura.v1.GetProfileResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x10/v1/user/profileb\x07profile\x12o\n\x0cResetProfile\x12\x1c.aura.v1.ResetProfileRequest\x1a\x1d.aura.v1.ResetProfileResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x0e/v1/user/reset:\x01*b\x07profileb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61ura/v1/onboarding.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\"\xd1\x05\n\x0eOnboardRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12+\n\x06intent\x18\x02 \x01(\x0e\x32\x0f.aura.v1.IntentB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x16\n\x03\x61ge\x18\x03 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18x(\r\x12)\n\x06gender\x18\x04 \x01(\x0e\x32\x0f.aura.v1.GenderB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12)\n\x03lat\x18\x05 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0H\x00\x88\x01\x01\x12)\n\x03lng\x18\x06 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80\x66@)\x00\x00\x00\x00\x00\x80\x66\xc0H\x01\x88\x01\x01\x12I\n\x04\x63ity\x18\x07 \x01(\tB;\xbaH8r3R\tManhattanR\x08\x42rooklynR\x06QueensR\x05\x42ronxR\rStaten Island\xd8\x01\x01\x12 \n\x0cneighborhood\x18\x08 \x01(\tB\n\xbaH\x07r\x02\x18@\xd8\x01\x01\x12\xdc\x01\n\x13\x66\x61vorite_categories\x18\t \x03(\tB\xbe\x01\xbaH\xba\x01\x92\x01\xb6\x01\x10\x14\"\xb1\x01r\xae\x01R\x06TechnoR\x05HouseR\x07Hip-HopR\x03R&BR\x04JazzR\nIndie RockR\x03PopR\x05LatinR\tAfrobeatsR\tClassicalR\x06\x43omedyR\x07TheaterR\x03\x41rtR\x04\x46ilmR\x0c\x46ood & DrinkR\x08WorkshopR\nNetworkingR\x08WellnessR\x06SportsR\tCommunity:W\xbaHT\x1aR\n\x0clng.with_lat\x12\"lat and lng must be given together\x1a\x1ehas(this.lat) == has(this.lng)B\x06\n\x04_latB\x06\n\x04_lng\"I\n\x0fOnboardResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Y\n\x11GetProfileRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\";\n\x12GetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile\"[\n\x13ResetProfileRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\"=\n\x14ResetProfileResponse\x12%\n\x07profile\x18\x01 \x01(\x0b\x32\x14.aura.v1.UserProfile2\xd5\x02\n\x11OnboardingService\x12\x65\n\x07Onboard\x12\x17.aura.v1.OnboardRequest\x1a\x18.aura.v1.OnboardResponse\"\'\x82\xd3\xe4\x93\x02!\"\x13/v1/user/onboarding:\x01*b\x07profile\x12h\n\nGetProfile\x12\x1a.aura.v1.GetProfileRequest\x1a\x1b.aura.v1.GetProfileResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x10/v1/user/profileb\x07profile\x12o\n\x0cResetProfile\x12\x1c.aura.v1.ResetProfileRequest\x1a\x1d.aura.v1.ResetProfileResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x0e/v1/user/reset:\x01*b\x07profileb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.onboarding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_ONBOARDREQUEST'].fields_by_name['intent']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['intent']._serialized_options = b'\272H\007\202\001\004\020\001 \000'
+  _globals['_ONBOARDREQUEST'].fields_by_name['age']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['age']._serialized_options = b'\272H\006\032\004\030x(\r'
+  _globals['_ONBOARDREQUEST'].fields_by_name['gender']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['gender']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_ONBOARDREQUEST'].fields_by_name['lat']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['lat']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200V@)\000\000\000\000\000\200V\300'
+  _globals['_ONBOARDREQUEST'].fields_by_name['lng']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['lng']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200f@)\000\000\000\000\000\200f\300'
+  _globals['_ONBOARDREQUEST'].fields_by_name['city']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['city']._serialized_options = b'\272H8r3R\tManhattanR\010BrooklynR\006QueensR\005BronxR\rStaten Island\330\001\001'
+  _globals['_ONBOARDREQUEST'].fields_by_name['neighborhood']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['neighborhood']._serialized_options = b'\272H\007r\002\030@\330\001\001'
+  _globals['_ONBOARDREQUEST'].fields_by_name['favorite_categories']._loaded_options = None
+  _globals['_ONBOARDREQUEST'].fields_by_name['favorite_categories']._serialized_options = b'\272H\272\001\222\001\266\001\020\024\"\261\001r\256\001R\006TechnoR\005HouseR\007Hip-HopR\003R&BR\004JazzR\nIndie RockR\003PopR\005LatinR\tAfrobeatsR\tClassicalR\006ComedyR\007TheaterR\003ArtR\004FilmR\014Food & DrinkR\010WorkshopR\nNetworkingR\010WellnessR\006SportsR\tCommunity'
+  _globals['_ONBOARDREQUEST']._loaded_options = None
+  _globals['_ONBOARDREQUEST']._serialized_options = b'\272HT\032R\n\014lng.with_lat\022\"lat and lng must be given together\032\036has(this.lat) == has(this.lng)'
+  _globals['_GETPROFILEREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_GETPROFILEREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_RESETPROFILEREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_RESETPROFILEREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
   _globals['_ONBOARDINGSERVICE'].methods_by_name['Onboard']._loaded_options = None
   _globals['_ONBOARDINGSERVICE'].methods_by_name['Onboard']._serialized_options = b'\202\323\344\223\002!\"\023/v1/user/onboarding:\001*b\007profile'
   _globals['_ONBOARDINGSERVICE'].methods_by_name['GetProfile']._loaded_options = None
   _globals['_ONBOARDINGSERVICE'].methods_by_name['GetProfile']._serialized_options = b'\202\323\344\223\002\033\022\020/v1/user/profileb\007profile'
   _globals['_ONBOARDINGSERVICE'].methods_by_name['ResetProfile']._loaded_options = None
   _globals['_ONBOARDINGSERVICE'].methods_by_name['ResetProfile']._serialized_options = b'\202\323\344\223\002\034\"\016/v1/user/reset:\001*b\007profile'
-  _globals['_ONBOARDREQUEST']._serialized_start=89
-  _globals['_ONBOARDREQUEST']._serialized_end=318
-  _globals['_ONBOARDRESPONSE']._serialized_start=320
-  _globals['_ONBOARDRESPONSE']._serialized_end=393
-  _globals['_GETPROFILEREQUEST']._serialized_start=395
-  _globals['_GETPROFILEREQUEST']._serialized_end=431
-  _globals['_GETPROFILERESPONSE']._serialized_start=433
-  _globals['_GETPROFILERESPONSE']._serialized_end=492
-  _globals['_RESETPROFILEREQUEST']._serialized_start=494
-  _globals['_RESETPROFILEREQUEST']._serialized_end=532
-  _globals['_RESETPROFILERESPONSE']._serialized_start=534
-  _globals['_RESETPROFILERESPONSE']._serialized_end=595
-  _globals['_ONBOARDINGSERVICE']._serialized_start=598
-  _globals['_ONBOARDINGSERVICE']._serialized_end=939
+  _globals['_ONBOARDREQUEST']._serialized_start=118
+  _globals['_ONBOARDREQUEST']._serialized_end=839
+  _globals['_ONBOARDRESPONSE']._serialized_start=841
+  _globals['_ONBOARDRESPONSE']._serialized_end=914
+  _globals['_GETPROFILEREQUEST']._serialized_start=916
+  _globals['_GETPROFILEREQUEST']._serialized_end=1005
+  _globals['_GETPROFILERESPONSE']._serialized_start=1007
+  _globals['_GETPROFILERESPONSE']._serialized_end=1066
+  _globals['_RESETPROFILEREQUEST']._serialized_start=1068
+  _globals['_RESETPROFILEREQUEST']._serialized_end=1159
+  _globals['_RESETPROFILERESPONSE']._serialized_start=1161
+  _globals['_RESETPROFILERESPONSE']._serialized_end=1222
+  _globals['_ONBOARDINGSERVICE']._serialized_start=1225
+  _globals['_ONBOARDINGSERVICE']._serialized_end=1566
 # @@protoc_insertion_point(module_scope)

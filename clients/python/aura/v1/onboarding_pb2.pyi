@@ -1,4 +1,5 @@
 from aura.v1 import types_pb2 as _types_pb2
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor

@@ -23,41 +23,90 @@ _sym_db = _symbol_database.Default()
 
 
 from aura.v1 import types_pb2 as aura_dot_v1_dot_types__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ura/v1/recommend.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x02\n\x0b\x46\x65\x65\x64Request\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tradius_km\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x65xclude_event_ids\x18\x07 \x03(\t\x12\x12\n\ncategories\x18\x08 \x03(\t\x12\x16\n\tprice_max\x18\t \x01(\x01H\x03\x88\x01\x01\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\n \x01(\tB\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_radius_kmB\x0c\n\n_price_max\"~\n\x0c\x46\x65\x65\x64Response\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x03 \x01(\x08\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x05 \x01(\x08\"\x90\x01\n\x11HighlightsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x03lat\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"Y\n\x12HighlightsResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x10\n\x08\x64\x65graded\x18\x03 \x01(\x08\"\x9c\x01\n\x0eNaturalRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x10\n\x03lat\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\'\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\n\x04_latB\x06\n\x04_lng\"+\n\x05Place\x12\x0c\n\x04\x63ity\x18\x01 \x01(\t\x12\x14\n\x0cneighborhood\x18\x02 \x01(\t\"\xb8\x03\n\x0bParsedQuery\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x16\n\tprice_min\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tprice_max\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12$\n\ttime_slot\x18\x04 \x01(\x0e\x32\x11.aura.v1.TimeSlot\x12-\n\tdate_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x64\x61te_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x08location\x18\x07 \x01(\x0b\x32\x0e.aura.v1.Place\x12\x15\n\rvibe_keywords\x18\x08 \x03(\t\x12\x11\n\tfree_text\x18\t \x01(\t\x12\x1c\n\x0fstart_hour_from\x18\n \x01(\x05H\x02\x88\x01\x01\x12\x1a\n\rstart_hour_to\x18\x0b \x01(\x05H\x03\x88\x01\x01\x12\x1b\n\x13\x65xcluded_categories\x18\x0c \x03(\tB\x0c\n\n_price_minB\x0c\n\n_price_maxB\x12\n\x10_start_hour_fromB\x10\n\x0e_start_hour_to\"\xe1\x01\n\x0fNaturalResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12$\n\x06parsed\x18\x02 \x01(\x0b\x32\x14.aura.v1.ParsedQuery\x12\x0e\n\x06parser\x18\x03 \x01(\t\x12\x0f\n\x07relaxed\x18\x04 \x03(\t\x12 \n\x05items\x18\x05 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x06 \x01(\x08\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x08 \x01(\x08\x12\x17\n\x0funmatched_terms\x18\t \x03(\t*\x86\x01\n\x08TimeSlot\x12\x19\n\x15TIME_SLOT_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_SLOT_MORNING\x10\x01\x12\x17\n\x13TIME_SLOT_AFTERNOON\x10\x02\x12\x15\n\x11TIME_SLOT_EVENING\x10\x03\x12\x18\n\x14TIME_SLOT_LATE_NIGHT\x10\x04\x32\xb2\x02\n\x10RecommendService\x12R\n\x04\x46\x65\x65\x64\x12\x14.aura.v1.FeedRequest\x1a\x15.aura.v1.FeedResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/recommend/feed:\x01*\x12j\n\nHighlights\x12\x1a.aura.v1.HighlightsRequest\x1a\x1b.aura.v1.HighlightsResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/recommend/highlights:\x01*\x12^\n\x07Natural\x12\x17.aura.v1.NaturalRequest\x1a\x18.aura.v1.NaturalResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/recommend/natural:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61ura/v1/recommend.proto\x12\x07\x61ura.v1\x1a\x13\x61ura/v1/types.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x06\n\x0b\x46\x65\x65\x64Request\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12)\n\x03lat\x18\x02 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0H\x00\x88\x01\x01\x12)\n\x03lng\x18\x03 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80\x66@)\x00\x00\x00\x00\x00\x80\x66\xc0H\x01\x88\x01\x01\x12/\n\tradius_km\x18\x04 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00@\x7f@)\x00\x00\x00\x00\x00\x00\x00\x00H\x02\x88\x01\x01\x12\x18\n\x05limit\x18\x05 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12?\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03\x12V\n\x11\x65xclude_event_ids\x18\x07 \x03(\tB;\xbaH8\x92\x01\x35\x10\xe8\x07\"0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12\xd3\x01\n\ncategories\x18\x08 \x03(\tB\xbe\x01\xbaH\xba\x01\x92\x01\xb6\x01\x10\x14\"\xb1\x01r\xae\x01R\x06TechnoR\x05HouseR\x07Hip-HopR\x03R&BR\x04JazzR\nIndie RockR\x03PopR\x05LatinR\tAfrobeatsR\tClassicalR\x06\x43omedyR\x07TheaterR\x03\x41rtR\x04\x46ilmR\x0c\x46ood & DrinkR\x08WorkshopR\nNetworkingR\x08WellnessR\x06SportsR\tCommunity\x12/\n\tprice_max\x18\t \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00j\xf8@)\x00\x00\x00\x00\x00\x00\x00\x00H\x03\x88\x01\x01\x12\x45\n\x07\x66\x65\x65\x64_id\x18\n \x01(\tB4\xbaH1r,\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\xd8\x01\x01:W\xbaHT\x1aR\n\x0clng.with_lat\x12\"lat and lng must be given together\x1a\x1ehas(this.lat) == has(this.lng)B\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_radius_kmB\x0c\n\n_price_max\"~\n\x0c\x46\x65\x65\x64Response\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x03 \x01(\x08\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x05 \x01(\x08\"\xf6\x02\n\x11HighlightsRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12)\n\x03lat\x18\x02 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0H\x00\x88\x01\x01\x12)\n\x03lng\x18\x03 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80\x66@)\x00\x00\x00\x00\x00\x80\x66\xc0H\x01\x88\x01\x01\x12\x1b\n\x05limit\x18\x04 \x01(\x05\x42\x0c\xbaH\t\x1a\x04\x18\n(\x05\xd8\x01\x01\x12?\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03:W\xbaHT\x1aR\n\x0clng.with_lat\x12\"lat and lng must be given together\x1a\x1ehas(this.lat) == has(this.lng)B\x06\n\x04_latB\x06\n\x04_lng\"Y\n\x12HighlightsResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x10\n\x08\x64\x65graded\x18\x03 \x01(\x08\"\x8f\x03\n\x0eNaturalRequest\x12\x44\n\x07user_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12\x1d\n\x05query\x18\x02 \x01(\tB\x0e\xbaH\x0br\t\x10\x01\x18\xf4\x03\x32\x02\\S\x12)\n\x03lat\x18\x03 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0H\x00\x88\x01\x01\x12)\n\x03lng\x18\x04 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80\x66@)\x00\x00\x00\x00\x00\x80\x66\xc0H\x01\x88\x01\x01\x12\x18\n\x05limit\x18\x05 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12?\n\x03now\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03:W\xbaHT\x1aR\n\x0clng.with_lat\x12\"lat and lng must be given together\x1a\x1ehas(this.lat) == has(this.lng)B\x06\n\x04_latB\x06\n\x04_lng\"+\n\x05Place\x12\x0c\n\x04\x63ity\x18\x01 \x01(\t\x12\x14\n\x0cneighborhood\x18\x02 \x01(\t\"\xb8\x03\n\x0bParsedQuery\x12\x12\n\ncategories\x18\x01 \x03(\t\x12\x16\n\tprice_min\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tprice_max\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12$\n\ttime_slot\x18\x04 \x01(\x0e\x32\x11.aura.v1.TimeSlot\x12-\n\tdate_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x64\x61te_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x08location\x18\x07 \x01(\x0b\x32\x0e.aura.v1.Place\x12\x15\n\rvibe_keywords\x18\x08 \x03(\t\x12\x11\n\tfree_text\x18\t \x01(\t\x12\x1c\n\x0fstart_hour_from\x18\n \x01(\x05H\x02\x88\x01\x01\x12\x1a\n\rstart_hour_to\x18\x0b \x01(\x05H\x03\x88\x01\x01\x12\x1b\n\x13\x65xcluded_categories\x18\x0c \x03(\tB\x0c\n\n_price_minB\x0c\n\n_price_maxB\x12\n\x10_start_hour_fromB\x10\n\x0e_start_hour_to\"\xe1\x01\n\x0fNaturalResponse\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12$\n\x06parsed\x18\x02 \x01(\x0b\x32\x14.aura.v1.ParsedQuery\x12\x0e\n\x06parser\x18\x03 \x01(\t\x12\x0f\n\x07relaxed\x18\x04 \x03(\t\x12 \n\x05items\x18\x05 \x03(\x0b\x32\x11.aura.v1.FeedItem\x12\x12\n\ncold_start\x18\x06 \x01(\x08\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x08 \x01(\x08\x12\x17\n\x0funmatched_terms\x18\t \x03(\t*\x86\x01\n\x08TimeSlot\x12\x19\n\x15TIME_SLOT_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_SLOT_MORNING\x10\x01\x12\x17\n\x13TIME_SLOT_AFTERNOON\x10\x02\x12\x15\n\x11TIME_SLOT_EVENING\x10\x03\x12\x18\n\x14TIME_SLOT_LATE_NIGHT\x10\x04\x32\xb2\x02\n\x10RecommendService\x12R\n\x04\x46\x65\x65\x64\x12\x14.aura.v1.FeedRequest\x1a\x15.aura.v1.FeedResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/recommend/feed:\x01*\x12j\n\nHighlights\x12\x1a.aura.v1.HighlightsRequest\x1a\x1b.aura.v1.HighlightsResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/recommend/highlights:\x01*\x12^\n\x07Natural\x12\x17.aura.v1.NaturalRequest\x1a\x18.aura.v1.NaturalResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/recommend/natural:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.recommend_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_FEEDREQUEST'].fields_by_name['lat']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['lat']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200V@)\000\000\000\000\000\200V\300'
+  _globals['_FEEDREQUEST'].fields_by_name['lng']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['lng']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200f@)\000\000\000\000\000\200f\300'
+  _globals['_FEEDREQUEST'].fields_by_name['radius_km']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['radius_km']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000@\177@)\000\000\000\000\000\000\000\000'
+  _globals['_FEEDREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['limit']._serialized_options = b'\272H\006\032\004\030d(\000'
+  _globals['_FEEDREQUEST'].fields_by_name['now']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['now']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_FEEDREQUEST'].fields_by_name['exclude_event_ids']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['exclude_event_ids']._serialized_options = b'\272H8\222\0015\020\350\007\"0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_FEEDREQUEST'].fields_by_name['categories']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['categories']._serialized_options = b'\272H\272\001\222\001\266\001\020\024\"\261\001r\256\001R\006TechnoR\005HouseR\007Hip-HopR\003R&BR\004JazzR\nIndie RockR\003PopR\005LatinR\tAfrobeatsR\tClassicalR\006ComedyR\007TheaterR\003ArtR\004FilmR\014Food & DrinkR\010WorkshopR\nNetworkingR\010WellnessR\006SportsR\tCommunity'
+  _globals['_FEEDREQUEST'].fields_by_name['price_max']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['price_max']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000j\370@)\000\000\000\000\000\000\000\000'
+  _globals['_FEEDREQUEST'].fields_by_name['feed_id']._loaded_options = None
+  _globals['_FEEDREQUEST'].fields_by_name['feed_id']._serialized_options = b'\272H1r,\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\330\001\001'
+  _globals['_FEEDREQUEST']._loaded_options = None
+  _globals['_FEEDREQUEST']._serialized_options = b'\272HT\032R\n\014lng.with_lat\022\"lat and lng must be given together\032\036has(this.lat) == has(this.lng)'
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['lat']._loaded_options = None
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['lat']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200V@)\000\000\000\000\000\200V\300'
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['lng']._loaded_options = None
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['lng']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200f@)\000\000\000\000\000\200f\300'
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['limit']._serialized_options = b'\272H\t\032\004\030\n(\005\330\001\001'
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['now']._loaded_options = None
+  _globals['_HIGHLIGHTSREQUEST'].fields_by_name['now']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_HIGHLIGHTSREQUEST']._loaded_options = None
+  _globals['_HIGHLIGHTSREQUEST']._serialized_options = b'\272HT\032R\n\014lng.with_lat\022\"lat and lng must be given together\032\036has(this.lat) == has(this.lng)'
+  _globals['_NATURALREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_NATURALREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_NATURALREQUEST'].fields_by_name['query']._loaded_options = None
+  _globals['_NATURALREQUEST'].fields_by_name['query']._serialized_options = b'\272H\013r\t\020\001\030\364\0032\002\\S'
+  _globals['_NATURALREQUEST'].fields_by_name['lat']._loaded_options = None
+  _globals['_NATURALREQUEST'].fields_by_name['lat']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200V@)\000\000\000\000\000\200V\300'
+  _globals['_NATURALREQUEST'].fields_by_name['lng']._loaded_options = None
+  _globals['_NATURALREQUEST'].fields_by_name['lng']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200f@)\000\000\000\000\000\200f\300'
+  _globals['_NATURALREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_NATURALREQUEST'].fields_by_name['limit']._serialized_options = b'\272H\006\032\004\030d(\000'
+  _globals['_NATURALREQUEST'].fields_by_name['now']._loaded_options = None
+  _globals['_NATURALREQUEST'].fields_by_name['now']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_NATURALREQUEST']._loaded_options = None
+  _globals['_NATURALREQUEST']._serialized_options = b'\272HT\032R\n\014lng.with_lat\022\"lat and lng must be given together\032\036has(this.lat) == has(this.lng)'
   _globals['_RECOMMENDSERVICE'].methods_by_name['Feed']._loaded_options = None
   _globals['_RECOMMENDSERVICE'].methods_by_name['Feed']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/recommend/feed:\001*'
   _globals['_RECOMMENDSERVICE'].methods_by_name['Highlights']._loaded_options = None
   _globals['_RECOMMENDSERVICE'].methods_by_name['Highlights']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/recommend/highlights:\001*'
   _globals['_RECOMMENDSERVICE'].methods_by_name['Natural']._loaded_options = None
   _globals['_RECOMMENDSERVICE'].methods_by_name['Natural']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/recommend/natural:\001*'
-  _globals['_TIMESLOT']._serialized_start=1643
-  _globals['_TIMESLOT']._serialized_end=1777
-  _globals['_FEEDREQUEST']._serialized_start=121
-  _globals['_FEEDREQUEST']._serialized_end=399
-  _globals['_FEEDRESPONSE']._serialized_start=401
-  _globals['_FEEDRESPONSE']._serialized_end=527
-  _globals['_HIGHLIGHTSREQUEST']._serialized_start=530
-  _globals['_HIGHLIGHTSREQUEST']._serialized_end=674
-  _globals['_HIGHLIGHTSRESPONSE']._serialized_start=676
-  _globals['_HIGHLIGHTSRESPONSE']._serialized_end=765
-  _globals['_NATURALREQUEST']._serialized_start=768
-  _globals['_NATURALREQUEST']._serialized_end=924
-  _globals['_PLACE']._serialized_start=926
-  _globals['_PLACE']._serialized_end=969
-  _globals['_PARSEDQUERY']._serialized_start=972
-  _globals['_PARSEDQUERY']._serialized_end=1412
-  _globals['_NATURALRESPONSE']._serialized_start=1415
-  _globals['_NATURALRESPONSE']._serialized_end=1640
-  _globals['_RECOMMENDSERVICE']._serialized_start=1780
-  _globals['_RECOMMENDSERVICE']._serialized_end=2086
+  _globals['_TIMESLOT']._serialized_start=2731
+  _globals['_TIMESLOT']._serialized_end=2865
+  _globals['_FEEDREQUEST']._serialized_start=150
+  _globals['_FEEDREQUEST']._serialized_end=1014
+  _globals['_FEEDRESPONSE']._serialized_start=1016
+  _globals['_FEEDRESPONSE']._serialized_end=1142
+  _globals['_HIGHLIGHTSREQUEST']._serialized_start=1145
+  _globals['_HIGHLIGHTSREQUEST']._serialized_end=1519
+  _globals['_HIGHLIGHTSRESPONSE']._serialized_start=1521
+  _globals['_HIGHLIGHTSRESPONSE']._serialized_end=1610
+  _globals['_NATURALREQUEST']._serialized_start=1613
+  _globals['_NATURALREQUEST']._serialized_end=2012
+  _globals['_PLACE']._serialized_start=2014
+  _globals['_PLACE']._serialized_end=2057
+  _globals['_PARSEDQUERY']._serialized_start=2060
+  _globals['_PARSEDQUERY']._serialized_end=2500
+  _globals['_NATURALRESPONSE']._serialized_start=2503
+  _globals['_NATURALRESPONSE']._serialized_end=2728
+  _globals['_RECOMMENDSERVICE']._serialized_start=2868
+  _globals['_RECOMMENDSERVICE']._serialized_end=3174
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from aura.v1 import types_pb2 as _types_pb2
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers

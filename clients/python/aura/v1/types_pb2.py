@@ -22,34 +22,67 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x61ura/v1/types.proto\x12\x07\x61ura.v1\x1a\x1fgoogle/protobuf/timestamp.proto\",\n\rCategoryScore\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"I\n\nPriceRange\x12\x0b\n\x03\x61vg\x18\x01 \x01(\x01\x12\x16\n\x0esweet_spot_min\x18\x02 \x01(\x01\x12\x16\n\x0esweet_spot_max\x18\x03 \x01(\x01\"B\n\rLocationScore\x12\x0c\n\x04\x63ity\x18\x01 \x01(\t\x12\x14\n\x0cneighborhood\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\"\xac\x04\n\x0bUserProfile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12*\n\x11onboarding_intent\x18\x02 \x01(\x0e\x32\x0f.aura.v1.Intent\x12\x0b\n\x03\x61ge\x18\x03 \x01(\x05\x12\x1f\n\x06gender\x18\x04 \x01(\x0e\x32\x0f.aura.v1.Gender\x12\x34\n\x14preferred_categories\x18\x05 \x03(\x0b\x32\x16.aura.v1.CategoryScore\x12\x32\n\x15preferred_price_range\x18\x06 \x01(\x0b\x32\x13.aura.v1.PriceRange\x12\x33\n\x13preferred_locations\x18\x07 \x03(\x0b\x32\x16.aura.v1.LocationScore\x12\x1d\n\x15total_events_attended\x18\x08 \x01(\x05\x12\x16\n\x0e\x62\x65havior_count\x18\t \x01(\x05\x12\x1c\n\x14\x63old_start_completed\x18\n \x01(\x08\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\x08home_lat\x18\r \x01(\x01H\x00\x88\x01\x01\x12\x15\n\x08home_lng\x18\x0e \x01(\x01H\x01\x88\x01\x01\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_count\x18\x0f \x01(\x05\x42\x0b\n\t_home_latB\x0b\n\t_home_lng\"\xa8\x03\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x12\n\ncategories\x18\x04 \x03(\t\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\r\n\x05venue\x18\x06 \x01(\t\x12\x0c\n\x04\x63ity\x18\x07 \x01(\t\x12\x14\n\x0cneighborhood\x18\x08 \x01(\t\x12\x10\n\x03lat\x18\t \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\n \x01(\x01H\x01\x88\x01\x01\x12-\n\tstarts_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\tprice_min\x18\r \x01(\x01H\x02\x88\x01\x01\x12\x16\n\tprice_max\x18\x0e \x01(\x01H\x03\x88\x01\x01\x12$\n\x06status\x18\x0f \x01(\x0e\x32\x14.aura.v1.EventStatus\x12\x12\n\npopularity\x18\x10 \x01(\x01\x42\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_price_minB\x0c\n\n_price_max\"\x80\x01\n\x08\x46\x65\x65\x64Item\x12\x1d\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0e.aura.v1.Event\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x10\n\x08position\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08\x65xplored\x18\x05 \x01(\x08\x12\x12\n\npropensity\x18\x06 \x01(\x01*]\n\x06Intent\x12\x16\n\x12INTENT_UNSPECIFIED\x10\x00\x12\x12\n\x0eINTENT_EXPLORE\x10\x01\x12\x11\n\rINTENT_CREATE\x10\x02\x12\x14\n\x10INTENT_FREELANCE\x10\x03*[\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bGENDER_MALE\x10\x01\x12\x11\n\rGENDER_FEMALE\x10\x02\x12\x15\n\x11GENDER_NON_BINARY\x10\x03*\xc1\x01\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x11\n\rACTION_SEARCH\x10\x01\x12\x0f\n\x0b\x41\x43TION_VIEW\x10\x02\x12\x10\n\x0c\x41\x43TION_CLICK\x10\x03\x12\x0f\n\x0b\x41\x43TION_LIKE\x10\x04\x12\x0f\n\x0b\x41\x43TION_SAVE\x10\x05\x12\x10\n\x0c\x41\x43TION_SHARE\x10\x06\x12\x13\n\x0f\x41\x43TION_PURCHASE\x10\x07\x12\x0f\n\x0b\x41\x43TION_SKIP\x10\x08\x12\x0f\n\x0b\x41\x43TION_HIDE\x10\t*`\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45VENT_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16\x45VENT_STATUS_CANCELLED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x61ura/v1/types.proto\x12\x07\x61ura.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\",\n\rCategoryScore\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"I\n\nPriceRange\x12\x0b\n\x03\x61vg\x18\x01 \x01(\x01\x12\x16\n\x0esweet_spot_min\x18\x02 \x01(\x01\x12\x16\n\x0esweet_spot_max\x18\x03 \x01(\x01\"B\n\rLocationScore\x12\x0c\n\x04\x63ity\x18\x01 \x01(\t\x12\x14\n\x0cneighborhood\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\"\xac\x04\n\x0bUserProfile\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12*\n\x11onboarding_intent\x18\x02 \x01(\x0e\x32\x0f.aura.v1.Intent\x12\x0b\n\x03\x61ge\x18\x03 \x01(\x05\x12\x1f\n\x06gender\x18\x04 \x01(\x0e\x32\x0f.aura.v1.Gender\x12\x34\n\x14preferred_categories\x18\x05 \x03(\x0b\x32\x16.aura.v1.CategoryScore\x12\x32\n\x15preferred_price_range\x18\x06 \x01(\x0b\x32\x13.aura.v1.PriceRange\x12\x33\n\x13preferred_locations\x18\x07 \x03(\x0b\x32\x16.aura.v1.LocationScore\x12\x1d\n\x15total_events_attended\x18\x08 \x01(\x05\x12\x16\n\x0e\x62\x65havior_count\x18\t \x01(\x05\x12\x1c\n\x14\x63old_start_completed\x18\n \x01(\x08\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\x08home_lat\x18\r \x01(\x01H\x00\x88\x01\x01\x12\x15\n\x08home_lng\x18\x0e \x01(\x01H\x01\x88\x01\x01\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_count\x18\x0f \x01(\x05\x42\x0b\n\t_home_latB\x0b\n\t_home_lng\"\x9c\n\n\x05\x45vent\x12\x45\n\x08\x65vent_id\x18\x01 \x01(\tB3\xbaH0r.\x10\x01\x18\x80\x01\x32\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$\x12\x1d\n\x05title\x18\x02 \x01(\tB\x0e\xbaH\x0br\t\x10\x01\x18\xac\x02\x32\x02\\S\x12\x1d\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'\x12\xd5\x01\n\ncategories\x18\x04 \x03(\tB\xc0\x01\xbaH\xbc\x01\x92\x01\xb8\x01\x08\x01\x10\x05\"\xb1\x01r\xae\x01R\x06TechnoR\x05HouseR\x07Hip-HopR\x03R&BR\x04JazzR\nIndie RockR\x03PopR\x05LatinR\tAfrobeatsR\tClassicalR\x06\x43omedyR\x07TheaterR\x03\x41rtR\x04\x46ilmR\x0c\x46ood & DrinkR\x08WorkshopR\nNetworkingR\x08WellnessR\x06SportsR\tCommunity\x12\"\n\x04tags\x18\x05 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10\x32\"\nr\x08\x10\x01\x18@2\x02\\S\x12\x17\n\x05venue\x18\x06 \x01(\tB\x08\xbaH\x05r\x03\x18\xac\x02\x12I\n\x04\x63ity\x18\x07 \x01(\tB;\xbaH8r3R\tManhattanR\x08\x42rooklynR\x06QueensR\x05\x42ronxR\rStaten Island\xd8\x01\x01\x12 \n\x0cneighborhood\x18\x08 \x01(\tB\n\xbaH\x07r\x02\x18@\xd8\x01\x01\x12)\n\x03lat\x18\t \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0H\x00\x88\x01\x01\x12)\n\x03lng\x18\n \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80\x66@)\x00\x00\x00\x00\x00\x80\x66\xc0H\x01\x88\x01\x01\x12H\n\tstarts_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\xbaH\x16\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03\xc8\x01\x01\x12\x43\n\x07\x65nds_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x06\x08\x80\x87\xb5\xc3\x03\x12/\n\tprice_min\x18\r \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00j\xf8@)\x00\x00\x00\x00\x00\x00\x00\x00H\x02\x88\x01\x01\x12/\n\tprice_max\x18\x0e \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00j\xf8@)\x00\x00\x00\x00\x00\x00\x00\x00H\x03\x88\x01\x01\x12.\n\x06status\x18\x0f \x01(\x0e\x32\x14.aura.v1.EventStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x12\n\npopularity\x18\x10 \x01(\x01:\xd4\x02\xbaH\xd0\x02\x1aR\n\x0clng.with_lat\x12\"lat and lng must be given together\x1a\x1ehas(this.lat) == has(this.lng)\x1am\n\x17\x65nds_at.after_starts_at\x12\x1cmust not be before starts_at\x1a\x34!has(this.ends_at) || this.ends_at >= this.starts_at\x1a\x8a\x01\n\x19price_max.above_price_min\x12\x1bmust not be below price_min\x1aP!has(this.price_min) || !has(this.price_max) || this.price_max >= this.price_minB\x06\n\x04_latB\x06\n\x04_lngB\x0c\n\n_price_minB\x0c\n\n_price_max\"\x80\x01\n\x08\x46\x65\x65\x64Item\x12\x1d\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0e.aura.v1.Event\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x10\n\x08position\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08\x65xplored\x18\x05 \x01(\x08\x12\x12\n\npropensity\x18\x06 \x01(\x01*]\n\x06Intent\x12\x16\n\x12INTENT_UNSPECIFIED\x10\x00\x12\x12\n\x0eINTENT_EXPLORE\x10\x01\x12\x11\n\rINTENT_CREATE\x10\x02\x12\x14\n\x10INTENT_FREELANCE\x10\x03*[\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bGENDER_MALE\x10\x01\x12\x11\n\rGENDER_FEMALE\x10\x02\x12\x15\n\x11GENDER_NON_BINARY\x10\x03*\xc1\x01\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x11\n\rACTION_SEARCH\x10\x01\x12\x0f\n\x0b\x41\x43TION_VIEW\x10\x02\x12\x10\n\x0c\x41\x43TION_CLICK\x10\x03\x12\x0f\n\x0b\x41\x43TION_LIKE\x10\x04\x12\x0f\n\x0b\x41\x43TION_SAVE\x10\x05\x12\x10\n\x0c\x41\x43TION_SHARE\x10\x06\x12\x13\n\x0f\x41\x43TION_PURCHASE\x10\x07\x12\x0f\n\x0b\x41\x43TION_SKIP\x10\x08\x12\x0f\n\x0b\x41\x43TION_HIDE\x10\t*`\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45VENT_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16\x45VENT_STATUS_CANCELLED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aura.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INTENT']._serialized_start=1371
-  _globals['_INTENT']._serialized_end=1464
-  _globals['_GENDER']._serialized_start=1466
-  _globals['_GENDER']._serialized_end=1557
-  _globals['_ACTION']._serialized_start=1560
-  _globals['_ACTION']._serialized_end=1753
-  _globals['_EVENTSTATUS']._serialized_start=1755
-  _globals['_EVENTSTATUS']._serialized_end=1851
-  _globals['_CATEGORYSCORE']._serialized_start=65
-  _globals['_CATEGORYSCORE']._serialized_end=109
-  _globals['_PRICERANGE']._serialized_start=111
-  _globals['_PRICERANGE']._serialized_end=184
-  _globals['_LOCATIONSCORE']._serialized_start=186
-  _globals['_LOCATIONSCORE']._serialized_end=252
-  _globals['_USERPROFILE']._serialized_start=255
-  _globals['_USERPROFILE']._serialized_end=811
-  _globals['_EVENT']._serialized_start=814
-  _globals['_EVENT']._serialized_end=1238
-  _globals['_FEEDITEM']._serialized_start=1241
-  _globals['_FEEDITEM']._serialized_end=1369
+  _globals['_EVENT'].fields_by_name['event_id']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['event_id']._serialized_options = b'\272H0r.\020\001\030\200\0012\'^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$'
+  _globals['_EVENT'].fields_by_name['title']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['title']._serialized_options = b'\272H\013r\t\020\001\030\254\0022\002\\S'
+  _globals['_EVENT'].fields_by_name['description']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
+  _globals['_EVENT'].fields_by_name['categories']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['categories']._serialized_options = b'\272H\274\001\222\001\270\001\010\001\020\005\"\261\001r\256\001R\006TechnoR\005HouseR\007Hip-HopR\003R&BR\004JazzR\nIndie RockR\003PopR\005LatinR\tAfrobeatsR\tClassicalR\006ComedyR\007TheaterR\003ArtR\004FilmR\014Food & DrinkR\010WorkshopR\nNetworkingR\010WellnessR\006SportsR\tCommunity'
+  _globals['_EVENT'].fields_by_name['tags']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['tags']._serialized_options = b'\272H\021\222\001\016\0202\"\nr\010\020\001\030@2\002\\S'
+  _globals['_EVENT'].fields_by_name['venue']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['venue']._serialized_options = b'\272H\005r\003\030\254\002'
+  _globals['_EVENT'].fields_by_name['city']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['city']._serialized_options = b'\272H8r3R\tManhattanR\010BrooklynR\006QueensR\005BronxR\rStaten Island\330\001\001'
+  _globals['_EVENT'].fields_by_name['neighborhood']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['neighborhood']._serialized_options = b'\272H\007r\002\030@\330\001\001'
+  _globals['_EVENT'].fields_by_name['lat']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['lat']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200V@)\000\000\000\000\000\200V\300'
+  _globals['_EVENT'].fields_by_name['lng']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['lng']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\200f@)\000\000\000\000\000\200f\300'
+  _globals['_EVENT'].fields_by_name['starts_at']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['starts_at']._serialized_options = b'\272H\026\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003\310\001\001'
+  _globals['_EVENT'].fields_by_name['ends_at']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['ends_at']._serialized_options = b'\272H\023\262\001\020\032\006\010\200\256\231\244\0172\006\010\200\207\265\303\003'
+  _globals['_EVENT'].fields_by_name['price_min']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['price_min']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000j\370@)\000\000\000\000\000\000\000\000'
+  _globals['_EVENT'].fields_by_name['price_max']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['price_max']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000j\370@)\000\000\000\000\000\000\000\000'
+  _globals['_EVENT'].fields_by_name['status']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_EVENT']._loaded_options = None
+  _globals['_EVENT']._serialized_options = b'\272H\320\002\032R\n\014lng.with_lat\022\"lat and lng must be given together\032\036has(this.lat) == has(this.lng)\032m\n\027ends_at.after_starts_at\022\034must not be before starts_at\0324!has(this.ends_at) || this.ends_at >= this.starts_at\032\212\001\n\031price_max.above_price_min\022\033must not be below price_min\032P!has(this.price_min) || !has(this.price_max) || this.price_max >= this.price_min'
+  _globals['_INTENT']._serialized_start=2284
+  _globals['_INTENT']._serialized_end=2377
+  _globals['_GENDER']._serialized_start=2379
+  _globals['_GENDER']._serialized_end=2470
+  _globals['_ACTION']._serialized_start=2473
+  _globals['_ACTION']._serialized_end=2666
+  _globals['_EVENTSTATUS']._serialized_start=2668
+  _globals['_EVENTSTATUS']._serialized_end=2764
+  _globals['_CATEGORYSCORE']._serialized_start=94
+  _globals['_CATEGORYSCORE']._serialized_end=138
+  _globals['_PRICERANGE']._serialized_start=140
+  _globals['_PRICERANGE']._serialized_end=213
+  _globals['_LOCATIONSCORE']._serialized_start=215
+  _globals['_LOCATIONSCORE']._serialized_end=281
+  _globals['_USERPROFILE']._serialized_start=284
+  _globals['_USERPROFILE']._serialized_end=840
+  _globals['_EVENT']._serialized_start=843
+  _globals['_EVENT']._serialized_end=2151
+  _globals['_FEEDITEM']._serialized_start=2154
+  _globals['_FEEDITEM']._serialized_end=2282
 # @@protoc_insertion_point(module_scope)

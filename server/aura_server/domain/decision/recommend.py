@@ -16,6 +16,7 @@ from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIn
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
+from aura_server.domain.gazetteer import city_centre
 from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import Impression, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, age_bracket, canonical_category
@@ -60,13 +61,14 @@ class FeedFilters:
 def _where(
     profile: UserProfile | None, lat: float | None, lng: float | None
 ) -> tuple[float, float]:
-    """The request's coordinates, else the user's home."""
+    """The request's coordinates, else the user's home, else the city's centre (the
+    default radius then covers the five boroughs)."""
     check_coordinates(lat, lng)
     if lat is not None and lng is not None:
         return lat, lng
     if profile is not None and profile.home_lat is not None and profile.home_lng is not None:
         return profile.home_lat, profile.home_lng
-    raise InvalidArgument("lat", "lat and lng are required: the user has no home location")
+    return city_centre()
 
 
 def _check_filters(filters: FeedFilters) -> FeedFilters:

@@ -23,7 +23,7 @@ from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, Ran
 from aura_server.domain.decision.recommend import FEED_WINDOW
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import StoreUnavailable
-from aura_server.domain.gazetteer import gazetteer
+from aura_server.domain.gazetteer import city_centre, gazetteer
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
@@ -45,7 +45,6 @@ PRICE_WIDENING = 1.25
 # A named place with no events of its own is searched this far around its centre.
 AROUND_PLACE_KM = 1.5
 # Midtown: where a search with no place, no coordinates and no home is centred.
-CITY_CENTRE = (gazetteer().place("Midtown").lat, gazetteer().place("Midtown").lng)
 RELAXATION_ORDER = ("vibe", "time_slot", "neighborhood", "price")
 
 
@@ -167,7 +166,7 @@ class NaturalSearch:
             return (profile.home_lat, profile.home_lng), radius
         if parsed.city:
             return gazetteer().centre(parsed.city), radius
-        return CITY_CENTRE, radius
+        return city_centre(), radius
 
 
 def _start_hours(parsed: ParsedQuery) -> frozenset[int]:

@@ -1,0 +1,152 @@
+"""The buf.validate rules the protos declare, as JSON Schema keywords for the OpenAPI
+document: the same declarations the door enforces (grpc_api/constraints.py).
+
+What JSON Schema cannot say (a rule over several fields, a time's bounds) goes into the
+description, so a reader still sees every rule.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from buf.validate import validate_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+# Bounds by the JSON Schema keyword they become; gt and lt are exclusive (OpenAPI 3.0).
+_BOUNDS = {"gte": "minimum", "lte": "maximum", "gt": "minimum", "lt": "maximum"}
+_LENGTHS = {"min_len": "minLength", "max_len": "maxLength"}
+_SIZES = {"min_items": "minItems", "max_items": "maxItems"}
+
+
+def field_rules(field: FieldDescriptor) -> Any:
+    """The field's buf.validate FieldRules, or None."""
+    options: Any = field.GetOptions()
+    if not options.HasExtension(validate_pb2.field):
+        return None
+    return options.Extensions[validate_pb2.field]
+
+
+def is_required(field: FieldDescriptor) -> bool:
+    """A field a request must carry: one whose zero value (what leaving it out gives)
+    breaks its rules."""
+    rules = field_rules(field)
+    if rules is None or rules.ignore == validate_pb2.IGNORE_IF_ZERO_VALUE:
+        return False
+    if rules.required or rules.repeated.min_items > 0 or 0 in rules.enum.not_in:
+        return True
+    if rules.string.min_len > 0:
+        return True
+    kind = rules.WhichOneof("type")
+    if kind in ("int32", "int64", "uint32", "double", "float"):
+        return not _zero_in_range(getattr(rules, kind))
+    return False
+
+
+def _zero_in_range(bounds: Any) -> bool:
+    return not (
+        (bounds.HasField("gte") and bounds.gte > 0)
+        or (bounds.HasField("gt") and bounds.gt >= 0)
+        or (bounds.HasField("lte") and bounds.lte < 0)
+        or (bounds.HasField("lt") and bounds.lt <= 0)
+    )
+
+
+def message_notes(message: Descriptor) -> list[str]:
+    """The message's own rules (over several fields), as sentences."""
+    options: Any = message.GetOptions()
+    if not options.HasExtension(validate_pb2.message):
+        return []
+    rules = options.Extensions[validate_pb2.message]
+    return [f"{rule.id.split('.', 1)[0]}: {rule.message}." for rule in rules.cel]
+
+
+_TOGETHER = re.compile(r"^has\(this\.(\w+)\) == has\(this\.(\w+)\)$")
+
+
+def given_together(message: Descriptor) -> list[str]:
+    """Fields a message rule says come together or not at all ("has(this.lat) ==
+    has(this.lng)"), which JSON Schema can say; [] for none."""
+    options: Any = message.GetOptions()
+    if not options.HasExtension(validate_pb2.message):
+        return []
+    for rule in options.Extensions[validate_pb2.message].cel:
+        found = _TOGETHER.match(rule.expression)
+        if found:
+            return [found.group(1), found.group(2)]
+    return []
+
+
+def apply(schema: dict[str, Any], field: FieldDescriptor) -> dict[str, Any]:
+    """The field's schema with its declared rules added (a list's to the list, its items'
+    to the items)."""
+    rules = field_rules(field)
+    if rules is None:
+        return schema
+    if field.is_repeated:
+        repeated = rules.repeated
+        schema.update(_keywords(repeated, _SIZES))
+        if repeated.HasField("items"):
+            schema["items"] = _single(dict(schema["items"]), repeated.items, optional=False)
+        return schema
+    optional = rules.ignore == validate_pb2.IGNORE_IF_ZERO_VALUE
+    return _single(schema, rules, optional)
+
+
+def refused_numbers(field: FieldDescriptor) -> set[int]:
+    """The values an enum field refuses (its zero, when it is required)."""
+    rules = field_rules(field)
+    return set(rules.enum.not_in) if rules is not None else set()
+
+
+def _single(schema: dict[str, Any], rules: Any, optional: bool) -> dict[str, Any]:
+    kind = rules.WhichOneof("type")
+    if kind is None:
+        return schema
+    typed = getattr(rules, kind)
+    if kind == "string":
+        return _string(schema, typed, optional)
+    if kind == "enum":
+        return schema  # openapi.py lists the values it takes (refused_numbers)
+    if kind == "timestamp":
+        return {**schema, **_time_bounds(typed)}
+    bounded = dict(schema, **_keywords(typed, _BOUNDS))
+    for key, keyword in (("gt", "exclusiveMinimum"), ("lt", "exclusiveMaximum")):
+        if typed.HasField(key):
+            bounded[keyword] = True
+    if optional:  # 0 means "the default", beside the declared range
+        return {"anyOf": [{**schema, "enum": [0]}, bounded]}
+    return bounded
+
+
+def _string(schema: dict[str, Any], rules: Any, optional: bool) -> dict[str, Any]:
+    allowed = list(getattr(rules, "in"))
+    if allowed:
+        schema["enum"] = [*([""] if optional else []), *allowed]
+    schema.update(_keywords(rules, _LENGTHS))
+    if rules.pattern:
+        pattern = rules.pattern
+        schema["pattern"] = f"^$|{pattern}" if optional else pattern
+    return schema
+
+
+def _keywords(rules: Any, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        keyword: getattr(rules, name) for name, keyword in names.items() if rules.HasField(name)
+    }
+
+
+def _time_bounds(rules: Any) -> dict[str, Any]:
+    """A time within whole centuries ([2000, 2100)) as a pattern on its year; any other
+    bounds as a sentence."""
+    first = datetime.fromtimestamp(rules.gte.seconds, UTC) if rules.HasField("gte") else None
+    end = datetime.fromtimestamp(rules.lt.seconds, UTC) if rules.HasField("lt") else None
+    if first is None or end is None:
+        return {}
+    described = {"description": f"From {first:%Y-%m-%d}, before {end:%Y-%m-%d}."}
+    century = first.year // 100
+    starts = (first.month, first.day, first.hour, end.month, end.day, end.hour) == (1, 1, 0) * 2
+    if starts and first.year % 100 == 0 and end.year == first.year + 100:
+        described["pattern"] = f"^{century}[0-9]{{2}}-"
+    return described
