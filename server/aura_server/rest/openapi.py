@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aura_client.calls import enum_words
+from aura_client.calls import enum_number, enum_words
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 from aura_server import __version__
@@ -142,7 +142,7 @@ class OpenAPIBuilder:
         return {
             "name": field.name,
             "in": "query",
-            "required": self._required(message, field),
+            "required": schema_rules.is_required(field),
             "description": self._field_comment(message, field),
             "schema": self._field_schema(field),
             **({"style": "form", "explode": True} if _repeated(field) else {}),
@@ -157,11 +157,6 @@ class OpenAPIBuilder:
     def _field_comment(self, message: Descriptor, field: FieldDescriptor) -> str:
         return self.comments.get(f"{message.full_name}.{field.name}", "")
 
-    @staticmethod
-    def _required(message: Descriptor, field: FieldDescriptor) -> bool:
-        """A field the protos' rules require (schema_rules.is_required)."""
-        return schema_rules.is_required(field)
-
     def _ref(self, message: Descriptor) -> dict[str, Any]:
         if message.full_name in WELL_KNOWN:
             return dict(WELL_KNOWN[message.full_name])
@@ -175,7 +170,7 @@ class OpenAPIBuilder:
         """A message: its fields with their rules; a request's refuses fields it does not
         name."""
         request = message.full_name in self.request_messages
-        required = [field.name for field in message.fields if self._required(message, field)]
+        required = [field.name for field in message.fields if schema_rules.is_required(field)]
         properties = {}
         for field in message.fields:
             schema = self._field_schema(field)
@@ -224,13 +219,11 @@ class OpenAPIBuilder:
         """The names (what responses carry), the plain words requests may use too (in any
         case), or the numbers (proto3 JSON); less the values the field refuses."""
         taken = [value for value in enum.values if value.number not in refused]
-        words = [word for word in enum_words(enum).split(", ") if word]
-        refused_words = {
-            value.name.removeprefix(_prefix(enum)).lower()
-            for value in enum.values
-            if value.number in refused
-        }
-        words = [word for word in words if word not in refused_words]
+        words = [
+            word
+            for word in enum_words(enum).split(", ")
+            if word and enum_number(enum, word) not in refused
+        ]
         described = [
             f"{value.name}: {self.comments[f'{enum.full_name}.{value.name}']}"
             for value in taken
@@ -260,12 +253,6 @@ def _reachable(messages: list[Descriptor]) -> set[str]:
         seen.add(message.full_name)
         todo += [field.message_type for field in message.fields if field.message_type]
     return seen
-
-
-def _prefix(enum: EnumDescriptor) -> str:
-    """The prefix an enum's value names share ("ACTION_" for Action)."""
-    zero = enum.values_by_number[0].name
-    return zero.removesuffix("UNSPECIFIED")
 
 
 def _repeated(field: FieldDescriptor) -> bool:

@@ -53,13 +53,17 @@ def _zero_in_range(bounds: Any) -> bool:
     )
 
 
-def message_notes(message: Descriptor) -> list[str]:
-    """The message's own rules (over several fields), as sentences."""
+def _message_rules(message: Descriptor) -> list[Any]:
+    """The message's own CEL rules (over several fields)."""
     options: Any = message.GetOptions()
     if not options.HasExtension(validate_pb2.message):
         return []
-    rules = options.Extensions[validate_pb2.message]
-    return [f"{rule.id.split('.', 1)[0]}: {rule.message}." for rule in rules.cel]
+    return list(options.Extensions[validate_pb2.message].cel)
+
+
+def message_notes(message: Descriptor) -> list[str]:
+    """The message's own rules, as sentences."""
+    return [f"{rule.id.split('.', 1)[0]}: {rule.message}." for rule in _message_rules(message)]
 
 
 _TOGETHER = re.compile(r"^has\(this\.(\w+)\) == has\(this\.(\w+)\)$")
@@ -68,10 +72,7 @@ _TOGETHER = re.compile(r"^has\(this\.(\w+)\) == has\(this\.(\w+)\)$")
 def given_together(message: Descriptor) -> list[str]:
     """Fields a message rule says come together or not at all ("has(this.lat) ==
     has(this.lng)"), which JSON Schema can say; [] for none."""
-    options: Any = message.GetOptions()
-    if not options.HasExtension(validate_pb2.message):
-        return []
-    for rule in options.Extensions[validate_pb2.message].cel:
+    for rule in _message_rules(message):
         found = _TOGETHER.match(rule.expression)
         if found:
             return [found.group(1), found.group(2)]
