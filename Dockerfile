@@ -20,7 +20,7 @@ RUN pip install --no-cache-dir --no-index --find-links /wheels aura-server \
 USER aura
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 50051 8000
+EXPOSE 50051 8000 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["aura", "health"]
 CMD ["aura", "serve"]

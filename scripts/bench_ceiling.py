@@ -238,27 +238,27 @@ def bare(kind: str, workers: int, database: Path | None = None) -> Iterator[int]
 
 @contextmanager
 def aura_server(folder: Path, workers: int) -> Iterator[tuple[int, int, list[int]]]:
-    """`aura serve` over the seeded store: the gRPC port, the HTTP port (for /metrics) and
-    the workers' process ids."""
-    port, http_port = free_port(), free_port()
+    """`aura serve` over the seeded store: the gRPC port, the operators' port (for
+    /metrics) and the workers' process ids."""
+    port, admin_port = free_port(), free_port()
     log = open(folder / "server.log", "w")  # noqa: SIM115 (closed with the server)
-    server = start_aura(folder / "aura.db", workers, port, http_port, stderr=log)
+    server = start_aura(folder / "aura.db", workers, port, stderr=log, admin_port=admin_port)
     try:
         wait_for_grpc(port)
         time.sleep(1.0)  # every worker up
         children = subprocess.run(
             ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
         ).stdout.split()
-        yield port, http_port, [int(pid) for pid in children] or [server.pid]
+        yield port, admin_port, [int(pid) for pid in children] or [server.pid]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
         log.close()
 
 
-def served_histogram(http_port: int) -> dict[str, list[tuple[float, float]]]:
+def served_histogram(admin_port: int) -> dict[str, list[tuple[float, float]]]:
     """Aura's own latency histogram per RPC (gRPC door), as (upper bound s, count)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as reply:
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as reply:
         text = reply.read().decode()
     buckets: dict[str, dict[float, float]] = {}
     pattern = r"^aura_request_seconds_bucket\{([^}]*)\} (\S+)$"
@@ -341,15 +341,15 @@ def main() -> None:
     frames = frames_per_kind(users)
     rows: dict[str, Row] = {}
 
-    def run(name: str, port: int, loads: list[Load], http_port: int = 0) -> None:
+    def run(name: str, port: int, loads: list[Load], admin_port: int = 0) -> None:
         print(f"{name}: {args.duration:g} s", file=sys.stderr)
-        before = served_histogram(http_port) if http_port else {}
+        before = served_histogram(admin_port) if admin_port else {}
         results = drive(port, loads, args.duration, folder)
         row = Row(LoadResult.merged(list(results.values())), results)
         rpc = SERVED_RPC.get(name)
-        if http_port and rpc:
+        if admin_port and rpc:
             time.sleep(0.3)
-            after = served_histogram(http_port)
+            after = served_histogram(admin_port)
             row.served_p99_ms = served_p99_ms(before.get(rpc, []), after.get(rpc, []))
         rows[name] = row
 
@@ -373,15 +373,15 @@ def main() -> None:
     if chosen("bare logbehavior"):
         with bare("logbehavior", args.workers, folder / "bare-behaviors.db") as port:
             run("bare logbehavior", port, closed("logbehavior"))
-    with aura_server(folder, args.workers) as (port, http_port, _pids):
+    with aura_server(folder, args.workers) as (port, admin_port, _pids):
         first = first_calls(port, users)
         for kind in ("health", "feed", "logbehavior"):
             if chosen(kind):
-                run(kind, port, closed(kind), http_port)
+                run(kind, port, closed(kind), admin_port)
         for share in (float(s) for s in args.mixed_shares.split(",")):
             if chosen("mixed"):
                 loads = mixed_loads(users, share * first_ceiling)
-                run(f"mixed@{share:g}", port, loads, http_port)
+                run(f"mixed@{share:g}", port, loads, admin_port)
     mean_ceiling = (first_ceiling + ceiling("ceiling again")) / 2
     report(rows, mean_ceiling, args)
     for name, times in first.items():

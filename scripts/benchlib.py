@@ -38,9 +38,11 @@ def start_aura(
     port: int,
     http_port: int | None = None,
     stderr: IO[str] | int = subprocess.DEVNULL,
+    admin_port: int = 0,
 ) -> subprocess.Popen[bytes]:
     """`aura serve` as a benchmark runs it: auth and rate limits off, warnings only, the
-    REST door only when an HTTP port is given."""
+    REST door only when an HTTP port is given, the operators' door (/metrics) on
+    `admin_port` (0: any free port)."""
     env = {
         **os.environ,
         "AURA_DB_PATH": str(db_path),
@@ -52,6 +54,7 @@ def start_aura(
     command = [aura, "serve", "--workers", str(workers), "--host", "127.0.0.1"]
     command += ["--port", str(port)]
     command += ["--http-port", str(http_port)] if http_port is not None else ["--no-http"]
+    command += ["--admin-port", str(admin_port)]
     return subprocess.Popen(command, env=env, stderr=stderr)
 
 

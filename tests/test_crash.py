@@ -35,6 +35,8 @@ class Process:
                 "--port",
                 str(self.port),
                 "--no-http",
+                "--admin-port",
+                "0",
                 "--workers",
                 "1",
             ],

@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium, against a server under light load: every
-chart fills from /metrics, and nothing is fetched from outside localhost."""
+chart fills from /metrics on the operators' door, and nothing is fetched from outside
+localhost."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from test_rest import (
     doors,  # noqa: F401 (the fixture)
 )
 from test_swagger_ui import BUILD, CHROMIUM, localhost_page, outside_localhost
+
+from aura_server.rest.admin import AdminDoor
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (make test installs Debian's chromium)"
@@ -36,12 +39,17 @@ def light_load(stack: object, stop: threading.Event) -> None:
 
 def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
     rest, _, stack = doors
+    admin = AdminDoor(port=0)
+    admin.start()
     stop = threading.Event()
     load = threading.Thread(target=light_load, args=(stack, stop), daemon=True)
     load.start()
     try:
+        # The operators' pages are not on the REST door.
+        assert rest.call("GET", "/dashboard")[0] == 404
+        assert rest.call("GET", "/metrics")[0] == 404
         with localhost_page({"width": 1400, "height": 1100}) as (page, requested):
-            page.goto(rest.base + "/dashboard")
+            page.goto(Rest(admin.port).base + "/dashboard")
             for chart in ("rps", "p99", "reward", "curve", "cold"):
                 page.wait_for_function(
                     f"Number(document.getElementById('{chart}').dataset.points) > 2",
@@ -60,6 +68,7 @@ def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> N
     finally:
         stop.set()
         load.join(timeout=10)
+        admin.stop()
     assert outside_localhost(requested) == []
     assert any(url.endswith("/metrics") for url in requested)
     assert Path(BUILD / "dashboard.png").stat().st_size > 10_000
@@ -71,13 +80,9 @@ def test_the_dashboard_shows_what_happened_before_it_was_opened(
     from conftest import copy_of
     from test_ranking import Served
 
-    from aura_server.rest.gateway import RestGateway
-
     stack = Served(copy_of(catalog_file, tmp_path / "aura.db"))
-    gateway = RestGateway(
-        f"127.0.0.1:{stack.server.port}", host="127.0.0.1", port=0, history_interval=0.2
-    )
-    gateway.start()
+    admin = AdminDoor(port=0, history_interval=0.2)
+    admin.start()
     stop = threading.Event()
     load = threading.Thread(target=light_load, args=(stack, stop), daemon=True)
     load.start()
@@ -85,10 +90,10 @@ def test_the_dashboard_shows_what_happened_before_it_was_opened(
         stop.wait(3.0)  # traffic while nobody watches
         stop.set()
         load.join(timeout=10)
-        samples = Rest(gateway.port).call("GET", "/dashboard/history")[2]
+        samples = Rest(admin.port).call("GET", "/dashboard/history")[2]
         assert len(samples) >= 8 and samples == sorted(samples, key=lambda s: s["t"])
         with localhost_page({"width": 1400, "height": 1100}) as (page, _):
-            page.goto(Rest(gateway.port).base + "/dashboard")
+            page.goto(Rest(admin.port).base + "/dashboard")
             # Live polling alone could not have drawn this many points yet.
             page.wait_for_function(
                 "Number(document.getElementById('rps').dataset.points) >= 6", timeout=3_000
@@ -96,7 +101,7 @@ def test_the_dashboard_shows_what_happened_before_it_was_opened(
             assert "Feed" in page.locator("#rps-legend").inner_text()
     finally:
         stop.set()
-        gateway.stop()
+        admin.stop()
         stack.close()
 
 

@@ -30,7 +30,7 @@ def test_the_rest_door_matches_its_openapi_document(tmp_path: Path) -> None:
     )
     assert seeded.returncode == 0, seeded.stderr
     http_port = free_port()
-    args = ["serve", "--host", "127.0.0.1", "--port", str(free_port())]
+    args = ["serve", "--host", "127.0.0.1", "--port", str(free_port()), "--admin-port", "0"]
     server = subprocess.Popen(
         [BIN / "aura", *args, "--http-port", str(http_port)],
         env=env,

@@ -27,6 +27,9 @@ from aura_server.grpc_api.server import SERVICE_NAMES
 AURA = str(Path(sys.executable).with_name("aura"))
 
 
+NO_HTTP = ("--no-http", "--admin-port", "0")  # gRPC only; the operators' door on any port
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -126,7 +129,7 @@ def test_auth_is_on_by_default_and_refuses_to_start_without_a_key(tmp_path: Path
     for name in ("AURA_AUTH", "SECRET_KEY", "AURA_JWT_PUBLIC_KEY", "AURA_JWKS_FILE"):
         env.pop(name, None)
     result = subprocess.run(
-        [AURA, "serve", "--host", "127.0.0.1", "--port", str(free_port()), "--no-http"],
+        [AURA, "serve", "--host", "127.0.0.1", "--port", str(free_port()), *NO_HTTP],
         env=env,
         capture_output=True,
         text=True,

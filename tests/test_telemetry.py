@@ -35,7 +35,9 @@ def sample(text: str, name: str, **labels: str) -> float:
 def test_metrics_add_up_over_workers_and_every_call_logs_one_json_line(tmp_path: Path) -> None:
     started = Workers(tmp_path)
     try:
-        rest_port = int(re.search(r"REST on http://[^:]+:(\d+)", started.serving()[0])[1])  # type: ignore[index]
+        line = started.serving()[0]
+        rest_port = int(re.search(r"REST on http://[^:]+:(\d+)", line)[1])  # type: ignore[index]
+        admin_port = int(re.search(r"pages on http://[^:]+:(\d+)", line)[1])  # type: ignore[index]
         metadata = (("authorization", f"Bearer {TOKEN}"), ("x-request-id", "req-telemetry"))
         feeds = 0
         for worker, stubs in started.by_worker.items():
@@ -60,7 +62,7 @@ def test_metrics_add_up_over_workers_and_every_call_logs_one_json_line(tmp_path:
                 stubs.recommend.Feed(recommend_pb2.FeedRequest(user_id="", lat=40.7, lng=-73.95))
         with urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/v1/health") as answer:
             assert answer.status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/metrics") as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics") as answer:
             text = answer.read().decode()
         # Both workers' calls, in one view (plus the probes that found the workers).
         assert sample(text, "aura_requests_total", rpc="Feed", door="grpc", code="OK") >= feeds

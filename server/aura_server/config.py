@@ -21,6 +21,12 @@ class Settings:
     host: str = setting("0.0.0.0", "AURA_HOST", "bind address (`aura serve --host`)")
     port: int = setting(50051, "AURA_PORT", "gRPC port (`aura serve --port`; 0: any free port)")
     http_port: int = setting(8000, "AURA_HTTP_PORT", "REST port (`aura serve --http-port`)")
+    admin_host: str = setting(
+        "127.0.0.1", "AURA_ADMIN_HOST", "bind address of /metrics and /dashboard (loopback)"
+    )
+    admin_port: int = setting(
+        9464, "AURA_ADMIN_PORT", "port of /metrics and /dashboard (`aura serve --admin-port`)"
+    )
     mongodb_url: str = setting(
         "", "MONGODB_URL", "use MongoDB (pymongo) instead of the embedded store"
     )

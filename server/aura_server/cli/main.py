@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--http-port", type=int, default=None, help="REST port (default 8000)")
     serve_cmd.add_argument("--no-http", action="store_true", help="serve gRPC only")
     serve_cmd.add_argument(
+        "--admin-port", type=int, default=None, help="/metrics and /dashboard (default 9464)"
+    )
+    serve_cmd.add_argument(
         "--workers",
         type=int,
         default=0,

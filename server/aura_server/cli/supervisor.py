@@ -30,8 +30,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"aura: refusing to start: {exc}", file=sys.stderr)
         return 2
     workers = args.workers or settings.workers or len(os.sched_getaffinity(0))
+    # "Any free port" for one door means it for the doors not given a port.
     if args.port == 0 and args.http_port is None:
-        args.http_port = 0  # "any free port" for one door means it for both
+        args.http_port = 0
+    if 0 in (args.port, args.http_port) and args.admin_port is None:
+        args.admin_port = 0
     # One limiter for all workers: made before they fork, its buckets are shared.
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     if workers <= 1:
@@ -54,15 +57,21 @@ def supervise(
     # for all of them, and a port another server already serves is refused here, since
     # SO_REUSEPORT would otherwise let the workers quietly share it with that server.
     reserved = []
-    for name, fallback in (("port", settings.port), ("http_port", settings.http_port)):
+    doors = (
+        ("port", host, settings.port),
+        ("http_port", host, settings.http_port),
+        ("admin_port", settings.admin_host, settings.admin_port),
+    )
+    for name, door_host, fallback in doors:
         if getattr(args, name) is None:
             setattr(args, name, fallback)
         if name == "http_port" and args.no_http:
             continue
         try:
-            holder = _reserve_port(host, getattr(args, name))
+            holder = _reserve_port(door_host, getattr(args, name))
         except OSError as exc:
-            print(f"aura: cannot listen on {host}:{getattr(args, name)} ({exc})", file=sys.stderr)
+            where = f"{door_host}:{getattr(args, name)}"
+            print(f"aura: cannot listen on {where} ({exc})", file=sys.stderr)
             return 2
         reserved.append(holder)
         setattr(args, name, holder.getsockname()[1])

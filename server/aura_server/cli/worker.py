@@ -14,6 +14,7 @@ from aura_server.app import Aura
 from aura_server.cli.tuning import collect_garbage_for_serving, schedule_for_throughput
 from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
+from aura_server.rest.admin import AdminDoor
 from aura_server.rest.gateway import RestGateway
 from aura_server.telemetry.tracing import Tracer
 
@@ -55,12 +56,14 @@ def serve_worker(
             http_port = settings.http_port if args.http_port is None else args.http_port
             # The REST door calls the gRPC server over a real channel, like any client.
             gateway = RestGateway(
-                f"127.0.0.1:{server.port}",
-                host=host,
-                port=http_port,
-                reuse_port=reuse_port,
-                worker=worker,
+                f"127.0.0.1:{server.port}", host=host, port=http_port, reuse_port=reuse_port
             )
+        admin = AdminDoor(
+            host=settings.admin_host,
+            port=settings.admin_port if args.admin_port is None else args.admin_port,
+            reuse_port=reuse_port,
+            worker=worker,
+        )
     except OSError as exc:
         print(f"aura: {exc}", file=sys.stderr)
         aura.close()
@@ -72,6 +75,9 @@ def serve_worker(
         gateway.start()
         address = f"http://{_display(host)}:{gateway.port}"
         doors += f", REST on {address} (Swagger UI: {address}/docs)"
+    admin.start()
+    pages = f"http://{_display(settings.admin_host)}:{admin.port}"
+    doors += f", operators' pages on {pages}/dashboard"
     auth = (
         f"auth: jwt {verifier.algorithm}"
         if verifier is not None
@@ -90,6 +96,7 @@ def serve_worker(
     signal.sigwait(STOP_SIGNALS)
     if gateway is not None:
         gateway.stop()
+    admin.stop()
     server.stop(grace=5.0)
     aura.close()
     if tracer is not None:

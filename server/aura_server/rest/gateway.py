@@ -12,9 +12,7 @@ import logging
 import math
 import mimetypes
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,10 +27,9 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from aura_server.grpc_api.interceptor import DOOR_METADATA
+from aura_server.rest.http import Handler, ServerThread
 from aura_server.rest.openapi import openapi_document
 from aura_server.rest.routes import Route, build_routes, match
-from aura_server.telemetry.history import SAMPLE_SECONDS, MetricsHistory
-from aura_server.telemetry.metrics import exposition
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,6 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 }
 _GRPC_TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
-DASHBOARD = Path(__file__).with_name("dashboard.html")
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Aura API</title>
 <link rel="icon" href="/docs/favicon-32x32.png">
@@ -281,16 +277,9 @@ class RestGateway:
     """The HTTP server of the REST door, forwarding to gRPC at `target`."""
 
     def __init__(
-        self,
-        target: str,
-        host: str = "0.0.0.0",
-        port: int = 8000,
-        reuse_port: bool = False,
-        worker: str = "0",
-        history_interval: float = SAMPLE_SECONDS,
+        self, target: str, host: str = "0.0.0.0", port: int = 8000, reuse_port: bool = False
     ) -> None:
         self.channel = grpc.insecure_channel(target)
-        self.history = MetricsHistory(worker, history_interval)
         self.routes = build_routes()
         self.openapi = json.dumps(openapi_document(self.routes)).encode()
         self.calls = {
@@ -303,45 +292,23 @@ class RestGateway:
         }
         gateway = self
 
-        class Handler(GatewayHandler):
+        class Door(GatewayHandler):
             owner = gateway
 
-        class Server(ThreadingHTTPServer):
-            allow_reuse_port = reuse_port  # workers share the port
-
-        try:
-            self.server = Server((host, port), Handler)
-        except OSError as exc:
-            raise OSError(f"cannot listen on {host}:{port} ({exc.strerror})") from exc
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name="aura-http", daemon=True
-        )
+        self._server = ServerThread(Door, host, port, reuse_port, "aura-http")
+        self.port = self._server.port
 
     def start(self) -> None:
-        self._thread.start()
-        self.history.start()
+        self._server.start()
         log.info("Aura REST door listening on port %d", self.port)
 
     def stop(self) -> None:
-        self.history.stop()
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.stop()
         self.channel.close()
 
 
-class GatewayHandler(BaseHTTPRequestHandler):
+class GatewayHandler(Handler):
     owner: RestGateway
-    protocol_version = "HTTP/1.1"
-    server_version = "Aura"
-    timeout = 60  # seconds a connection may sit idle
-    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
-    # and the client's delayed ACK add ~40 ms to every response.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
 
     def __getattr__(self, name: str) -> Any:
         """Every HTTP method goes through the router (do_GET, do_POST, ... and methods no
@@ -349,22 +316,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return lambda: self._dispatch(name.removeprefix("do_"))
         raise AttributeError(name)
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = "application/json",
-        extra: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def _error(
         self,
@@ -441,8 +392,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._send(status, to_json(answer), extra=_worker_header(call))
 
     def _static(self, path: str) -> bool:
-        """The OpenAPI document, Swagger UI and the dashboard (all served from installed
-        packages), and the Prometheus metrics."""
+        """The OpenAPI document and Swagger UI (served from an installed package); the
+        operators' pages are on their own door (admin.py)."""
         if path == "/openapi.json":
             self._send(200, self.owner.openapi)
         elif path in ("/docs", "/docs/"):
@@ -455,13 +406,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
             else:
                 kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
                 self._send(200, asset.read_bytes(), kind)
-        elif path in ("/dashboard", "/dashboard/"):
-            self._send(200, DASHBOARD.read_bytes(), "text/html; charset=utf-8")
-        elif path == "/dashboard/history":
-            self._send(200, json.dumps(self.owner.history.samples()).encode())
-        elif path == "/metrics":
-            body, kind = exposition()
-            self._send(200, body, kind)
         elif path == "/":
             self._send(302, b"", extra={"Location": "/docs"})
         else:
