@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +126,23 @@ def _parameter(field: FieldDescriptor) -> tuple[str, str]:
     return kind, default
 
 
+def _rules(message: Descriptor) -> str:
+    """The request's declared rules (protos/, buf.validate), as the docstring's last lines:
+    the server refuses a call that breaks one with INVALID_ARGUMENT naming the field."""
+    from aura_server.rest.schema_rules import describe, message_notes
+
+    lines = [f"{field.name}: {describe(field)}" for field in message.fields if describe(field)]
+    lines += message_notes(message)
+    if not lines:
+        return ""
+    # Backslashes doubled: the text lands inside a docstring ("\\S" in a pattern).
+    wrapped = [
+        textwrap.fill(line.replace("\\", "\\\\"), 84, subsequent_indent="    ") for line in lines
+    ]
+    body = "\n".join(wrapped).replace("\n", "\n        ")
+    return f"\n\n        Rules (refused with INVALID_ARGUMENT):\n        {body}\n        "
+
+
 def client_methods(descriptor_set: Path) -> str:
     """The typed methods of aura_client's clients, one per RPC, from the descriptors."""
     from aura.v1 import (  # the stubs just generated, imported for their descriptors
@@ -162,6 +179,7 @@ def client_methods(descriptor_set: Path) -> str:
                 doc = comments.get(f"{service.name}/{method.name}", "")
                 doc = f"{service.name}.{method.name}" + (f": {doc}" if doc else "")
                 doc = textwrap.fill(doc, 88, subsequent_indent="        ")
+                doc += _rules(method.input_type)
                 call = (
                     f'"/{service.full_name}/{method.name}", {request}, {response}, '
                     f"{{{', '.join(names)}}}, timeout"

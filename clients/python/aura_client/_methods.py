@@ -47,7 +47,22 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.OnboardResponse:
         """OnboardingService.Onboard: Creates a user's profile, or updates it when the user exists
-        (idempotent). Over REST the answer is the profile document itself."""
+        (idempotent). Over REST the answer is the profile document itself.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        intent: required
+        age: required; 13 to 120
+        lat: -90 to 90
+        lng: -180 to 180
+        city: one of Manhattan, Brooklyn, Queens, Bronx, Staten Island
+        neighborhood: at most 64 characters
+        favorite_categories: at most 20 items; one of Techno, House, Hip-Hop, R&B, Jazz,
+            Indie Rock, Pop, Latin, Afrobeats, Classical, Comedy, Theater, Art, Film, Food &
+            Drink, Workshop, Networking, Wellness, Sports, Community
+        lng: lat and lng must be given together.
+        """
         return self._unary("/aura.v1.OnboardingService/Onboard", onboarding_pb2.OnboardRequest, onboarding_pb2.OnboardResponse, {"user_id": user_id, "intent": intent, "age": age, "gender": gender, "lat": lat, "lng": lng, "city": city, "neighborhood": neighborhood, "favorite_categories": favorite_categories}, timeout)
 
     def get_profile(
@@ -57,7 +72,12 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.GetProfileResponse:
         """OnboardingService.GetProfile: Returns a user's profile (over REST, the profile document
-        itself)."""
+        itself).
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return self._unary("/aura.v1.OnboardingService/GetProfile", onboarding_pb2.GetProfileRequest, onboarding_pb2.GetProfileResponse, {"user_id": user_id}, timeout)
 
     def reset_profile(
@@ -68,7 +88,12 @@ class SyncMethods(SyncCaller):
     ) -> onboarding_pb2.ResetProfileResponse:
         """OnboardingService.ResetProfile: Forgets learned preferences and behavior counts so the
         user is cold again. The behavior history stays, marked as before the reset. Over
-        REST the answer is the profile document itself."""
+        REST the answer is the profile document itself.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return self._unary("/aura.v1.OnboardingService/ResetProfile", onboarding_pb2.ResetProfileRequest, onboarding_pb2.ResetProfileResponse, {"user_id": user_id}, timeout)
 
     def log_behavior(
@@ -85,7 +110,24 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> behavior_pb2.LogBehaviorResponse:
         """BehaviorService.LogBehavior: Stores the behavior durably, then updates the profile. A
-        repeated behavior_id is acknowledged as a duplicate and changes nothing."""
+        repeated behavior_id is acknowledged as a duplicate and changes nothing.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        action: required
+        event_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        query: at most 500 characters; matching \\S (or empty)
+        feed_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        position: 0 to 10000
+        behavior_id: at most 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$ (or empty)
+        occurred_at: from 2000-01-01, before 2100-01-01
+        event_id: is required for every action but search.
+        query: is required for a search.
+        """
         return self._unary("/aura.v1.BehaviorService/LogBehavior", behavior_pb2.LogBehaviorRequest, behavior_pb2.LogBehaviorResponse, {"user_id": user_id, "action": action, "event_id": event_id, "query": query, "feed_id": feed_id, "position": position, "behavior_id": behavior_id, "occurred_at": occurred_at}, timeout)
 
     def submit_reward(
@@ -101,7 +143,20 @@ class SyncMethods(SyncCaller):
     ) -> feedback_pb2.SubmitRewardResponse:
         """FeedbackService.SubmitReward: Records a reward on the matching stored behavior (creating
         one if none) and applies the profile update once; a repeat is a duplicate and
-        changes nothing."""
+        changes nothing.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        event_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        action: required
+        reward: -1 to 1
+        feed_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        behavior_id: at most 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$ (or empty)
+        """
         return self._unary("/aura.v1.FeedbackService/SubmitReward", feedback_pb2.SubmitRewardRequest, feedback_pb2.SubmitRewardResponse, {"user_id": user_id, "event_id": event_id, "action": action, "reward": reward, "feed_id": feed_id, "behavior_id": behavior_id}, timeout)
 
     def feed(
@@ -120,7 +175,26 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> recommend_pb2.FeedResponse:
         """RecommendService.Feed: A ranked feed of upcoming events near a place, logged as an
-        impression under feed_id."""
+        impression under feed_id.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        lat: -90 to 90
+        lng: -180 to 180
+        radius_km: 0 to 500
+        limit: 0 to 100
+        now: from 2000-01-01, before 2100-01-01
+        exclude_event_ids: at most 1000 items; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        categories: at most 20 items; one of Techno, House, Hip-Hop, R&B, Jazz, Indie Rock,
+            Pop, Latin, Afrobeats, Classical, Comedy, Theater, Art, Film, Food & Drink,
+            Workshop, Networking, Wellness, Sports, Community
+        price_max: 0 to 100000
+        feed_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        lng: lat and lng must be given together.
+        """
         return self._unary("/aura.v1.RecommendService/Feed", recommend_pb2.FeedRequest, recommend_pb2.FeedResponse, {"user_id": user_id, "lat": lat, "lng": lng, "radius_km": radius_km, "limit": limit, "now": now, "exclude_event_ids": exclude_event_ids, "categories": categories, "price_max": price_max, "feed_id": feed_id}, timeout)
 
     def highlights(
@@ -134,7 +208,17 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> recommend_pb2.HighlightsResponse:
         """RecommendService.Highlights: 5..10 upcoming nearby events with the most recent
-        engagement, at most two per category."""
+        engagement, at most two per category.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        lat: -90 to 90
+        lng: -180 to 180
+        limit: 0 for the default; 5 to 10
+        now: from 2000-01-01, before 2100-01-01
+        lng: lat and lng must be given together.
+        """
         return self._unary("/aura.v1.RecommendService/Highlights", recommend_pb2.HighlightsRequest, recommend_pb2.HighlightsResponse, {"user_id": user_id, "lat": lat, "lng": lng, "limit": limit, "now": now}, timeout)
 
     def natural(
@@ -150,7 +234,18 @@ class SyncMethods(SyncCaller):
     ) -> recommend_pb2.NaturalResponse:
         """RecommendService.Natural: A search typed the way people talk ("techno in Brooklyn
         tonight under $40"): the query is parsed into filters, and personalised results
-        that honour them are served."""
+        that honour them are served.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        query: required; 1 to 500 characters; matching \\S
+        lat: -90 to 90
+        lng: -180 to 180
+        limit: 0 to 100
+        now: from 2000-01-01, before 2100-01-01
+        lng: lat and lng must be given together.
+        """
         return self._unary("/aura.v1.RecommendService/Natural", recommend_pb2.NaturalRequest, recommend_pb2.NaturalResponse, {"user_id": user_id, "query": query, "lat": lat, "lng": lng, "limit": limit, "now": now}, timeout)
 
     def upsert_events(
@@ -161,7 +256,11 @@ class SyncMethods(SyncCaller):
     ) -> catalog_pb2.UpsertEventsResponse:
         """CatalogService.UpsertEvents: Inserts or replaces events by event_id, up to 1000 per
         call: all of them, or none when one is refused (INVALID_ARGUMENT naming
-        events[i].field)."""
+        events[i].field).
+
+        Rules (refused with INVALID_ARGUMENT):
+        events: required; 1 to 1000 items
+        """
         return self._unary("/aura.v1.CatalogService/UpsertEvents", catalog_pb2.UpsertEventsRequest, catalog_pb2.UpsertEventsResponse, {"events": events}, timeout)
 
     def get_event(
@@ -170,7 +269,12 @@ class SyncMethods(SyncCaller):
         event_id: str = "",
         timeout: float | None = None,
     ) -> catalog_pb2.GetEventResponse:
-        """CatalogService.GetEvent"""
+        """CatalogService.GetEvent
+
+        Rules (refused with INVALID_ARGUMENT):
+        event_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return self._unary("/aura.v1.CatalogService/GetEvent", catalog_pb2.GetEventRequest, catalog_pb2.GetEventResponse, {"event_id": event_id}, timeout)
 
     def list_events(
@@ -185,7 +289,19 @@ class SyncMethods(SyncCaller):
         starts_before: datetime | Timestamp | None = None,
         timeout: float | None = None,
     ) -> catalog_pb2.ListEventsResponse:
-        """CatalogService.ListEvents: Events ordered by start time, a page at a time."""
+        """CatalogService.ListEvents: Events ordered by start time, a page at a time.
+
+        Rules (refused with INVALID_ARGUMENT):
+        page_size: 0 to 1000
+        page_token: at most 512 characters
+        city: one of Manhattan, Brooklyn, Queens, Bronx, Staten Island
+        neighborhood: at most 64 characters
+        category: one of Techno, House, Hip-Hop, R&B, Jazz, Indie Rock, Pop, Latin,
+            Afrobeats, Classical, Comedy, Theater, Art, Film, Food & Drink, Workshop,
+            Networking, Wellness, Sports, Community
+        starts_after: from 2000-01-01, before 2100-01-01
+        starts_before: from 2000-01-01, before 2100-01-01
+        """
         return self._unary("/aura.v1.CatalogService/ListEvents", catalog_pb2.ListEventsRequest, catalog_pb2.ListEventsResponse, {"page_size": page_size, "page_token": page_token, "city": city, "neighborhood": neighborhood, "category": category, "starts_after": starts_after, "starts_before": starts_before}, timeout)
 
     def delete_event(
@@ -195,7 +311,12 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> catalog_pb2.DeleteEventResponse:
         """CatalogService.DeleteEvent: Removes an event; it never appears in recommendations
-        afterwards."""
+        afterwards.
+
+        Rules (refused with INVALID_ARGUMENT):
+        event_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return self._unary("/aura.v1.CatalogService/DeleteEvent", catalog_pb2.DeleteEventRequest, catalog_pb2.DeleteEventResponse, {"event_id": event_id}, timeout)
 
     def get_status(
@@ -224,7 +345,22 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.OnboardResponse:
         """OnboardingService.Onboard: Creates a user's profile, or updates it when the user exists
-        (idempotent). Over REST the answer is the profile document itself."""
+        (idempotent). Over REST the answer is the profile document itself.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        intent: required
+        age: required; 13 to 120
+        lat: -90 to 90
+        lng: -180 to 180
+        city: one of Manhattan, Brooklyn, Queens, Bronx, Staten Island
+        neighborhood: at most 64 characters
+        favorite_categories: at most 20 items; one of Techno, House, Hip-Hop, R&B, Jazz,
+            Indie Rock, Pop, Latin, Afrobeats, Classical, Comedy, Theater, Art, Film, Food &
+            Drink, Workshop, Networking, Wellness, Sports, Community
+        lng: lat and lng must be given together.
+        """
         return await self._unary("/aura.v1.OnboardingService/Onboard", onboarding_pb2.OnboardRequest, onboarding_pb2.OnboardResponse, {"user_id": user_id, "intent": intent, "age": age, "gender": gender, "lat": lat, "lng": lng, "city": city, "neighborhood": neighborhood, "favorite_categories": favorite_categories}, timeout)
 
     async def get_profile(
@@ -234,7 +370,12 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.GetProfileResponse:
         """OnboardingService.GetProfile: Returns a user's profile (over REST, the profile document
-        itself)."""
+        itself).
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return await self._unary("/aura.v1.OnboardingService/GetProfile", onboarding_pb2.GetProfileRequest, onboarding_pb2.GetProfileResponse, {"user_id": user_id}, timeout)
 
     async def reset_profile(
@@ -245,7 +386,12 @@ class AsyncMethods(AsyncCaller):
     ) -> onboarding_pb2.ResetProfileResponse:
         """OnboardingService.ResetProfile: Forgets learned preferences and behavior counts so the
         user is cold again. The behavior history stays, marked as before the reset. Over
-        REST the answer is the profile document itself."""
+        REST the answer is the profile document itself.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return await self._unary("/aura.v1.OnboardingService/ResetProfile", onboarding_pb2.ResetProfileRequest, onboarding_pb2.ResetProfileResponse, {"user_id": user_id}, timeout)
 
     async def log_behavior(
@@ -262,7 +408,24 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> behavior_pb2.LogBehaviorResponse:
         """BehaviorService.LogBehavior: Stores the behavior durably, then updates the profile. A
-        repeated behavior_id is acknowledged as a duplicate and changes nothing."""
+        repeated behavior_id is acknowledged as a duplicate and changes nothing.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        action: required
+        event_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        query: at most 500 characters; matching \\S (or empty)
+        feed_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        position: 0 to 10000
+        behavior_id: at most 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$ (or empty)
+        occurred_at: from 2000-01-01, before 2100-01-01
+        event_id: is required for every action but search.
+        query: is required for a search.
+        """
         return await self._unary("/aura.v1.BehaviorService/LogBehavior", behavior_pb2.LogBehaviorRequest, behavior_pb2.LogBehaviorResponse, {"user_id": user_id, "action": action, "event_id": event_id, "query": query, "feed_id": feed_id, "position": position, "behavior_id": behavior_id, "occurred_at": occurred_at}, timeout)
 
     async def submit_reward(
@@ -278,7 +441,20 @@ class AsyncMethods(AsyncCaller):
     ) -> feedback_pb2.SubmitRewardResponse:
         """FeedbackService.SubmitReward: Records a reward on the matching stored behavior (creating
         one if none) and applies the profile update once; a repeat is a duplicate and
-        changes nothing."""
+        changes nothing.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        event_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        action: required
+        reward: -1 to 1
+        feed_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        behavior_id: at most 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$ (or empty)
+        """
         return await self._unary("/aura.v1.FeedbackService/SubmitReward", feedback_pb2.SubmitRewardRequest, feedback_pb2.SubmitRewardResponse, {"user_id": user_id, "event_id": event_id, "action": action, "reward": reward, "feed_id": feed_id, "behavior_id": behavior_id}, timeout)
 
     async def feed(
@@ -297,7 +473,26 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> recommend_pb2.FeedResponse:
         """RecommendService.Feed: A ranked feed of upcoming events near a place, logged as an
-        impression under feed_id."""
+        impression under feed_id.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        lat: -90 to 90
+        lng: -180 to 180
+        radius_km: 0 to 500
+        limit: 0 to 100
+        now: from 2000-01-01, before 2100-01-01
+        exclude_event_ids: at most 1000 items; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        categories: at most 20 items; one of Techno, House, Hip-Hop, R&B, Jazz, Indie Rock,
+            Pop, Latin, Afrobeats, Classical, Comedy, Theater, Art, Film, Food & Drink,
+            Workshop, Networking, Wellness, Sports, Community
+        price_max: 0 to 100000
+        feed_id: at most 128 characters; matching ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+            (or empty)
+        lng: lat and lng must be given together.
+        """
         return await self._unary("/aura.v1.RecommendService/Feed", recommend_pb2.FeedRequest, recommend_pb2.FeedResponse, {"user_id": user_id, "lat": lat, "lng": lng, "radius_km": radius_km, "limit": limit, "now": now, "exclude_event_ids": exclude_event_ids, "categories": categories, "price_max": price_max, "feed_id": feed_id}, timeout)
 
     async def highlights(
@@ -311,7 +506,17 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> recommend_pb2.HighlightsResponse:
         """RecommendService.Highlights: 5..10 upcoming nearby events with the most recent
-        engagement, at most two per category."""
+        engagement, at most two per category.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        lat: -90 to 90
+        lng: -180 to 180
+        limit: 0 for the default; 5 to 10
+        now: from 2000-01-01, before 2100-01-01
+        lng: lat and lng must be given together.
+        """
         return await self._unary("/aura.v1.RecommendService/Highlights", recommend_pb2.HighlightsRequest, recommend_pb2.HighlightsResponse, {"user_id": user_id, "lat": lat, "lng": lng, "limit": limit, "now": now}, timeout)
 
     async def natural(
@@ -327,7 +532,18 @@ class AsyncMethods(AsyncCaller):
     ) -> recommend_pb2.NaturalResponse:
         """RecommendService.Natural: A search typed the way people talk ("techno in Brooklyn
         tonight under $40"): the query is parsed into filters, and personalised results
-        that honour them are served."""
+        that honour them are served.
+
+        Rules (refused with INVALID_ARGUMENT):
+        user_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        query: required; 1 to 500 characters; matching \\S
+        lat: -90 to 90
+        lng: -180 to 180
+        limit: 0 to 100
+        now: from 2000-01-01, before 2100-01-01
+        lng: lat and lng must be given together.
+        """
         return await self._unary("/aura.v1.RecommendService/Natural", recommend_pb2.NaturalRequest, recommend_pb2.NaturalResponse, {"user_id": user_id, "query": query, "lat": lat, "lng": lng, "limit": limit, "now": now}, timeout)
 
     async def upsert_events(
@@ -338,7 +554,11 @@ class AsyncMethods(AsyncCaller):
     ) -> catalog_pb2.UpsertEventsResponse:
         """CatalogService.UpsertEvents: Inserts or replaces events by event_id, up to 1000 per
         call: all of them, or none when one is refused (INVALID_ARGUMENT naming
-        events[i].field)."""
+        events[i].field).
+
+        Rules (refused with INVALID_ARGUMENT):
+        events: required; 1 to 1000 items
+        """
         return await self._unary("/aura.v1.CatalogService/UpsertEvents", catalog_pb2.UpsertEventsRequest, catalog_pb2.UpsertEventsResponse, {"events": events}, timeout)
 
     async def get_event(
@@ -347,7 +567,12 @@ class AsyncMethods(AsyncCaller):
         event_id: str = "",
         timeout: float | None = None,
     ) -> catalog_pb2.GetEventResponse:
-        """CatalogService.GetEvent"""
+        """CatalogService.GetEvent
+
+        Rules (refused with INVALID_ARGUMENT):
+        event_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return await self._unary("/aura.v1.CatalogService/GetEvent", catalog_pb2.GetEventRequest, catalog_pb2.GetEventResponse, {"event_id": event_id}, timeout)
 
     async def list_events(
@@ -362,7 +587,19 @@ class AsyncMethods(AsyncCaller):
         starts_before: datetime | Timestamp | None = None,
         timeout: float | None = None,
     ) -> catalog_pb2.ListEventsResponse:
-        """CatalogService.ListEvents: Events ordered by start time, a page at a time."""
+        """CatalogService.ListEvents: Events ordered by start time, a page at a time.
+
+        Rules (refused with INVALID_ARGUMENT):
+        page_size: 0 to 1000
+        page_token: at most 512 characters
+        city: one of Manhattan, Brooklyn, Queens, Bronx, Staten Island
+        neighborhood: at most 64 characters
+        category: one of Techno, House, Hip-Hop, R&B, Jazz, Indie Rock, Pop, Latin,
+            Afrobeats, Classical, Comedy, Theater, Art, Film, Food & Drink, Workshop,
+            Networking, Wellness, Sports, Community
+        starts_after: from 2000-01-01, before 2100-01-01
+        starts_before: from 2000-01-01, before 2100-01-01
+        """
         return await self._unary("/aura.v1.CatalogService/ListEvents", catalog_pb2.ListEventsRequest, catalog_pb2.ListEventsResponse, {"page_size": page_size, "page_token": page_token, "city": city, "neighborhood": neighborhood, "category": category, "starts_after": starts_after, "starts_before": starts_before}, timeout)
 
     async def delete_event(
@@ -372,7 +609,12 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> catalog_pb2.DeleteEventResponse:
         """CatalogService.DeleteEvent: Removes an event; it never appears in recommendations
-        afterwards."""
+        afterwards.
+
+        Rules (refused with INVALID_ARGUMENT):
+        event_id: required; 1 to 128 characters; matching
+            ^[A-Za-z0-9][A-Za-z0-9._~:@+=-]{0,127}$
+        """
         return await self._unary("/aura.v1.CatalogService/DeleteEvent", catalog_pb2.DeleteEventRequest, catalog_pb2.DeleteEventResponse, {"event_id": event_id}, timeout)
 
     async def get_status(

@@ -14,9 +14,10 @@ from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.models import UNSET_TIME, Event, as_datetime
 from aura_server.domain.repository import EventCursor, EventFilter, Repository
 from aura_server.domain.taxonomy import canonical_borough, canonical_category, find_neighborhood
-from aura_server.domain.validation import check_limit, require_id
+from aura_server.domain.validation import require_id
 
 MAX_BATCH = 1000
+DEFAULT_PAGE_SIZE = 100
 MAX_TEXT = {"title": 300, "description": 5000, "venue": 300}
 MAX_TAGS = 50
 MAX_EVENT_CATEGORIES = 5
@@ -139,7 +140,6 @@ class CatalogService:
         return len(valid)
 
     def get(self, event_id: str) -> Event:
-        event_id = require_id("event_id", event_id)
         event = self.repo.get_event(event_id)
         if event is None:
             raise NotFound("event_id", f"no event {event_id!r}")
@@ -155,7 +155,7 @@ class CatalogService:
         starts_after: datetime | None = None,
         starts_before: datetime | None = None,
     ) -> tuple[list[Event], str]:
-        page_size = check_limit(page_size, 100, 1, 1000, field="page_size")
+        page_size = page_size or DEFAULT_PAGE_SIZE  # its range is the protos', at the door
         where = EventFilter(
             city=self._canonical("city", city, canonical_borough),
             neighborhood=self._canonical("neighborhood", neighborhood, _neighborhood_name),
@@ -179,7 +179,6 @@ class CatalogService:
         return str(canonical)
 
     def delete(self, event_id: str) -> str:
-        event_id = require_id("event_id", event_id)
         if not self.repo.delete_event(event_id):
             raise NotFound("event_id", f"no event {event_id!r}")
         self.index.mark_stale()

@@ -151,3 +151,41 @@ def _time_bounds(rules: Any) -> dict[str, Any]:
     if starts and first.year % 100 == 0 and end.year == first.year + 100:
         described["pattern"] = f"^{century}[0-9]{{2}}-"
     return described
+
+
+def describe(field: FieldDescriptor) -> str:
+    """The field's declared rules in words ("required; 13 to 120"), from the same schema
+    keywords the OpenAPI document carries; "" for none."""
+    if field_rules(field) is None:
+        return ""
+    schema = apply({"items": {}} if field.is_repeated else {}, field)
+    words = ["required"] if is_required(field) else []
+    if field.is_repeated:
+        words += _bounds(schema, "minItems", "maxItems", " items")
+        schema = schema["items"]
+    if "anyOf" in schema:  # a number whose 0 means the default
+        schema = schema["anyOf"][1]
+        words.append("0 for the default")
+    words += _bounds(schema, "minimum", "maximum", "")
+    words += _bounds(schema, "minLength", "maxLength", " characters")
+    if "enum" in schema:
+        words.append("one of " + ", ".join(str(value) for value in schema["enum"] if value))
+    if "description" in schema:  # a time's bounds, in words already
+        words.append(schema["description"].rstrip(".").lower())
+    elif "pattern" in schema:
+        pattern = schema["pattern"]
+        optional = pattern.startswith("^$|")
+        words.append(
+            f"matching {pattern.removeprefix('^$|')}" + (" (or empty)" if optional else "")
+        )
+    return "; ".join(words)
+
+
+def _bounds(schema: dict[str, Any], low: str, high: str, unit: str) -> list[str]:
+    if low in schema and high in schema:
+        return [f"{schema[low]:g} to {schema[high]:g}{unit}"]
+    if high in schema:
+        return [f"at most {schema[high]:g}{unit}"]
+    if low in schema:
+        return [f"at least {schema[low]:g}{unit}"]
+    return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,20 +18,14 @@ from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.gazetteer import city_centre
 from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import Impression, UserProfile
-from aura_server.domain.taxonomy import CATEGORIES, age_bracket, canonical_category
-from aura_server.domain.validation import (
-    check_coordinates,
-    check_limit,
-    check_moment,
-    require_id,
-)
+from aura_server.domain.taxonomy import age_bracket
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 FEED_WINDOW = timedelta(days=14)
 DEFAULT_RADIUS_KM = 30.0
-MAX_RADIUS_KM = 500.0
-MAX_EXCLUDED = 1000
+DEFAULT_LIMIT = 30  # a Feed's or a search's items when the request asks for 0
+HIGHLIGHTS_LIMIT = 8
 HIGHLIGHTS_RADIUS_KM = 30.0
 HIGHLIGHTS_PER_CATEGORY = 2
 # For cold users, how much of the highlights trend comes from their own age bracket.
@@ -63,29 +56,11 @@ def _where(
 ) -> tuple[float, float]:
     """The request's coordinates, else the user's home, else the city's centre (the
     default radius then covers the five boroughs)."""
-    check_coordinates(lat, lng)
     if lat is not None and lng is not None:
         return lat, lng
     if profile is not None and profile.home_lat is not None and profile.home_lng is not None:
         return profile.home_lat, profile.home_lng
     return city_centre()
-
-
-def _check_filters(filters: FeedFilters) -> FeedFilters:
-    if len(filters.exclude_event_ids) > MAX_EXCLUDED:
-        raise InvalidArgument("exclude_event_ids", f"at most {MAX_EXCLUDED} ids")
-    if len(filters.categories) > len(CATEGORIES):
-        raise InvalidArgument("categories", f"at most {len(CATEGORIES)} categories")
-    categories = []
-    for index, name in enumerate(filters.categories):
-        category = canonical_category(name)
-        if category is None:
-            raise InvalidArgument(f"categories[{index}]", f"unknown category {name!r}")
-        categories.append(category)
-    price_max = filters.price_max
-    if price_max is not None and (not math.isfinite(price_max) or price_max < 0):
-        raise InvalidArgument("price_max", "must be a non-negative amount in USD")
-    return FeedFilters(tuple(filters.exclude_event_ids), tuple(categories), price_max)
 
 
 class Recommender:
@@ -113,20 +88,18 @@ class Recommender:
         filters: FeedFilters | None = None,
         feed_id: str = "",
     ) -> FeedResult:
-        user_id = require_id("user_id", user_id)
-        limit = check_limit(limit, 30, 1, 100)
-        radius = radius_km or DEFAULT_RADIUS_KM  # unset or 0: the default
-        if not math.isfinite(radius) or not 0 < radius <= MAX_RADIUS_KM:
-            raise InvalidArgument("radius_km", f"must be above 0 and at most {MAX_RADIUS_KM:g}")
-        filters = _check_filters(filters or FeedFilters())
+        # The request's own rules (lengths, ranges, known categories) are the protos',
+        # checked at the door (grpc_api/constraints.py); 0 and unset mean the defaults.
+        limit = limit or DEFAULT_LIMIT
+        radius = radius_km or DEFAULT_RADIUS_KM
+        filters = filters or FeedFilters()
         if feed_id:
-            feed_id = require_id("feed_id", feed_id)
             served = self._logged(feed_id)
             if served is not None:
                 return self._replay(served, user_id)
         state = self.serving.user_state(user_id)
         lat, lng = _where(state.profile, lat, lng)
-        now = check_moment("now", now) or utcnow()
+        now = now or utcnow()
         excluded = state.excluded.union(filters.exclude_event_ids)
         candidates = self.index.select(
             lat,
@@ -196,12 +169,11 @@ class Recommender:
         """Upcoming nearby events trending now (engagement over the last 72 hours, halved
         every 24), blended for cold users with their age bracket's trend, at most two per
         category; events nobody engaged with are ordered by all-time popularity."""
-        user_id = require_id("user_id", user_id)
-        limit = check_limit(limit, 8, 5, 10)
+        limit = limit or HIGHLIGHTS_LIMIT  # its range is the protos', checked at the door
         state = self.serving.user_state(user_id)
         profile = state.profile
         lat, lng = _where(profile, lat, lng)
-        now = check_moment("now", now) or utcnow()
+        now = now or utcnow()
         candidates = self.index.select(
             lat, lng, HIGHLIGHTS_RADIUS_KM, now, now + FEED_WINDOW, state.excluded
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,16 +21,8 @@ from aura_server.domain.learning.profiles import (
 from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import Behavior, Event, Impression, UserProfile
 from aura_server.domain.repository import Repository
-from aura_server.domain.validation import (
-    MAX_ID_LENGTH,
-    MAX_QUERY_LENGTH,
-    check_moment,
-    check_query,
-    require_id,
-)
 from aura_server.telemetry.metrics import metrics
 
-MAX_POSITION = 10_000
 SEARCH_CATEGORY_REWARD = 0.2
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -75,7 +66,6 @@ class BehaviorService:
     def _event(self, event_id: str) -> Event:
         """The event, from the catalog index when it holds it (active events), else from
         the store (a cancelled one, or one another process wrote a moment ago)."""
-        event_id = require_id("event_id", event_id)
         event = self.index.event(event_id) or self.repo.get_event(event_id)
         if event is None:
             raise NotFound("event_id", f"no event {event_id!r}")
@@ -92,26 +82,18 @@ class BehaviorService:
         behavior_id: str = "",
         occurred_at: datetime | None = None,
     ) -> LogResult:
-        user_id = require_id("user_id", user_id)
+        # The request's own rules (ids, the query a search needs, position, the time's
+        # bounds) are the protos', checked at the door (grpc_api/constraints.py).
         if action not in ACTIONS:
             raise InvalidArgument("action", f"must be one of {', '.join(ACTIONS)}")
         event: Event | None = None
-        if action == "search":
-            check_query(query, "is required for a search")
-            if event_id:
-                event = self._event(event_id)
-        else:
+        if action != "search" or event_id:
             event = self._event(event_id)
-        if position is not None and not 0 <= position <= MAX_POSITION:
-            raise InvalidArgument("position", f"must be between 0 and {MAX_POSITION}")
-        if len(feed_id) > MAX_ID_LENGTH:
-            raise InvalidArgument("feed_id", f"must be at most {MAX_ID_LENGTH} characters")
         now = utcnow()
-        check_moment("occurred_at", occurred_at)
         if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
             raise InvalidArgument("occurred_at", "must not be in the future")
         behavior = Behavior(
-            behavior_id=require_id("behavior_id", behavior_id) if behavior_id else uuid.uuid4().hex,
+            behavior_id=behavior_id or uuid.uuid4().hex,
             user_id=user_id,
             action=action,
             occurred_at=occurred_at or now,
@@ -163,9 +145,6 @@ class BehaviorService:
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
         """A natural-language search, logged as a search behavior; the categories it names
         are a light preference signal (SEARCH_CATEGORY_REWARD, a fifth of a purchase's)."""
-        user_id = require_id("user_id", user_id)
-        query = query[:MAX_QUERY_LENGTH]
-        check_query(query, "is required for a search")
         behavior = Behavior(
             behavior_id=uuid.uuid4().hex,
             user_id=user_id,
@@ -194,18 +173,13 @@ class BehaviorService:
         The profile reflects each behavior's final reward once: when the behavior was
         logged before (and its action's reward applied then), only the difference
         between the two rewards is applied now."""
-        user_id = require_id("user_id", user_id)
         if action not in ACTIONS or action == "search":
             allowed = ", ".join(a for a in ACTIONS if a != "search")
             raise InvalidArgument("action", f"must be one of {allowed}")
-        if reward is not None and (not math.isfinite(reward) or not -1.0 <= reward <= 1.0):
-            raise InvalidArgument("reward", "must be between -1 and 1")
         value = action_reward(action) if reward is None else reward
         assert value is not None  # every action but search carries a reward
         event = self._event(event_id)
         feed_id = feed_id.strip()
-        if len(feed_id) > MAX_ID_LENGTH:
-            raise InvalidArgument("feed_id", f"must be at most {MAX_ID_LENGTH} characters")
         stored = self._matching_behavior(user_id, event.event_id, action, feed_id, behavior_id)
         if stored is None:
             created = Behavior(
@@ -265,7 +239,6 @@ class BehaviorService:
         self, user_id: str, event_id: str, action: str, feed_id: str, behavior_id: str
     ) -> Behavior | None:
         if behavior_id:
-            behavior_id = require_id("behavior_id", behavior_id)
             stored = self.repo.get_behavior(behavior_id)
             if stored is not None and (stored.user_id, stored.event_id) != (user_id, event_id):
                 raise InvalidArgument(

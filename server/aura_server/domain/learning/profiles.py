@@ -47,15 +47,12 @@ from aura_server.domain.learning.tastes import TasteView, user_tastes
 from aura_server.domain.models import Event, TasteEvidence, UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import (
-    CATEGORIES,
-    GENDERS,
     INTENTS,
     age_bracket,
     canonical_borough,
     canonical_category,
     find_neighborhood,
 )
-from aura_server.domain.validation import check_coordinates, require_id
 from aura_server.telemetry.metrics import metrics
 
 CATEGORY_STEP = 0.15
@@ -214,7 +211,6 @@ class ProfileService:
 
     def get(self, user_id: str) -> UserProfile:
         """The stored profile (shared: not to be changed in place)."""
-        user_id = require_id("user_id", user_id)
         known = self._stored(user_id)
         if known is None:
             raise NotFound("user_id", f"no user {user_id!r}; onboard the user first")
@@ -381,14 +377,10 @@ class ProfileService:
         neighborhood: str = "",
         favorite_categories: Sequence[str] = (),
     ) -> tuple[UserProfile, bool]:
-        user_id = require_id("user_id", user_id)
+        # The request's own rules (the id, age, lat with lng) are the protos', checked at
+        # the door (grpc_api/constraints.py); places and category names are looked up here.
         if intent not in INTENTS:
             raise InvalidArgument("intent", f"must be one of {', '.join(INTENTS)}")
-        if not 13 <= age <= 120:
-            raise InvalidArgument("age", "must be between 13 and 120")
-        if gender and gender not in GENDERS:
-            raise InvalidArgument("gender", f"must be one of {', '.join(GENDERS)}")
-        check_coordinates(lat, lng)
         home_city, home_neighborhood = "", ""
         if neighborhood:
             hood = find_neighborhood(neighborhood)
@@ -404,11 +396,9 @@ class ProfileService:
             if borough is None:
                 raise InvalidArgument("city", f"unknown borough {city!r}")
             home_city = borough
-        if len(favorite_categories) > len(CATEGORIES):
-            raise InvalidArgument("favorite_categories", f"at most {len(CATEGORIES)} categories")
         favorites: list[str] = []
         for index, name in enumerate(favorite_categories):
-            category = canonical_category(name)
+            category = canonical_category(name)  # in-process callers may write "jazz"
             if category is None:
                 raise InvalidArgument(f"favorite_categories[{index}]", f"unknown category {name!r}")
             if category not in favorites:

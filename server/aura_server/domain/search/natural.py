@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
-from aura_server.domain.decision.recommend import FEED_WINDOW
+from aura_server.domain.decision.recommend import DEFAULT_LIMIT, FEED_WINDOW
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.gazetteer import city_centre, gazetteer
@@ -28,13 +28,6 @@ from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
-from aura_server.domain.validation import (
-    check_coordinates,
-    check_limit,
-    check_moment,
-    check_query,
-    require_id,
-)
 
 # The farthest ahead a named window may reach ("december 31").
 MAX_WINDOW = timedelta(days=366)
@@ -90,11 +83,10 @@ class NaturalSearch:
         limit: int = 0,
         now: datetime | None = None,
     ) -> NaturalResult:
-        user_id = require_id("user_id", user_id)
-        check_query(query)
-        limit = check_limit(limit, 30, 1, 100)
-        check_coordinates(lat, lng)
-        now = check_moment("now", now) or utcnow()
+        # The request's own rules (lengths, ranges, lat with lng) are the protos', checked
+        # at the door (grpc_api/constraints.py).
+        limit = limit or DEFAULT_LIMIT
+        now = now or utcnow()
         parsed = self.parser.parse(query, now)
         state = self.serving.user_state(user_id)
         profile = state.profile
