@@ -188,12 +188,11 @@ class OpenAPIBuilder:
             described["required"] = required
         if request:
             described["additionalProperties"] = False
-        together = schema_rules.given_together(message)
-        if together:
-            described["anyOf"] = [
-                {"required": together},
-                {"not": {"anyOf": [{"required": [name]} for name in together]}},
-            ]
+        conditions = schema_rules.message_conditions(message)
+        if len(conditions) == 1:
+            described.update(conditions[0])
+        elif conditions:
+            described["allOf"] = conditions
         return described
 
     def _field_schema(self, field: FieldDescriptor) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from aura_client.calls import enum_number, enum_words
 from buf.validate import validate_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -67,16 +68,41 @@ def message_notes(message: Descriptor) -> list[str]:
 
 
 _TOGETHER = re.compile(r"^has\(this\.(\w+)\) == has\(this\.(\w+)\)$")
+# "this.action == 1 || this.event_id != ''": a field that must be set unless (==) or when
+# (!=) an enum field holds a value.
+_UNLESS = re.compile(r"^this\.(\w+) (==|!=) (\d+) \|\| this\.(\w+) != ''$")
 
 
-def given_together(message: Descriptor) -> list[str]:
-    """Fields a message rule says come together or not at all ("has(this.lat) ==
-    has(this.lng)"), which JSON Schema can say; [] for none."""
+def message_conditions(message: Descriptor) -> list[dict[str, Any]]:
+    """The message rules JSON Schema can say, as schemas the request must also match:
+    fields given together or not at all, a field required by an enum field's value. Rules
+    of other shapes stay in the description only (message_notes)."""
+    conditions = []
     for rule in _message_rules(message):
-        found = _TOGETHER.match(rule.expression)
-        if found:
-            return [found.group(1), found.group(2)]
-    return []
+        together = _TOGETHER.match(rule.expression)
+        unless = _UNLESS.match(rule.expression)
+        if together:
+            names = [together.group(1), together.group(2)]
+            absent = {"not": {"anyOf": [{"required": [name]} for name in names]}}
+            conditions.append({"anyOf": [{"required": names}, absent]})
+        elif unless:
+            switch, operator, number, needed = unless.groups()
+            spellings = _spellings(message.fields_by_name[switch], int(number))
+            holds = {"enum": spellings} if operator == "==" else {"not": {"enum": spellings}}
+            given = {"required": [needed], "properties": {needed: {"minLength": 1}}}
+            switched: dict[str, Any] = {"properties": {switch: holds}}
+            if operator == "==":
+                switched["required"] = [switch]
+            conditions.append({"anyOf": [switched, given]})
+    return conditions
+
+
+def _spellings(field: FieldDescriptor, number: int) -> list[Any]:
+    """Every way a request may write an enum value: its name, its plain word, its number."""
+    enum = field.enum_type
+    assert enum is not None, f"{field.name} is not an enum"
+    words = [w for w in enum_words(enum).split(", ") if w and enum_number(enum, w) == number]
+    return [enum.values_by_number[number].name, *words, number]
 
 
 def apply(schema: dict[str, Any], field: FieldDescriptor) -> dict[str, Any]:
