@@ -11,33 +11,21 @@ from datetime import datetime
 
 from aura_server.domain.decision.catalog_index import CatalogIndex
 from aura_server.domain.errors import InvalidArgument, NotFound
-from aura_server.domain.models import UNSET_TIME, Event, as_datetime
+from aura_server.domain.models import Event, as_datetime
 from aura_server.domain.repository import EventCursor, EventFilter, Repository
 from aura_server.domain.taxonomy import canonical_borough, canonical_category, find_neighborhood
-from aura_server.domain.validation import require_id
 
 MAX_BATCH = 1000
 DEFAULT_PAGE_SIZE = 100
-MAX_TEXT = {"title": 300, "description": 5000, "venue": 300}
-MAX_TAGS = 50
-MAX_EVENT_CATEGORIES = 5
-MAX_TAG_LENGTH = 64
 
 
 def normalise_event(event: Event) -> Event:
-    """Check an incoming event and return it in canonical form, or raise InvalidArgument
-    naming the field. NaN coordinates mean "not given": the neighborhood's are used."""
-    event.event_id = require_id("event_id", event.event_id)
+    """An incoming event in canonical form, or InvalidArgument naming the field. Its own
+    rules (lengths, ranges, sizes, time and price order) are the protos', checked before
+    it gets here: at the door for UpsertEvents, line by line for `aura catalog import`
+    (grpc_api/constraints.py). Here: what needs the gazetteer and the taxonomy. NaN
+    coordinates mean "not given": the neighborhood's are used."""
     event.title = event.title.strip()
-    if not event.title:
-        raise InvalidArgument("title", "is required")
-    for name, limit in MAX_TEXT.items():
-        if len(getattr(event, name)) > limit:
-            raise InvalidArgument(name, f"must be at most {limit} characters")
-    if not event.categories:
-        raise InvalidArgument("categories", "at least one category is required")
-    if len(event.categories) > MAX_EVENT_CATEGORIES:
-        raise InvalidArgument("categories", f"at most {MAX_EVENT_CATEGORIES} categories")
     categories: list[str] = []
     for index, name in enumerate(event.categories):
         category = canonical_category(name)
@@ -46,11 +34,6 @@ def normalise_event(event: Event) -> Event:
         if category not in categories:
             categories.append(category)
     event.categories = categories
-    if len(event.tags) > MAX_TAGS:
-        raise InvalidArgument("tags", f"at most {MAX_TAGS} tags")
-    for index, tag in enumerate(event.tags):
-        if not tag.strip() or len(tag) > MAX_TAG_LENGTH:
-            raise InvalidArgument(f"tags[{index}]", f"must be 1..{MAX_TAG_LENGTH} characters")
     event.tags = [tag.strip().lower() for tag in event.tags]
     hood = find_neighborhood(event.neighborhood) if event.neighborhood else None
     if event.neighborhood and hood is None:
@@ -70,30 +53,10 @@ def normalise_event(event: Event) -> Event:
         if hood is None:
             raise InvalidArgument("lat", "lat and lng are required without a neighborhood")
         event.lat, event.lng = hood.lat, hood.lng
-    if not -90 <= event.lat <= 90:
-        raise InvalidArgument("lat", "must be between -90 and 90")
-    if not -180 <= event.lng <= 180:
-        raise InvalidArgument("lng", "must be between -180 and 180")
-    if event.starts_at == UNSET_TIME:
-        raise InvalidArgument("starts_at", "is required (a valid timestamp)")
-    if event.ends_at == UNSET_TIME:
-        raise InvalidArgument("ends_at", "is not a valid timestamp")
-    if event.ends_at is not None and event.ends_at < event.starts_at:
-        raise InvalidArgument("ends_at", "must not be before starts_at")
-    for name in ("price_min", "price_max"):
-        price = getattr(event, name)
-        if price is not None and (not math.isfinite(price) or price < 0):
-            raise InvalidArgument(name, "must be a non-negative amount in USD")
     if event.price_min is None and event.price_max is not None:
         event.price_min = event.price_max
     if event.price_max is None and event.price_min is not None:
         event.price_max = event.price_min
-    if (
-        event.price_min is not None
-        and event.price_max is not None
-        and (event.price_max < event.price_min)
-    ):
-        raise InvalidArgument("price_max", "must not be below price_min")
     if event.status not in ("active", "cancelled"):
         raise InvalidArgument("status", "must be active or cancelled")
     return event

@@ -76,12 +76,12 @@ def _event_time(message: types_pb2.Event, field: str) -> datetime | None:
     try:
         return optional_time(message, field)
     except InvalidArgument:
-        return UNSET_TIME  # reported per event by the catalog's validation
+        return UNSET_TIME  # a time the declared rules refuse before it gets here
 
 
 def event_from_proto(message: types_pb2.Event) -> Event:
-    """Translate without judging: the catalog validates each event and reports errors
-    per event (unset coordinates become NaN, an unset start UNSET_TIME)."""
+    """Translate without judging (the declared rules were checked first, the catalog
+    checks places): unset coordinates become NaN, an unset start UNSET_TIME."""
     status_names = types_pb2.DESCRIPTOR.enum_types_by_name["EventStatus"].values_by_number
     status = (
         enum_name("EventStatus", message.status, "status") or "active"

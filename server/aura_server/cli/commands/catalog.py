@@ -22,6 +22,7 @@ from aura_server.config import Settings
 from aura_server.domain.catalog import normalise_event
 from aura_server.domain.errors import InvalidArgument
 from aura_server.domain.models import Event
+from aura_server.grpc_api.constraints import check_request
 from aura_server.grpc_api.converters import event_from_proto
 from aura_server.store import Repository
 
@@ -69,6 +70,7 @@ def parse_jsonl(lines: Iterable[str]) -> tuple[list[Event], list[LineError]]:
             errors.append(LineError(number, "json", str(exc)))
             continue
         try:
+            check_request(message)  # the rules the protos declare, as at the door
             events.append(normalise_event(event_from_proto(message)))
         except InvalidArgument as exc:
             errors.append(LineError(number, exc.field, exc.description))
