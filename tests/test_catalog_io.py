@@ -58,7 +58,7 @@ def test_the_seeded_catalog_is_believable() -> None:
     """Over the whole catalog `aura catalog seed-demo` writes: venues stand in their own
     neighborhoods at one place each and host what is on; titles fit their hour and day;
     performers perform what the event is filed as."""
-    from aura_server.domain.decision.catalog_index import distance_km
+    from aura_server.domain.geo import distance_km
 
     venues = {v.name: v for hosted in VENUES.values() for v in hosted}
     title_patterns = {

@@ -1,4 +1,4 @@
-"""The README's generated parts match the code."""
+"""The docs' generated parts match their sources."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from gen_docs import README, with_table
+from gen_docs import DOCS, PARTS, regenerated
 
 from aura_server.config import Settings
 
 
-def test_the_configuration_table_matches_the_settings() -> None:
-    text = README.read_text()
-    assert with_table(text) == text, "run `make docs`"
+@pytest.mark.parametrize("page", sorted({page for page, _, _ in PARTS}))
+def test_the_generated_parts_match_their_sources(page: str) -> None:
+    assert regenerated(page) == (DOCS / page).read_text(), "run `make docs`"
+
+
+def test_every_setting_command_and_series_is_in_the_reference() -> None:
+    reference = {page: (DOCS / page).read_text() for page, _, _ in PARTS}
+    for item in dataclasses.fields(Settings):
+        assert f"`{item.metadata['env']}`" in reference["reference/configuration.md"]
+    assert "`aura catalog import`" in reference["reference/cli.md"]
+    assert "`aura_requests_total`" in reference["reference/metrics.md"]
+    assert "POST /v1/recommend/natural" in reference["reference/api.md"]
 
 
 def test_every_setting_is_read_from_its_variable() -> None:

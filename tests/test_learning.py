@@ -1,4 +1,4 @@
-"""How behaviors and rewards change profiles (the README's learning table), on every store."""
+"""How behaviors and rewards change profiles (docs/concepts/learning.md), on every store."""
 
 from __future__ import annotations
 

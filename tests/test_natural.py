@@ -11,8 +11,8 @@ import pytest
 from aura.v1 import onboarding_pb2, recommend_pb2, types_pb2
 from test_ranking import Served, served  # noqa: F401 (the fixture)
 
-from aura_server.domain.decision.catalog_index import distance_km
 from aura_server.domain.gazetteer import gazetteer
+from aura_server.domain.geo import distance_km
 from aura_server.domain.search.natural import AROUND_PLACE_KM
 from aura_server.domain.search.query import hours_between, slot_hours
 from aura_server.grpc_api.converters import timestamp

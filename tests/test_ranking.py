@@ -23,7 +23,8 @@ from conftest import NOW, copy_of
 from aura_server.access.tokens import TokenVerifier
 from aura_server.app import Aura
 from aura_server.config import Settings
-from aura_server.domain.decision.catalog_index import CandidateFilter, FloatArray
+from aura_server.domain.arrays import FloatArray
+from aura_server.domain.catalog_index import CandidateFilter
 from aura_server.domain.decision.ranking import LearnedRanker, RankingContext
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.taxonomy import CATEGORY_CODES

@@ -29,7 +29,7 @@ from test_ranking import Served
 from aura_server.cli.commands.catalog import write_events
 from aura_server.cli.commands.demo_catalog import demo_events
 from aura_server.domain.catalog import normalise_event
-from aura_server.domain.decision.impressions import ImpressionLog
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.models import Impression, utcnow
 from aura_server.grpc_api.converters import timestamp
 from aura_server.store.mongo import OPERATION_TIMEOUT_SECONDS, MongoRepository

@@ -14,7 +14,7 @@ from conftest import NOW, copy_of, make_event
 
 from aura_server.app import Aura
 from aura_server.config import Settings
-from aura_server.domain.decision.catalog_index import distance_km
+from aura_server.domain.geo import distance_km
 from aura_server.domain.learning import tastes
 from aura_server.domain.learning.profiles import learn_from
 from aura_server.domain.learning.tastes import user_tastes

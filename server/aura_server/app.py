@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from aura_server.config import Settings
 from aura_server.domain.catalog import CatalogService
+from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.dataplane import DataPlane
-from aura_server.domain.decision.catalog_index import CatalogIndex
-from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.decision.ranking import LearnedRanker, RankingSettings
 from aura_server.domain.decision.recommend import Recommender
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.decision.slate import SlatePolicy
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.learning.loop import LearningLoop, LearningSettings, load_bandit

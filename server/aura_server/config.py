@@ -12,7 +12,7 @@ from dotenv import load_dotenv
 
 def setting(default: Any, env: str, meaning: str) -> Any:
     """A Settings field read from the environment variable `env`; `meaning` is its line in
-    the README's configuration table (generated from these fields by `make docs`)."""
+    the configuration reference (docs/reference/configuration.md, made by `make docs`)."""
     return field(default=default, metadata={"env": env, "meaning": meaning})
 
 
@@ -219,7 +219,7 @@ def _weights(text: str) -> tuple[float, float, float, float]:
 
 
 def configuration_table() -> str:
-    """The README's configuration table, from the Settings fields."""
+    """The configuration reference's table, from the Settings fields."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for item in fields(Settings):
         default = item.default

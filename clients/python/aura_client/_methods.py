@@ -269,7 +269,7 @@ class SyncMethods(SyncCaller):
         event_id: str = "",
         timeout: float | None = None,
     ) -> catalog_pb2.GetEventResponse:
-        """CatalogService.GetEvent
+        """CatalogService.GetEvent: One event by its id (NOT_FOUND when there is none).
 
         Rules (refused with INVALID_ARGUMENT):
         event_id: required; 1 to 128 characters; matching
@@ -324,8 +324,8 @@ class SyncMethods(SyncCaller):
         *,
         timeout: float | None = None,
     ) -> status_pb2.GetStatusResponse:
-        """StatusService.GetStatus: Open to everyone (no token needed); the REST door answers 503
-        when not serving."""
+        """StatusService.GetStatus: The status, store, model version, catalog size and version.
+        Open to everyone (no token needed); the REST door answers 503 when not serving."""
         return self._unary("/aura.v1.StatusService/GetStatus", status_pb2.GetStatusRequest, status_pb2.GetStatusResponse, {}, timeout)
 
 
@@ -567,7 +567,7 @@ class AsyncMethods(AsyncCaller):
         event_id: str = "",
         timeout: float | None = None,
     ) -> catalog_pb2.GetEventResponse:
-        """CatalogService.GetEvent
+        """CatalogService.GetEvent: One event by its id (NOT_FOUND when there is none).
 
         Rules (refused with INVALID_ARGUMENT):
         event_id: required; 1 to 128 characters; matching
@@ -622,6 +622,6 @@ class AsyncMethods(AsyncCaller):
         *,
         timeout: float | None = None,
     ) -> status_pb2.GetStatusResponse:
-        """StatusService.GetStatus: Open to everyone (no token needed); the REST door answers 503
-        when not serving."""
+        """StatusService.GetStatus: The status, store, model version, catalog size and version.
+        Open to everyone (no token needed); the REST door answers 503 when not serving."""
         return await self._unary("/aura.v1.StatusService/GetStatus", status_pb2.GetStatusRequest, status_pb2.GetStatusResponse, {}, timeout)

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from aura_server.domain.decision.catalog_index import CatalogIndex
+from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.models import Event, as_datetime
 from aura_server.domain.repository import EventCursor, EventFilter, Repository

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from aura_server import __version__
 from aura_server.domain.catalog import CatalogService
+from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.catalog_index import CatalogIndex
 from aura_server.domain.decision.ranking import RankingContext
 from aura_server.domain.decision.recommend import Recommender
 from aura_server.domain.errors import StoreUnavailable

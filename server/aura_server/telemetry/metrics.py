@@ -11,94 +11,196 @@ import os
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+AcrossWorkers = Literal["all", "sum", "min", "max"]
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-class Metrics:
-    def __init__(self) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
+@dataclass(frozen=True)
+class Series:
+    """One Prometheus series: the attribute of `Metrics` that holds it, and its definition."""
 
-        self.requests = Counter(
-            "aura_requests_total",
-            "Calls answered, by RPC, door and status",
-            ["rpc", "door", "code"],
+    attribute: str
+    kind: str  # counter, gauge or histogram
+    name: str
+    meaning: str
+    labels: tuple[str, ...] = ()
+    across_workers: AcrossWorkers = "all"  # how a gauge adds up over the workers
+
+
+# The metrics, as the operators' reference lists them (`make docs`).
+SERIES: tuple[Series, ...] = (
+    Series(
+        "requests",
+        "counter",
+        "aura_requests_total",
+        "Calls answered, by RPC, door and status",
+        ("rpc", "door", "code"),
+    ),
+    Series(
+        "latency",
+        "histogram",
+        "aura_request_seconds",
+        "Time to answer a call, by RPC and door",
+        ("rpc", "door"),
+    ),
+    Series(
+        "behaviors", "counter", "aura_behaviors_total", "Behaviors stored, by action", ("action",)
+    ),
+    Series("rewards", "counter", "aura_rewards_total", "Rewards recorded, by action", ("action",)),
+    Series(
+        "learned",
+        "counter",
+        "aura_examples_learned_total",
+        "Examples the bandit learned: from a reward, or a view's default",
+        ("source",),
+    ),
+    Series(
+        "unjoined",
+        "counter",
+        "aura_rewards_unjoined_total",
+        "Rewards that matched no impression (not learned)",
+    ),
+    Series(
+        "slots",
+        "counter",
+        "aura_feed_slots_total",
+        "Feed slots served, explored or greedy",
+        ("choice",),
+    ),
+    Series(
+        "feeds", "counter", "aura_feeds_total", "Feeds served, cold-start or learned", ("kind",)
+    ),
+    # A gauge, not a counter: skips and hides are negative rewards.
+    Series(
+        "slot_rewards",
+        "gauge",
+        "aura_slot_reward_sum",
+        "Sum of the rewards joined to served slots, explored or greedy",
+        ("choice",),
+        "sum",
+    ),
+    Series(
+        "engaged_categories",
+        "counter",
+        "aura_engagement_by_category_total",
+        "Positive behaviors (click, save, like, share, purchase) by event category",
+        ("category",),
+    ),
+    Series(
+        "engaged_neighborhoods",
+        "counter",
+        "aura_engagement_by_neighborhood_total",
+        "Positive behaviors by event neighborhood",
+        ("neighborhood",),
+    ),
+    # Profiles are read from the store on every request (read-your-writes across
+    # workers); the in-process copy serves only while the store is down.
+    Series(
+        "profile_reads",
+        "counter",
+        "aura_profile_reads_total",
+        "Profile reads for a feed: from the store, the last-known copy, or none",
+        ("source",),
+    ),
+    Series(
+        "store_up", "gauge", "aura_store_up", "1 while the store answers the health ping", (), "min"
+    ),
+    Series(
+        "model_examples",
+        "gauge",
+        "aura_model_examples",
+        "Examples the served model has learned",
+        (),
+        "max",
+    ),
+    Series(
+        "model_saved",
+        "gauge",
+        "aura_model_saved_timestamp_seconds",
+        "When the newest model snapshot was saved",
+        (),
+        "max",
+    ),
+    Series(
+        "catalog_events",
+        "gauge",
+        "aura_catalog_events",
+        "Active events in the catalog index",
+        (),
+        "max",
+    ),
+    Series(
+        "store_latency",
+        "histogram",
+        "aura_store_seconds",
+        "Store calls, by operation",
+        ("operation",),
+    ),
+    Series(
+        "store_errors",
+        "counter",
+        "aura_store_errors_total",
+        "Store calls that failed, by operation",
+        ("operation",),
+    ),
+    Series(
+        "llm",
+        "counter",
+        "aura_llm_parses_total",
+        "LLM query parses: answered, cache hits, and failures by kind",
+        ("outcome",),
+    ),
+)
+
+
+class Metrics:
+    """Every series of `SERIES`, made at once (see the module docstring for when)."""
+
+    requests: Counter
+    latency: Histogram
+    behaviors: Counter
+    rewards: Counter
+    learned: Counter
+    unjoined: Counter
+    slots: Counter
+    feeds: Counter
+    slot_rewards: Gauge
+    engaged_categories: Counter
+    engaged_neighborhoods: Counter
+    profile_reads: Counter
+    store_up: Gauge
+    model_examples: Gauge
+    model_saved: Gauge
+    catalog_events: Gauge
+    store_latency: Histogram
+    store_errors: Counter
+    llm: Counter
+
+    def __init__(self) -> None:
+        for series in SERIES:
+            setattr(self, series.attribute, _make(series))
+
+
+def _make(series: Series) -> Any:
+    import prometheus_client
+
+    if series.kind == "histogram":
+        return prometheus_client.Histogram(
+            series.name, series.meaning, series.labels, buckets=LATENCY_BUCKETS
         )
-        self.latency = Histogram(
-            "aura_request_seconds",
-            "Time to answer a call, by RPC and door",
-            ["rpc", "door"],
-            buckets=LATENCY_BUCKETS,
+    if series.kind == "gauge":
+        return prometheus_client.Gauge(
+            series.name, series.meaning, series.labels, multiprocess_mode=series.across_workers
         )
-        self.behaviors = Counter("aura_behaviors_total", "Behaviors stored, by action", ["action"])
-        self.rewards = Counter("aura_rewards_total", "Rewards recorded, by action", ["action"])
-        self.learned = Counter(
-            "aura_examples_learned_total",
-            "Examples the bandit learned: from a reward, or a view's default",
-            ["source"],
-        )
-        self.unjoined = Counter(
-            "aura_rewards_unjoined_total", "Rewards that matched no impression (not learned)"
-        )
-        self.slots = Counter(
-            "aura_feed_slots_total", "Feed slots served, explored or greedy", ["choice"]
-        )
-        self.feeds = Counter("aura_feeds_total", "Feeds served, cold-start or learned", ["kind"])
-        # A gauge, not a counter: skips and hides are negative rewards.
-        self.slot_rewards = Gauge(
-            "aura_slot_reward_sum",
-            "Sum of the rewards joined to served slots, explored or greedy",
-            ["choice"],
-            multiprocess_mode="sum",
-        )
-        self.engaged_categories = Counter(
-            "aura_engagement_by_category_total",
-            "Positive behaviors (click, save, like, share, purchase) by event category",
-            ["category"],
-        )
-        self.engaged_neighborhoods = Counter(
-            "aura_engagement_by_neighborhood_total",
-            "Positive behaviors by event neighborhood",
-            ["neighborhood"],
-        )
-        # Profiles are read from the store on every request (read-your-writes across
-        # workers); the in-process copy serves only while the store is down.
-        self.profile_reads = Counter(
-            "aura_profile_reads_total",
-            "Profile reads for a feed: from the store, the last-known copy, or none",
-            ["source"],
-        )
-        self.store_up = Gauge(
-            "aura_store_up", "1 while the store answers the health ping", multiprocess_mode="min"
-        )
-        self.model_examples = Gauge(
-            "aura_model_examples", "Examples the served model has learned", multiprocess_mode="max"
-        )
-        self.model_saved = Gauge(
-            "aura_model_saved_timestamp_seconds",
-            "When the newest model snapshot was saved",
-            multiprocess_mode="max",
-        )
-        self.catalog_events = Gauge(
-            "aura_catalog_events", "Active events in the catalog index", multiprocess_mode="max"
-        )
-        self.store_latency = Histogram(
-            "aura_store_seconds",
-            "Store calls, by operation",
-            ["operation"],
-            buckets=LATENCY_BUCKETS,
-        )
-        self.store_errors = Counter(
-            "aura_store_errors_total", "Store calls that failed, by operation", ["operation"]
-        )
-        self.llm = Counter(
-            "aura_llm_parses_total",
-            "LLM query parses: answered, cache hits, and failures by kind",
-            ["outcome"],
-        )
+    return prometheus_client.Counter(series.name, series.meaning, series.labels)
 
 
 _metrics: Metrics | None = None

@@ -70,7 +70,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetEvent(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One event by its id (NOT_FOUND when there is none).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

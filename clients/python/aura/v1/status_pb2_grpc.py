@@ -47,7 +47,8 @@ class StatusServiceServicer:
     """
 
     def GetStatus(self, request, context):
-        """Open to everyone (no token needed); the REST door answers 503 when not serving.
+        """The status, store, model version, catalog size and version. Open to everyone (no
+        token needed); the REST door answers 503 when not serving.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

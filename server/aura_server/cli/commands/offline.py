@@ -275,7 +275,7 @@ def evaluate_log(args: argparse.Namespace, settings: Settings) -> int:
             "aura: a popularity policy cannot be evaluated from these logs: it would show "
             "items the serving policy gave no chance (it explores by category among its "
             "scored candidates), and impressions do not record the candidates each slot "
-            "was chosen from; see README, Offline evaluation",
+            "was chosen from; see docs/operations/evaluation.md",
             file=sys.stderr,
         )
         return 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from aura_server.domain.decision.catalog_index import FloatArray, IntArray
+from aura_server.domain.arrays import FloatArray, IntArray
 
 # Slate constants (slate.py explains them).
 MAX_SLOT_SHARE = 2.0

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from aura_server.domain.decision.catalog_index import FloatArray, IntArray
+from aura_server.domain.arrays import FloatArray, IntArray
 from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import (
     BOROUGHS,

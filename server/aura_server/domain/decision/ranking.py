@@ -1,44 +1,16 @@
 """Ranking: the interface, the cold-start blend and the learned ranker behind it.
 
-Users with fewer than 3 feedback behaviors (a view or a search says nothing of taste:
-UserProfile.feedback_count) get the cold-start blend of four signals, each scaled to [0, 1]
-over the candidates (weights configurable; defaults from the original design):
+- Users with fewer than COLD_START_BEHAVIORS feedback behaviors get the cold-start blend
+  of four signals (popular_nearby, age_trending, intent_match, happening_soon), each
+  scaled to [0, 1] over the candidates, with their favourite categories multiplied by up
+  to 1 + FAVORITE_BOOST.
+- Everyone else gets the learned ranking: the posterior mean of each event's appeal
+  (tastes.py), shaded by popularity and item fatigue, keeps the best `candidate_pool` in
+  greedy order. The slate (slate.py) then explores as far as the user's tastes are
+  uncertain; the contextual bandit's estimate adds to what exploring an event could gain
+  and never moves the greedy order.
 
-- popular_nearby (0.40): time-decayed engagement of the event (plus a little of its
-  all-time popularity), times nearness (exp(-km / the user's travel distance)); the
-  nearest events keep a quarter of their weight even when nobody has engaged yet, so
-  nearness carries a catalog's first feeds;
-- age_trending (0.25): time-decayed engagement from users of the same age bracket;
-- intent_match (0.20): the intent's categories (1) or tags (0.5) from
-  taxonomy.INTENT_MAP;
-- happening_soon (0.15): half how soon it starts (halved about every 33 h), half how much
-  the bracket engages with events at that hour of the week.
-
-The categories the user named at onboarding, or has shown they like since, then multiply
-an event's blend score by up to 1 + FAVORITE_BOOST (the best of their tastes gets all of
-it): what someone says they love leads their first feed wherever the catalog has it
-nearby, and one click on Jazz makes Jazz lead the next. Such items say so (reason
-"favorite_category" for a named favourite).
-
-Everyone else gets the learned ranking: the expected appeal of each event to the user
-(tastes.py: what their feedback says of its category, times how near it is for how far
-they travel, times how its price fits their budget, times a touch of popularity, times
-the item's fatigue once it was passed over) keeps
-the best `candidate_pool` candidates, in the greedy order of that posterior mean. The
-slate is then filled slot by slot with exploration (slate.py), spent as far as the
-user's tastes are uncertain: what exploring an event could gain is its appeal with the
-taste EXPLORE_OPTIMISM spreads higher, plus `bandit_weight` x the contextual bandit's
-estimate of its reward. So a user we know nothing about explores up to twice the
-configured share, one whose tastes are clear a fifth of it, the first PROTECTED_SLOTS
-stay greedy once the user has a clear favourite, and what the bandit has learned from
-everyone (a kind people like this user take, an hour that suits them) decides which
-kinds are tried and how often.
-
-Neither optimism nor the bandit moves the greedy order: both reorder events the mean
-already tells apart. On the product simulator (18 worlds, seed 31), an upper confidence
-bound in the greedy order and the bandit at 0.2 cost steady users 0.035-0.05 of the best
-possible top 10; the bandit at 0.1 in the greedy order still cost 0.004-0.036 (0.020 on
-average over seeds 31, 33, 35 and 37) against the bandit steering exploration only.
+The signals, weights and reasons are described in docs/concepts/decision.md.
 """
 
 from __future__ import annotations
@@ -51,8 +23,9 @@ from typing import Protocol
 
 import numpy as np
 
+from aura_server.domain.arrays import FloatArray, IntArray
+from aura_server.domain.catalog_index import Candidates
 from aura_server.domain.decision import compiled
-from aura_server.domain.decision.catalog_index import Candidates, FloatArray, IntArray
 from aura_server.domain.decision.features import ActionTexts, shared_features
 from aura_server.domain.decision.slate import SlatePolicy, fill_slate
 from aura_server.domain.learning.bandit import ContextualBandit

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext, scaled
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable

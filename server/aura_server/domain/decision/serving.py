@@ -19,10 +19,10 @@ from concurrent.futures import TimeoutError as ReadTimeout
 from dataclasses import dataclass, replace
 
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.catalog_index import distance_km
-from aura_server.domain.decision.impressions import ImpressionLog
 from aura_server.domain.decision.ranking import RankedItem, Ranking, RankingContext
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.geo import distance_km
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.learning.profiles import KnownUser, ProfileService
 from aura_server.domain.learning.tastes import TasteView, user_tastes
 from aura_server.domain.models import Impression, ImpressionItem, UserProfile

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aura_server.domain.arrays import FloatArray, IntArray
 from aura_server.domain.decision import compiled
-from aura_server.domain.decision.catalog_index import FloatArray, IntArray
 from aura_server.domain.decision.compiled import (  # noqa: F401 (re-exported)
     GAIN_EXPLORATION,
     MAX_SLOT_EPSILON,

@@ -1,22 +1,11 @@
 """What each action a user takes is worth: the one table the profile, the learner, the
 taste evidence and the trends read.
 
-| action   | reward | engagement |
-|----------|--------|------------|
-| purchase | +1.0   | 5          |
-| like     | +0.6   | 2          |
-| share    | +0.6   | 3          |
-| save     | +0.5   | 2          |
-| click    | +0.3   | 1          |
-| view     | +0.1   | 0.5        |
-| skip     | -1/3   | 0          |
-| hide     | -1.0   | 0          |
-| search   | none   | 0          |
-
-- reward: the learning table of the original design (a purchase moves a category score by
-  0.15 x 1.0, a skip by 0.15 x -1/3 = -0.05), the bandit's reward for the item, and the
-  taste evidence (tastes.py).
+- reward: the learning table of the original design (a category score moves by
+  CATEGORY_STEP x reward), the bandit's reward for the item, and the taste evidence.
 - engagement: how much the action says "people want this" in the trends and popularity.
+
+The table, with the score changes it makes, is shown in docs/concepts/learning.md.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import numpy as np
 import pylibvw
 import vowpalwabbit
 
-from aura_server.domain.decision.catalog_index import FloatArray
+from aura_server.domain.arrays import FloatArray
 
 VW_ARGS = "--cb_adf --cb_type mtr -q UE -q TE --ignore_linear E --bit_precision 20 --quiet"
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.catalog_index import CatalogIndex, distance_km
 from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.geo import distance_km
 from aura_server.domain.learning.actions import ACTIONS, action_reward, engagement_weight
 from aura_server.domain.learning.loop import LearningLoop
 from aura_server.domain.learning.profiles import (

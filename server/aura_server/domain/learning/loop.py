@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.impressions import ImpressionLog
+from aura_server.domain.impressions import ImpressionLog
 from aura_server.domain.learning.actions import REWARD_ACTIONS
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.models import Impression

@@ -1,31 +1,8 @@
 """Preference profiles and how every behavior and reward changes them.
 
-The learning table (the reward of each action is in actions.py):
-
-| action   | reward | category score | location score |
-|----------|--------|----------------|----------------|
-| purchase | +1.0   | +0.15          | +0.10          |
-| like     | +0.6   | +0.09          | +0.06          |
-| share    | +0.6   | +0.09          | +0.06          |
-| save     | +0.5   | +0.075         | +0.05          |
-| click    | +0.3   | +0.045         | +0.03          |
-| view     | +0.1   | +0.015         | none           |
-| skip     | -1/3   | -0.05          | none           |
-| hide     | -1.0   | -0.15          | none           |
-| search   | none   | none           | none           |
-
-Category deltas are 0.15 x reward and location deltas 0.10 x reward, so a purchase adds
-0.15 and a skip takes 0.05 (the original design). Scores stay in [0, 1]; what a negative
-delta would take below 0 is kept as the category's aversion (in [0, 1], reduced by positive
-deltas), so ranking can tell "skipped ten times" from "never seen". Negative feedback is
-about what the user rejected, the kind of event: it moves the category, never the place
-(a skipped brunch says nothing against the user's own neighbourhood). A positive reward
-also moves the price range: its average toward the event's prices by 0.2 x reward, its
-low end down to the lowest price taken, its top (the budget, DEFAULT_BUDGET at first) up
-to the highest. Every feedback action first fades the earlier category scores and the
-taste evidence by the half-life (tastes.py). Every behavior counts toward behavior_count,
-those that carry taste (not a view or a search) toward feedback_count; purchases also
-count toward total_events_attended.
+A behavior's reward (actions.py) moves the profile document: category scores by
+CATEGORY_STEP x reward within [0, 1], places and the price range only toward what was
+taken. The rules, with the table they make, are in docs/concepts/learning.md.
 """
 
 from __future__ import annotations

@@ -1,94 +1,22 @@
 """What the learner knows of one user's taste, how sure it is, and how it forgets.
 
-Whether an event suits someone is modelled as a product, each factor learned from what
-they were shown and what they did with it:
+Contract: `appeal = taste(category) x nearness(distance) x price_fit(price)`, each factor
+a posterior learned from what the user was shown (exposure, by the position prior and the
+item's fit) and what they did with it (rewards, actions.py):
 
-    appeal = taste(category) x nearness(distance) x price_fit(price)
+- category taste: a Beta posterior per category (prior STATED_TASTE or BASE_TASTE, worth
+  PRIOR_STRENGTH observations), a recent memory on top of it (RECENT_SHARE,
+  RECENT_STRENGTH), fading by EVIDENCE_HALF_LIFE with each kind on its own clock
+  (OTHER_KINDS_AGING);
+- travel distance and budget: grid posteriors over DISTANCE_BANDS and PRICE_BANDS, the
+  exposure's fit taken at their CAUTION_QUANTILE;
+- a change of tastes: a CUSUM of per-list evidence (change_evidence) that restarts the
+  tastes past CHANGE_EVIDENCE nats;
+- a list's passes softened by its first take (COMPETITION_SHARE), and item fatigue past
+  FATIGUE_GRACE looks.
 
-- **Category taste**, a Beta posterior per category. Every list shown counts each item as
-  probably looked at and passed over (its *exposure*: the position prior
-  1 / (1 + POSITION_DECAY k) at slot k, times how well the item fitted on distance and
-  price: not taking a far or dear event says little against its kind). Feedback then
-  corrects it: a positive action takes the exposure back and adds its reward to `liked`
-  (a purchase 1, a click 0.3; shared among the event's categories by how likely each is
-  the reason), a negative one makes it a certain pass (3 x |reward|: a skip 1, a hide 3).
-  With prior mean m (STATED_TASTE for a category named at onboarding, BASE_TASTE
-  otherwise) worth PRIOR_STRENGTH observations:
-
-      mean = (liked + k m) / (liked + passed + k)      sd = sqrt(mean (1 - mean) / (n + k + 1))
-
-  So silence counts: a category shown again and again and never taken sinks, and one
-  purchase lifts an unknown category from 0.15 to 0.43.
-- **Willingness to travel and budget**, learned the same way: per distance band
-  (DISTANCE_BANDS, km from where the user asked: the feed's coordinates, else home;
-  never from the neighborhoods purchases happened to be in) and per price band
-  (PRICE_BANDS), how much the user was shown that they should have liked (exposure times
-  its category's taste) and how much of it they took (rewards). The travel distance s of
-  nearness = exp(-km / s), and the budget B of price_fit = 1 up to B, then
-  exp(-(price - B) / max(0.35 B, 8)), are the values on a grid that best explain what
-  was taken, as counts proportional to shown x fit (a Poisson likelihood), with a
-  log-normal prior around DEFAULT_TRAVEL_KM and DEFAULT_BUDGET; the budget is never below
-  the most the user has paid (fading like the rest). So buying at $60 rules out a $30
-  budget, leaving dearer things untaken while taking cheaper ones lowers it, and a user
-  who takes events 200 m away but never 3 km away gets a short s. Only items of kinds the
-  user likes above an unknown kind count as shown here: a Techno night nearby left alone
-  is about Techno, not about nearby. Ranking weighs an event by its nearness and price
-  fit averaged over those posteriors (TasteView.fit), not at the likeliest s and B: while
-  a budget is unsure, a dear event keeps some of its appeal.
-- Which is to blame for an item left alone, its kind or its distance and price? The
-  exposure's fit uses a cautious travel distance and budget (the CAUTION_QUANTILE of
-  their posteriors, never above the best values): while nobody knows how far a user goes,
-  far Jazz left alone mostly says "too far", and only once they are known to travel does
-  it say "not Jazz". Without it, a user who goes 1 km lost their favourite to the far
-  events of it that a 2.5 km default kept showing them.
-
-Tastes change, so evidence fades: before new evidence of mass m is added (an item's
-exposure, a purchase's 1, a skip's 1), earlier evidence is multiplied by
-0.5 ** (m / EVIDENCE_HALF_LIFE): after that many units, old evidence counts half. Each
-kind keeps its own clock: a category's taste ages by the new evidence about that
-category, and by only OTHER_KINDS_AGING of the evidence about others, so a regular who
-buys Jazz every night still remembers the Techno nights they skipped, while a favourite
-that stops being taken fades as fast as it is shown. Distance and budget age by all of it.
-
-What the user did lately weighs more than that long memory can say: every category mass
-is also kept with a half-life RECENT_SHARE as long, and the taste used is the recent
-evidence on top of the long-memory mean, worth RECENT_STRENGTH observations:
-
-    taste = (recent liked + s x mean) / (recent liked + recent passed + s)
-
-So a favourite shown for a session and left alone drops by a third at once and comes
-back as soon as it is taken again; its spread is counted from the recent evidence too, so
-a kind not looked at for a while becomes worth another look.
-
-Tastes can also change all at once (a Techno regular turns to Jazz), faster than any
-fading follows: the long memory would keep serving Techno for sessions. So every item's
-fate is also weighed as evidence of a change (change_evidence): how much better "the
-kinds they were sure to like are now worth as little as any other" (LEFT_TASTE) explains
-it than what the long memory was sure of (only items of kinds liked above an unknown
-kind say anything). Those nats add up per list, and the lists' sums in `surprise`,
-never below zero between lists (a CUSUM: a favourite taken brings it back down; within
-a list the order feedback arrives in does not matter). Once they pass CHANGE_EVIDENCE
-and the user has answered the last list (a list nobody has looked at yet says nothing),
-the next list starts over (`restart`): what the user liked is forgotten, of what they
-passed over only the recent memory stays (the kinds they just left stay down), what they
-stated at onboarding no longer counts, and their travel distance and budget are kept.
-Feedback is always learned against the tastes its list was served with, so the check is
-made only when serving.
-
-A list's passes are softened once something in it is taken: the first take from a list
-gives back COMPETITION_SHARE of the passes its other items counted. Someone who takes one
-thing from a list was busy with it; leaving the rest says less against their kinds, and
-a user who picks one item of each list (most people) keeps the degree of their other
-tastes instead of watching every kind but the one they took sink.
-
-An event can tire a user (item fatigue): each time an item is
-shown and not taken, its own pass count grows by how likely it was looked at (a skip adds
-one look, a hide three; taking it clears it). Past FATIGUE_GRACE looks the learned
-ranking weighs it by 1 / (1 + (passes - FATIGUE_GRACE) / FATIGUE_LOOKS), so an event left
-again and again gives way to others, while the best events keep their place for the
-first few lists (people do not take everything they would like the first time they see
-it). Its kind takes the passes as before: discounting repeats against the kind kept the
-same events in the feed session after session on the simulators.
+The model, with its numbers and the reasons for them, is described in
+docs/concepts/learning.md; what each setting measured is in CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -102,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from aura_server.domain.decision.catalog_index import FloatArray, IntArray
+from aura_server.domain.arrays import FloatArray, IntArray
 from aura_server.domain.models import Event, PriceRange, TasteEvidence, UserProfile
 from aura_server.domain.taxonomy import CATEGORIES, CATEGORY_CODES
 

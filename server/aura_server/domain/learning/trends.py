@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from aura_server.domain.arrays import FloatArray
+from aura_server.domain.catalog_index import CatalogSnapshot
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.catalog_index import CatalogSnapshot, FloatArray
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.actions import engagement_weight
 from aura_server.domain.repository import EngagementCount, Repository

@@ -288,7 +288,6 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "cocktail class",
         "wine bar",
         "beer garden",
-        "rooftop bar",
         "dive bar",
         "brewery tour",
         "coffee",

@@ -17,8 +17,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.clock import utcnow
-from aura_server.domain.decision.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
 from aura_server.domain.decision.recommend import DEFAULT_LIMIT, FEED_WINDOW
 from aura_server.domain.decision.serving import Serving

@@ -53,6 +53,7 @@ NEGATIONS = frozenset(
 # Longer ways of saying no, read as one negation word ("not a fan of techno").
 NEGATING_PHRASES = re.compile(
     r"\b(?:other than|not (?:a |the )?(?:big |huge )?fan of|not big on|not into|not feeling"
+    r"|isnt|is not|not in the mood for|(?:i )?(?:dont|do not) want|(?:id )?rather not"
     r"|(?:i )?(?:hate|dislike|cant stand|am tired of|tired of|sick of) (?=\w))"
 )
 NOT_NEGATING = frozenset(("also", "maybe", "ideally", "preferably", "mostly", "especially"))

@@ -8,7 +8,6 @@ process marks it stale at once; writes by other processes are seen within
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Sequence, Set
@@ -19,41 +18,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from aura_server.domain.arrays import FloatArray, IntArray
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.geo import haversine_km
 from aura_server.domain.models import Event
 from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import CATEGORY_CODES, INTENT_MAP, IntentMatch
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
-EARTH_RADIUS_KM = 6371.0088
 NEW_YORK = ZoneInfo("America/New_York")
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-def haversine_km(
-    lat: float, lng: float, lats_rad: FloatArray, lngs_rad: FloatArray, cos_lats: FloatArray
-) -> FloatArray:
-    """Great-circle distance from one point to many (given in radians, with the cosines
-    of their latitudes precomputed), in km."""
-    phi1 = np.radians(lat)
-    a = (
-        np.sin((lats_rad - phi1) / 2) ** 2
-        + np.cos(phi1) * cos_lats * np.sin((lngs_rad - np.radians(lng)) / 2) ** 2
-    )
-    distance: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    return distance
-
-
-def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance between two points, in km."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((phi2 - phi1) / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
 
 
 def hour_of_week(moment: datetime) -> int:
