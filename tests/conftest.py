@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import mongomock
 import pytest
+from harness import NOW, Rest, Served, copy_of
+from stubs import AuraStubs
 
 from aura_server.app import Aura
 from aura_server.cli.commands.catalog import write_events
 from aura_server.cli.commands.demo_catalog import demo_events
 from aura_server.domain.catalog import normalise_event
-from aura_server.domain.models import Event
 from aura_server.grpc_api.server import GrpcServer
+from aura_server.rest.gateway import RestGateway
 from aura_server.store import Repository
 from aura_server.store.mongo import MongoRepository
 from aura_server.store.sqlite import SQLiteRepository
@@ -38,7 +39,6 @@ def _accept_newer_pymongo_bulk_options() -> None:
 
 
 _accept_newer_pymongo_bulk_options()
-NOW = datetime(2026, 6, 5, 16, 0, tzinfo=UTC)  # a Friday noon in New York
 
 
 def make_repository(backend: str, tmp_path: Path) -> Repository:
@@ -68,23 +68,6 @@ def aura(repo: Repository) -> Aura:
     return Aura.build(repo)
 
 
-def make_event(event_id: str, **overrides: object) -> Event:
-    fields: dict[str, object] = {
-        "event_id": event_id,
-        "title": f"Event {event_id}",
-        "categories": ["Techno"],
-        "city": "Brooklyn",
-        "neighborhood": "Bushwick",
-        "lat": 40.6944,
-        "lng": -73.9213,
-        "starts_at": NOW + timedelta(days=1),
-        "price_min": 20.0,
-        "price_max": 30.0,
-    }
-    fields.update(overrides)
-    return Event(**fields)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def live_server(aura: Aura) -> Iterator[grpc.Channel]:
     """The real gRPC server on a free port over the parametrised store, and a channel."""
@@ -103,15 +86,28 @@ def make_catalog(path: Path, count: int = 5000) -> SQLiteRepository:
     return repo
 
 
-def copy_of(catalog_file: Path, target: Path) -> Path:
-    """A store of its own for one test, holding the shared demo catalog."""
-    target.write_bytes(catalog_file.read_bytes())
-    return target
-
-
 @pytest.fixture(scope="session")
 def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 5,000-event demo catalog starting on NOW's day, written once per test run."""
     path = tmp_path_factory.mktemp("catalog") / "catalog.db"
     make_catalog(path).close()
     return path
+
+
+@pytest.fixture
+def served(catalog_file: Path, tmp_path: Path) -> Iterator[Served]:
+    path = copy_of(catalog_file, tmp_path / "aura.db")
+    stack = Served(path)
+    yield stack
+    stack.close()
+
+
+@pytest.fixture
+def doors(catalog_file: Path, tmp_path: Path) -> Iterator[tuple[Rest, AuraStubs, Served]]:
+    path = copy_of(catalog_file, tmp_path / "aura.db")
+    stack = Served(path)
+    gateway = RestGateway(f"127.0.0.1:{stack.server.port}", host="127.0.0.1", port=0)
+    gateway.start()
+    yield Rest(gateway.port), AuraStubs(stack.channel), stack
+    gateway.stop()
+    stack.close()

@@ -15,12 +15,11 @@ import grpc
 import jwt
 import pytest
 from aura.v1 import catalog_pb2, onboarding_pb2, recommend_pb2, status_pb2, status_pb2_grpc
-from conftest import copy_of
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from test_ranking import Served
-from test_rest import Rest
+from harness import SECRET, Rest, Secured, copy_of
+from stubs import AuraStubs
 
 from aura_server.access.tokens import TokenVerifier, issue_token
 from aura_server.app import Aura
@@ -28,24 +27,6 @@ from aura_server.config import Settings
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.rest.gateway import RestGateway
 from aura_server.store.sqlite import SQLiteRepository
-from tests.stubs import AuraStubs
-
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
-
-
-class Secured(Served):
-    """A served stack with token checks on, and its REST door."""
-
-    def __init__(self, path: Path, settings: Settings) -> None:
-        super().__init__(path, settings, verifier=TokenVerifier.from_settings(settings))
-        self.stubs = AuraStubs(self.channel)
-        self.gateway = RestGateway(f"127.0.0.1:{self.server.port}", host="127.0.0.1", port=0)
-        self.gateway.start()
-        self.rest = Rest(self.gateway.port)
-
-    def close(self) -> None:
-        self.gateway.stop()
-        super().close()
 
 
 @pytest.fixture

@@ -28,9 +28,7 @@ from aura_client import (
     UnauthenticatedError,
     UnavailableError,
 )
-from conftest import copy_of
-from test_auth import SECRET, Secured
-from test_server_process import free_port
+from harness import SECRET, Secured, copy_of, free_port
 
 from aura_server.access.tokens import issue_token
 from aura_server.cli.commands.catalog import seed_demo

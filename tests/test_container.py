@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import yaml
-from test_server_process import free_port
+from harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -13,9 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 from aura.v1 import behavior_pb2, feedback_pb2, onboarding_pb2, types_pb2
-from test_server_process import free_port
-
-from tests.stubs import AuraStubs
+from harness import free_port
+from stubs import AuraStubs
 
 AURA = str(Path(sys.executable).with_name("aura"))
 

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 from aura.v1 import types_pb2
-from test_rest import (
-    Rest,
-    doors,  # noqa: F401 (the fixture)
-)
-from test_swagger_ui import BUILD, CHROMIUM, localhost_page, outside_localhost
+from browser import BUILD, CHROMIUM, localhost_page, outside_localhost
+from harness import Rest
 
 from aura_server.rest.admin import AdminDoor
 
@@ -37,7 +34,7 @@ def light_load(stack: object, stop: threading.Event) -> None:
         stop.wait(0.05)
 
 
-def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
+def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> None:
     rest, _, stack = doors
     admin = AdminDoor(port=0)
     admin.start()
@@ -77,8 +74,7 @@ def test_the_dashboard_fills_its_charts(doors: tuple[Rest, object, object]) -> N
 def test_the_dashboard_shows_what_happened_before_it_was_opened(
     catalog_file: Path, tmp_path: Path
 ) -> None:
-    from conftest import copy_of
-    from test_ranking import Served
+    from harness import Served, copy_of
 
     stack = Served(copy_of(catalog_file, tmp_path / "aura.db"))
     admin = AdminDoor(port=0, history_interval=0.2)

@@ -8,9 +8,8 @@ import time
 import grpc
 import pytest
 from aura.v1 import behavior_pb2, onboarding_pb2, recommend_pb2, types_pb2
-from conftest import NOW
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from test_ranking import Served, served  # noqa: F401 (the fixture)
+from harness import NOW, Served
 
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.grpc_api.converters import timestamp
@@ -28,7 +27,7 @@ def wait_for_health(channel: grpc.Channel, expected: int) -> int:
 
 
 def test_the_store_goes_away_and_comes_back(
-    served: Served,  # noqa: F811
+    served: Served,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stubs, client = served.client, served.client
@@ -91,7 +90,7 @@ def test_an_unreachable_mongodb_is_unavailable_not_a_crash() -> None:
 
 
 def test_a_behavior_and_its_profile_update_commit_together(
-    served: Served,  # noqa: F811
+    served: Served,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A store error after the behavior is written but before its profile update rolls the

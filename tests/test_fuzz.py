@@ -11,14 +11,12 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import copy_of
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from harness import Rest, Served, copy_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_ranking import Served
-from test_rest import Rest
 
 from aura_server.rest.gateway import RestGateway
 from aura_server.rest.routes import SERVICES, Route, build_routes

@@ -15,18 +15,18 @@ from aura.v1 import (
     recommend_pb2,
     types_pb2,
 )
-from conftest import NOW
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+from harness import NOW
+from stubs import AuraStubs
 
 from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.learning.tastes import decay_factor
 from aura_server.grpc_api.converters import timestamp
-from tests.stubs import AuraStubs
 
 BUSHWICK = (40.6944, -73.9213)
 # What one feedback action leaves of earlier category scores (the default half-life).

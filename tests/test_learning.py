@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_event
+from harness import NOW, make_event
 
 from aura_server.app import Aura
 from aura_server.config import Settings

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import grpc
 import pytest
 from aura.v1 import onboarding_pb2, recommend_pb2, types_pb2
-from test_ranking import Served, served  # noqa: F401 (the fixture)
+from harness import Served
 
 from aura_server.domain.gazetteer import gazetteer
 from aura_server.domain.geo import distance_km
@@ -43,7 +43,7 @@ QUERIES = [
 
 
 @pytest.fixture
-def natural(served: Served) -> Served:  # noqa: F811 (the imported fixture)
+def natural(served: Served) -> Served:
     return served
 
 

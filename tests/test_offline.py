@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import vowpalwabbit
-from conftest import copy_of
+from harness import copy_of
 
 from aura_server.app import Aura
 from aura_server.config import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,15 +13,11 @@ import pytest
 from aura.v1 import (
     behavior_pb2,
     catalog_pb2,
-    feedback_pb2,
-    onboarding_pb2,
     recommend_pb2,
     types_pb2,
 )
-from conftest import NOW, copy_of
+from harness import NOW, WILLIAMSBURG, Served, copy_of
 
-from aura_server.access.tokens import TokenVerifier
-from aura_server.app import Aura
 from aura_server.config import Settings
 from aura_server.domain.arrays import FloatArray
 from aura_server.domain.catalog_index import CandidateFilter
@@ -29,12 +25,8 @@ from aura_server.domain.decision.ranking import LearnedRanker, RankingContext
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.taxonomy import CATEGORY_CODES
 from aura_server.grpc_api.converters import timestamp
-from aura_server.grpc_api.server import GrpcServer
-from aura_server.store import Repository
 from aura_server.store.sqlite import SQLiteRepository
-from tests.stubs import AuraStubs
 
-WILLIAMSBURG = (40.7081, -73.9571)
 COLD_REASONS = {
     "popular_nearby",
     "age_trending",
@@ -43,93 +35,6 @@ COLD_REASONS = {
     "favorite_category",
     "exploration",
 }
-
-
-class Client(AuraStubs):
-    def feed(self, user_id: str, limit: int = 10, **fields: object) -> recommend_pb2.FeedResponse:
-        request = recommend_pb2.FeedRequest(
-            user_id=user_id,
-            lat=WILLIAMSBURG[0],
-            lng=WILLIAMSBURG[1],
-            limit=limit,
-            now=timestamp(NOW),
-            **fields,  # type: ignore[arg-type]
-        )
-        return self.recommend.Feed(request)
-
-    def onboard(self, user_id: str, age: int = 27, intent: int = types_pb2.INTENT_EXPLORE) -> None:
-        self.onboarding.Onboard(
-            onboarding_pb2.OnboardRequest(
-                user_id=user_id,
-                intent=intent,
-                age=age,  # type: ignore[arg-type]
-                neighborhood="Williamsburg",
-            )
-        )
-
-    def reward(self, user_id: str, event_id: str, action: int, feed_id: str) -> None:
-        self.feedback.SubmitReward(
-            feedback_pb2.SubmitRewardRequest(
-                user_id=user_id,
-                event_id=event_id,
-                action=action,
-                feed_id=feed_id,  # type: ignore[arg-type]
-            )
-        )
-
-    def view(
-        self, user_id: str, event_id: str, feed_id: str, position: int | None = None
-    ) -> behavior_pb2.LogBehaviorResponse:
-        return self.behavior.LogBehavior(
-            behavior_pb2.LogBehaviorRequest(
-                user_id=user_id,
-                action=types_pb2.ACTION_VIEW,
-                event_id=event_id,
-                feed_id=feed_id,
-                position=position,
-            )
-        )
-
-    def log(
-        self, user_id: str, action: int, event_id: str, behavior_id: str = ""
-    ) -> behavior_pb2.LogBehaviorResponse:
-        return self.behavior.LogBehavior(
-            behavior_pb2.LogBehaviorRequest(
-                user_id=user_id, action=action, event_id=event_id, behavior_id=behavior_id
-            )
-        )
-
-
-class Served:
-    """An Aura stack over a SQLite file (or another store), served on a free port."""
-
-    def __init__(
-        self,
-        path: Path | Repository,
-        settings: Settings | None = None,
-        verifier: TokenVerifier | None = None,
-    ) -> None:
-        repo = SQLiteRepository(path) if isinstance(path, Path) else path
-        self.aura = Aura.build(repo, settings or Settings())
-        self.server = GrpcServer(
-            self.aura.plane, host="127.0.0.1", port=0, health_interval=0.2, verifier=verifier
-        )
-        self.server.start()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}")
-        self.client = Client(self.channel)
-
-    def close(self) -> None:
-        self.channel.close()
-        self.server.stop(grace=0)
-        self.aura.close()
-
-
-@pytest.fixture
-def served(catalog_file: Path, tmp_path: Path) -> Iterator[Served]:
-    path = copy_of(catalog_file, tmp_path / "aura.db")
-    stack = Served(path)
-    yield stack
-    stack.close()
 
 
 def techno_share(feed: recommend_pb2.FeedResponse) -> float:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_ranking import Served
+from harness import Served
 
 from aura_server.cli.commands.catalog import seed_demo
 from aura_server.rest.gateway import RestGateway

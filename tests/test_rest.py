@@ -3,11 +3,8 @@ and parity with gRPC."""
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,51 +19,14 @@ from aura.v1 import (
     status_pb2_grpc,
     types_pb2,
 )
-from conftest import NOW, copy_of
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from test_ranking import Served
+from harness import NOW, Rest, Served
+from stubs import AuraStubs
 
 from aura_server.domain.clock import held_at
-from aura_server.rest.gateway import RestGateway
-from tests.stubs import AuraStubs
 
 NOW_JSON = NOW.isoformat().replace("+00:00", "Z")
-
-
-class Rest:
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> tuple[int, dict[str, str], Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method, headers=headers or {}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers), json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            payload = error.read()
-            return error.code, dict(error.headers), json.loads(payload) if payload else None
-
-
-@pytest.fixture
-def doors(catalog_file: Path, tmp_path: Path) -> Iterator[tuple[Rest, AuraStubs, Served]]:
-    path = copy_of(catalog_file, tmp_path / "aura.db")
-    stack = Served(path)
-    gateway = RestGateway(f"127.0.0.1:{stack.server.port}", host="127.0.0.1", port=0)
-    gateway.start()
-    yield Rest(gateway.port), AuraStubs(stack.channel), stack
-    gateway.stop()
-    stack.close()
 
 
 def test_every_path(doors: tuple[Rest, AuraStubs, Served]) -> None:

@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from harness import free_port
 
 from aura_server.grpc_api.server import SERVICE_NAMES
 
@@ -28,12 +29,6 @@ AURA = str(Path(sys.executable).with_name("aura"))
 
 
 NO_HTTP = ("--no-http", "--admin-port", "0")  # gRPC only; the operators' door on any port
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_aura(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

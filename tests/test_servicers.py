@@ -21,6 +21,7 @@ from aura.v1 import (
     types_pb2,
 )
 from google.protobuf.message import Message
+from harness import NOW, make_event
 
 from aura_server.app import Aura
 from aura_server.domain.dataplane import DataPlane, ServiceStatus
@@ -32,7 +33,6 @@ from aura_server.domain.search.natural import NaturalResult
 from aura_server.domain.search.query import ParsedQuery
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.servicers import SERVICES
-from tests.conftest import NOW, make_event
 
 PROFILE = UserProfile(user_id="ana", intent="explore", age=29, categories={"jazz": 0.6})
 EVENT = make_event("ev-1", categories=["jazz"])

@@ -21,13 +21,13 @@ from aura.v1 import (
     recommend_pb2,
     types_pb2,
 )
-from conftest import NOW, copy_of
+from harness import NOW, copy_of
+from stubs import AuraStubs
 
 from aura_server.app import Aura
 from aura_server.grpc_api.converters import timestamp
 from aura_server.grpc_api.server import GrpcServer
 from aura_server.store.sqlite import SQLiteRepository
-from tests.stubs import AuraStubs
 
 SECONDS = float(os.environ.get("AURA_SOAK_SECONDS", "20"))
 CLIENTS = 8

@@ -21,10 +21,9 @@ import mongomock
 import pymongo
 import pytest
 from aura.v1 import behavior_pb2, recommend_pb2, types_pb2
-from conftest import NOW, copy_of
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from test_ranking import Served
+from harness import NOW, Served, copy_of
 
 from aura_server.cli.commands.catalog import write_events
 from aura_server.cli.commands.demo_catalog import demo_events

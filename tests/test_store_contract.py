@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import NOW, make_event
+from harness import NOW, make_event
 
 from aura_server.domain.models import Behavior, Impression, ImpressionItem, UserProfile
 from aura_server.domain.repository import (

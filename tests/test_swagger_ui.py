@@ -3,71 +3,23 @@ every operation, and "Try it out" makes a real round trip."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
-from test_rest import (
-    Rest,
-    doors,  # noqa: F401 (the fixture)
-)
+from browser import BUILD, CHROMIUM, localhost_page, outside_localhost
+from harness import Rest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BUILD = Path(__file__).resolve().parent.parent / "build"
+    pass
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (make test installs Debian's chromium)"
 )
 
 
-@contextmanager
-def localhost_page(viewport: dict[str, int]) -> Iterator[tuple[Page, list[str]]]:
-    """A page in headless Debian Chromium that may fetch only from localhost, and the list
-    of every URL it asked for."""
-    from playwright.sync_api import Route, sync_playwright
-
-    requested: list[str] = []
-
-    def guard(route: Route) -> None:
-        requested.append(route.request.url)
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
-            page.route("**/*", guard)
-            yield page, requested
-        finally:
-            browser.close()
-
-
-def outside_localhost(requested: list[str]) -> list[str]:
-    return [url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")]
-
-
-def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, object, object]) -> None:  # noqa: F811
+def test_swagger_ui_lists_every_operation_and_tries_one(doors: tuple[Rest, object, object]) -> None:
     rest = doors[0]
     with localhost_page({"width": 1280, "height": 2000}) as (page, requested):
         page.goto(rest.base + "/docs")
@@ -96,7 +48,7 @@ def walkthrough_server(tmp_path: Path) -> Iterator[Rest]:
     """What `make run` serves: the demo catalog seeded for today, auth off, both doors."""
     import io
 
-    from test_ranking import Served
+    from harness import Served
 
     from aura_server.cli.commands.catalog import seed_demo
     from aura_server.rest.gateway import RestGateway

@@ -10,7 +10,7 @@ from statistics import median
 
 import numpy as np
 import pytest
-from conftest import NOW, copy_of, make_event
+from harness import NOW, copy_of, make_event
 
 from aura_server.app import Aura
 from aura_server.config import Settings

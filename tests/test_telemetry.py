@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 from aura.v1 import behavior_pb2, onboarding_pb2, recommend_pb2, types_pb2
-from test_workers import Workers
+from harness import Workers
 
 from aura_server.telemetry.metrics import remove_orphaned_folders
 

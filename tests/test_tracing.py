@@ -10,9 +10,8 @@ from typing import ClassVar
 
 import grpc
 import pytest
-from conftest import copy_of
+from harness import Client, copy_of
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from test_ranking import Client
 
 from aura_server.app import Aura
 from aura_server.config import Settings

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sqlite3
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,91 +21,12 @@ from aura.v1 import (
     recommend_pb2,
     types_pb2,
 )
+from harness import Workers
+from stubs import AuraStubs
 
 from aura_server.grpc_api.converters import timestamp
-from tests.stubs import AuraStubs
 
-AURA = str(Path(sys.executable).with_name("aura"))
-PICK_PORTS = ("--port", "0", "--http-port", "0")
 OCEAN = (40.45, -73.55)  # no demo event is near here
-
-
-def worker_of(stubs: AuraStubs) -> str:
-    _, call = stubs.recommend.Feed.with_call(
-        recommend_pb2.FeedRequest(user_id="probe", lat=40.7, lng=-73.95, limit=1)
-    )
-    return dict(call.trailing_metadata())["x-aura-worker"]
-
-
-class Workers:
-    """`aura serve --workers 2` on ports it picks itself, and a channel to each worker."""
-
-    def __init__(self, folder: Path, **env: str) -> None:
-        self.folder = folder
-        environ = {**os.environ, "AURA_DB_PATH": str(folder / "aura.db"), "AURA_AUTH": "disabled"}
-        environ.pop("MONGODB_URL", None)
-        environ.update(env)
-        subprocess.run(
-            [AURA, "catalog", "seed-demo", "--count", "400"],
-            env=environ,
-            check=True,
-            capture_output=True,
-            cwd=folder,
-        )
-        self.process = subprocess.Popen(
-            [AURA, "serve", "--workers", "2", "--host", "127.0.0.1", *PICK_PORTS],
-            env=environ,
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while len(self.serving()) < 2:
-            if time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError("".join(self.lines))
-            time.sleep(0.1)
-        ports = {re.search(r"gRPC on port (\d+)", line)[1] for line in self.serving()}  # type: ignore[index]
-        assert len(ports) == 1, f"both workers serve one port: {self.serving()}"
-        self.port = int(ports.pop())
-        self.by_worker = self.connect()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def serving(self) -> list[str]:
-        return [line for line in self.lines if " serving " in line]
-
-    def connect(self) -> dict[str, AuraStubs]:
-        by_worker: dict[str, AuraStubs] = {}
-        deadline = time.monotonic() + 60
-        while len(by_worker) < 2 and time.monotonic() < deadline:
-            # A local subchannel pool gives every channel its own connection, which the
-            # kernel hands to either worker.
-            channel = grpc.insecure_channel(
-                f"127.0.0.1:{self.port}", options=[("grpc.use_local_subchannel_pool", 1)]
-            )
-            try:
-                grpc.channel_ready_future(channel).result(timeout=10)
-                stubs = AuraStubs(channel)
-                by_worker.setdefault(worker_of(stubs), stubs)
-            except (grpc.FutureTimeoutError, grpc.RpcError):
-                time.sleep(0.2)
-        assert sorted(by_worker) == ["0", "1"], "both workers answer"
-        return by_worker
-
-    def worker_pids(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import time
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from aura_server.domain.arrays import FloatArray, IntArray
+from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.geo import haversine_km
 from aura_server.domain.models import Event
@@ -27,7 +27,6 @@ from aura_server.domain.taxonomy import CATEGORY_CODES, INTENT_MAP, IntentMatch
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def hour_of_week(moment: datetime) -> int:

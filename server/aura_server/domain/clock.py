@@ -11,6 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
+from zoneinfo import ZoneInfo
+
+# The city's time: relative days, hours of the week and the demo catalog are read in it.
+NEW_YORK = ZoneInfo("America/New_York")
 
 _now: Callable[[], datetime] = partial(datetime.now, UTC)
 

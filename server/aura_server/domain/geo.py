@@ -9,6 +9,8 @@ import numpy as np
 from aura_server.domain.arrays import FloatArray
 
 EARTH_RADIUS_KM = 6371.0088
+# How far a feed, highlights or a search reaches when no radius is asked for: the city.
+CITY_RADIUS_KM = 30.0
 
 
 def haversine_km(

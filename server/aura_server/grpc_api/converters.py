@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from aura.v1 import (
     behavior_pb2,
@@ -29,7 +29,67 @@ from aura_server.domain.models import UNSET_TIME, Event, UserProfile
 from aura_server.domain.search.natural import NaturalResult
 from aura_server.domain.search.query import ParsedQuery
 
-Args = dict[str, Any]
+
+# The keyword arguments of each data-plane call, typed, so that a parameter renamed in the
+# domain fails mypy here (a call splats them: `plane.feed(**feed_args(request))`).
+class OnboardArgs(TypedDict):
+    user_id: str
+    intent: str
+    age: int
+    gender: str
+    lat: float | None
+    lng: float | None
+    city: str
+    neighborhood: str
+    favorite_categories: list[str]
+
+
+class LogBehaviorArgs(TypedDict):
+    user_id: str
+    action: str
+    event_id: str
+    query: str
+    feed_id: str
+    position: int | None
+    behavior_id: str
+    occurred_at: datetime | None
+
+
+class SubmitRewardArgs(TypedDict):
+    user_id: str
+    event_id: str
+    action: str
+    reward: float | None
+    feed_id: str
+    behavior_id: str
+
+
+class WhereAndWhen(TypedDict):
+    user_id: str
+    lat: float | None
+    lng: float | None
+    limit: int
+    now: datetime | None
+
+
+class FeedArgs(WhereAndWhen):
+    radius_km: float | None
+    filters: FeedFilters
+    feed_id: str
+
+
+class NaturalArgs(WhereAndWhen):
+    query: str
+
+
+class ListEventsArgs(TypedDict):
+    page_size: int
+    page_token: str
+    city: str
+    neighborhood: str
+    category: str
+    starts_after: datetime | None
+    starts_before: datetime | None
 
 
 def enum_name(enum_type: str, value: int, field: str) -> str:
@@ -232,7 +292,7 @@ def parsed_query_to_proto(parsed: ParsedQuery) -> recommend_pb2.ParsedQuery:
 # OnboardingService
 
 
-def onboard_args(request: onboarding_pb2.OnboardRequest) -> Args:
+def onboard_args(request: onboarding_pb2.OnboardRequest) -> OnboardArgs:
     return {
         "user_id": request.user_id,
         "intent": enum_name("Intent", request.intent, "intent"),
@@ -262,7 +322,7 @@ def reset_profile_reply(profile: UserProfile) -> onboarding_pb2.ResetProfileResp
 # BehaviorService, FeedbackService
 
 
-def log_behavior_args(request: behavior_pb2.LogBehaviorRequest) -> Args:
+def log_behavior_args(request: behavior_pb2.LogBehaviorRequest) -> LogBehaviorArgs:
     return {
         "user_id": request.user_id,
         "action": enum_name("Action", request.action, "action"),
@@ -281,7 +341,7 @@ def log_behavior_reply(result: LogResult) -> behavior_pb2.LogBehaviorResponse:
     )
 
 
-def submit_reward_args(request: feedback_pb2.SubmitRewardRequest) -> Args:
+def submit_reward_args(request: feedback_pb2.SubmitRewardRequest) -> SubmitRewardArgs:
     return {
         "user_id": request.user_id,
         "event_id": request.event_id,
@@ -309,7 +369,7 @@ def _where_and_when(
     request: recommend_pb2.FeedRequest
     | recommend_pb2.HighlightsRequest
     | recommend_pb2.NaturalRequest,
-) -> Args:
+) -> WhereAndWhen:
     """What Feed, Highlights and Natural all carry: who asks, from where, how many, when."""
     return {
         "user_id": request.user_id,
@@ -320,7 +380,7 @@ def _where_and_when(
     }
 
 
-def feed_args(request: recommend_pb2.FeedRequest) -> Args:
+def feed_args(request: recommend_pb2.FeedRequest) -> FeedArgs:
     return {
         **_where_and_when(request),
         "radius_km": optional_float(request, "radius_km"),
@@ -344,7 +404,7 @@ def feed_reply(result: FeedResult) -> recommend_pb2.FeedResponse:
     return reply
 
 
-def highlights_args(request: recommend_pb2.HighlightsRequest) -> Args:
+def highlights_args(request: recommend_pb2.HighlightsRequest) -> WhereAndWhen:
     return _where_and_when(request)
 
 
@@ -354,7 +414,7 @@ def highlights_reply(result: FeedResult) -> recommend_pb2.HighlightsResponse:
     return reply
 
 
-def natural_args(request: recommend_pb2.NaturalRequest) -> Args:
+def natural_args(request: recommend_pb2.NaturalRequest) -> NaturalArgs:
     return {**_where_and_when(request), "query": request.query}
 
 
@@ -388,7 +448,7 @@ def get_event_reply(event: Event) -> catalog_pb2.GetEventResponse:
     return catalog_pb2.GetEventResponse(event=event_to_proto(event))
 
 
-def list_events_args(request: catalog_pb2.ListEventsRequest) -> Args:
+def list_events_args(request: catalog_pb2.ListEventsRequest) -> ListEventsArgs:
     return {
         "page_size": request.page_size,
         "page_token": request.page_token,

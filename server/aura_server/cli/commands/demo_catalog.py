@@ -15,14 +15,12 @@ import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
-from aura_server.domain.clock import utcnow
+from aura_server.domain.clock import NEW_YORK, utcnow
 from aura_server.domain.models import Event
 from aura_server.domain.taxonomy import CATEGORIES, NEIGHBORHOODS, NEIGHBORHOODS_BY_NAME
 
-NEW_YORK = ZoneInfo("America/New_York")
 WEEKEND = (5, 6)
 
 
@@ -556,9 +554,9 @@ def demo_events(count: int = 5000, seed: int = 7, start: date | None = None) -> 
             neighborhood=hood.name,
             lat=venue.lat,
             lng=venue.lng,
-            starts_at=local_start.astimezone(ZoneInfo("UTC")),
+            starts_at=local_start.astimezone(UTC),
             ends_at=(local_start + timedelta(hours=rng.randint(*style.duration_hours))).astimezone(
-                ZoneInfo("UTC")
+                UTC
             ),
             price_min=price_min,
             price_max=price_max,

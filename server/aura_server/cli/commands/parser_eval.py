@@ -21,13 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aura_server.config import Settings
+from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.models import as_datetime
 from aura_server.domain.search.query import ParsedQuery, QueryParser
 
-NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_NOW = "2026-06-05T16:00:00Z"
 FIELDS = (
     "categories",

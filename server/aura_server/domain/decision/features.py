@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from aura_server.domain.arrays import FloatArray, IntArray
+from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.models import Event, UserProfile
 from aura_server.domain.taxonomy import (
     BOROUGHS,
@@ -31,7 +31,6 @@ from aura_server.domain.taxonomy import (
     age_bracket,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 _HOOD_CODES = {hood.name: code for code, hood in enumerate(NEIGHBORHOODS)}
 _BOROUGH_CODES = {name: code for code, name in enumerate(BOROUGHS)}
 _UNSAFE = re.compile(r"[^a-z0-9]+")

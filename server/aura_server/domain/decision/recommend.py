@@ -16,6 +16,7 @@ from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, Ran
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import InvalidArgument, StoreUnavailable
 from aura_server.domain.gazetteer import city_centre
+from aura_server.domain.geo import CITY_RADIUS_KM
 from aura_server.domain.learning.trends import EngagementTrends
 from aura_server.domain.models import Impression, UserProfile
 from aura_server.domain.taxonomy import age_bracket
@@ -23,10 +24,8 @@ from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
 FEED_WINDOW = timedelta(days=14)
-DEFAULT_RADIUS_KM = 30.0
 DEFAULT_LIMIT = 30  # a Feed's or a search's items when the request asks for 0
 HIGHLIGHTS_LIMIT = 8
-HIGHLIGHTS_RADIUS_KM = 30.0
 HIGHLIGHTS_PER_CATEGORY = 2
 # For cold users, how much of the highlights trend comes from their own age bracket.
 HIGHLIGHTS_BRACKET_SHARE = 0.4
@@ -91,7 +90,7 @@ class Recommender:
         # The request's own rules (lengths, ranges, known categories) are the protos',
         # checked at the door (grpc_api/constraints.py); 0 and unset mean the defaults.
         limit = limit or DEFAULT_LIMIT
-        radius = radius_km or DEFAULT_RADIUS_KM
+        radius = radius_km or CITY_RADIUS_KM
         filters = filters or FeedFilters()
         if feed_id:
             served = self._logged(feed_id)
@@ -175,7 +174,7 @@ class Recommender:
         lat, lng = _where(profile, lat, lng)
         now = now or utcnow()
         candidates = self.index.select(
-            lat, lng, HIGHLIGHTS_RADIUS_KM, now, now + FEED_WINDOW, state.excluded
+            lat, lng, CITY_RADIUS_KM, now, now + FEED_WINDOW, state.excluded
         )
         snap, rows = candidates.snapshot, candidates.rows
         view = self.trends.view(snap, now)
@@ -205,7 +204,7 @@ class Recommender:
             if len(items) == limit:
                 break
         feed_id = uuid.uuid4().hex
-        context = RankingContext(profile, lat, lng, HIGHLIGHTS_RADIUS_KM, now, feed_id)
+        context = RankingContext(profile, lat, lng, CITY_RADIUS_KM, now, feed_id)
         ranking = Ranking(items, cold, HIGHLIGHTS_VERSION)
         logged = self.serving.record(feed_id, user_id, "highlights", context, limit, ranking)
         return FeedResult(

@@ -24,11 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as WaitTimeout
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import openai
 from cachetools import TTLCache
 
+from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.gazetteer import gazetteer
 from aura_server.domain.search.query import TIME_SLOTS, ParsedQuery
 from aura_server.domain.search.rules_parser import RulesParser, normalise
@@ -42,7 +42,6 @@ from aura_server.domain.taxonomy import (
 from aura_server.telemetry.metrics import metrics
 
 log = logging.getLogger(__name__)
-NEW_YORK = ZoneInfo("America/New_York")
 MAX_PRICE = 10000.0
 FAILURE_TTL_SECONDS = 60.0
 

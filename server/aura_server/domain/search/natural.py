@@ -24,6 +24,7 @@ from aura_server.domain.decision.recommend import DEFAULT_LIMIT, FEED_WINDOW
 from aura_server.domain.decision.serving import Serving
 from aura_server.domain.errors import StoreUnavailable
 from aura_server.domain.gazetteer import city_centre, gazetteer
+from aura_server.domain.geo import CITY_RADIUS_KM
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
@@ -31,7 +32,6 @@ from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_betw
 
 # The farthest ahead a named window may reach ("december 31").
 MAX_WINDOW = timedelta(days=366)
-SEARCH_RADIUS_KM = 30.0
 # A named place is the area: events anywhere in it count, however far from the user.
 PLACE_RADIUS_KM = 60.0
 PRICE_WIDENING = 1.25
@@ -151,7 +151,7 @@ class NaturalSearch:
         if parsed.neighborhood:
             hood = gazetteer().place(parsed.neighborhood)
             return (hood.lat, hood.lng), PLACE_RADIUS_KM
-        radius = PLACE_RADIUS_KM if parsed.city else SEARCH_RADIUS_KM
+        radius = PLACE_RADIUS_KM if parsed.city else CITY_RADIUS_KM
         if lat is not None and lng is not None:
             return (lat, lng), radius
         if profile is not None and profile.home_lat is not None and profile.home_lng is not None:

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.gazetteer import gazetteer
 from aura_server.domain.search.lexicon import (
     BOROUGH_ALIASES,
@@ -27,7 +27,6 @@ from aura_server.domain.search.lexicon import (
 )
 from aura_server.domain.search.query import ParsedQuery, slot_of_hour
 
-NEW_YORK = ZoneInfo("America/New_York")
 MAX_PHRASE_WORDS = 4
 # "cheap" and its kin mean a price cap, unless the query names one.
 CHEAP_WORDS = (
