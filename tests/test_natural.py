@@ -133,6 +133,7 @@ def test_the_search_is_logged_and_nudges_the_profile(natural: Served) -> None:
         onboarding_pb2.OnboardRequest(user_id="seeker", intent=types_pb2.INTENT_EXPLORE, age=30)
     )
     ask(natural, "jazz tonight")
+    natural.aura.natural.flush()  # the search is remembered behind the answer
     profile = natural.aura.profiles.get("seeker")
     assert profile.behavior_count == 1
     assert profile.categories["Jazz"] == pytest.approx(0.03)

@@ -164,6 +164,7 @@ class Aura:
         if self._background is not None:
             self._background.join(timeout=30)
         try:
+            self.natural.close()  # searches are remembered behind their answers
             self.recommender.impressions.flush(timeout=5.0)  # written behind the answers
             self.learning.stop()
             self.learning.settle(timeout=5.0)

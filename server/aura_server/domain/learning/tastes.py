@@ -647,9 +647,12 @@ def _add_item_pass(evidence: TasteEvidence, event_id: str, looks: float) -> None
         return
     passes = evidence.item_passes
     passes[event_id] = round(passes.get(event_id, 0.0) + looks, 6)
-    if len(passes) > MAX_ITEM_PASSES:
-        kept = sorted(passes.items(), key=lambda kv: kv[1], reverse=True)[:MAX_ITEM_PASSES]
-        evidence.item_passes = dict(kept)
+    if len(passes) > MAX_ITEM_PASSES:  # one over: forget the least passed (the newest of ties)
+        least = min(passes.values())
+        for passed in reversed(passes):
+            if passes[passed] == least:
+                del passes[passed]
+                break
 
 
 def take_price(price: PriceRange | None, event: Event, reward: float) -> PriceRange | None:

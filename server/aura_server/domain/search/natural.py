@@ -13,7 +13,9 @@ categories count as a light preference signal.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +40,7 @@ PRICE_WIDENING = 1.25
 # A named place with no events of its own is searched this far around its centre.
 AROUND_PLACE_KM = 1.5
 # Midtown: where a search with no place, no coordinates and no home is centred.
+log = logging.getLogger(__name__)
 RELAXATION_ORDER = ("vibe", "time_slot", "neighborhood", "price")
 
 
@@ -73,6 +76,26 @@ class NaturalSearch:
         self.ranker = ranker
         self.parser = parser
         self.behaviors = behaviors
+        # The search is remembered behind the answer: writing it folds in the exposure of
+        # the lists shown since the user's last write, work the answer does not need.
+        self._remember = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aura-search-log")
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until the searches answered so far are written (or failed)."""
+        self._remember.submit(lambda: None).result(timeout=timeout)
+
+    def close(self) -> None:
+        self._remember.shutdown(wait=True)
+
+    def _log_search(self, user_id: str, query: str, categories: list[str]) -> None:
+        """The search as a behavior. It was not acknowledged to anyone, so a failure costs
+        only its light nudge of the profile (logged)."""
+        try:
+            self.behaviors.log_search(user_id, query, categories)
+        except StoreUnavailable:
+            log.warning("a search was not remembered: the store is unavailable")
+        except Exception:
+            log.exception("a search was not remembered")
 
     def search(
         self,
@@ -125,10 +148,8 @@ class NaturalSearch:
             where = _relax(step, where)
         result = Ranking(items, ranking.cold_start, ranking.model_version, ranking.shared_features)
         logged = self.serving.record(feed_id, user_id, "natural", context, limit, result)
-        try:
-            self.behaviors.log_search(user_id, query, parsed.categories)
-        except StoreUnavailable:
-            logged = False  # the results stand; the search is just not remembered
+        if logged:  # a store that cannot take the list now would make the search wait too
+            self._remember.submit(self._log_search, user_id, query, list(parsed.categories))
         return NaturalResult(
             feed_id,
             parsed,
