@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.gazetteer import gazetteer
@@ -295,6 +296,194 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_PART = r"(?:\s+(morning|afternoon|evening|night))?"
+_TOMORROW = r"(?:tomorrow|tmrw|tmrrw|tmr|tmw|tomorow|tomoz|2morrow|2moro)"
+_ORDINAL = r"(?:st|nd|rd|th)?"
+PARTS_OF_THE_DAY = (
+    ("morning", "morning"),
+    ("afternoon", "afternoon"),
+    ("evening", "evening"),
+    ("brunch", "morning"),
+)
+
+
+WindowOf = Callable[["DateReader", re.Match[str]], Window | None]
+
+
+class DateReader:
+    """The days a query names, read in order by DATE_RULES: each rule's matches are replaced
+    by a space and their windows collected in `found`. One reader per parse."""
+
+    def __init__(self, today: date, now: datetime) -> None:
+        self.today = today
+        self.now = now
+        self.found: list[Window] = []
+
+    def read(self, text: str) -> str:
+        text = self._holidays(text)  # first: "thanksgiving weekend" is not this weekend
+        text = re.sub(r"\bnight (tomorrow|tonight)\b", r"\1 night", text)  # "latin night tomorrow"
+        for pattern, window_of in DATE_RULES:
+            text = pattern.sub(partial(self._read_one, window_of), text)
+        return text
+
+    def _read_one(self, window_of: WindowOf, match: re.Match[str]) -> str:
+        return self._take(window_of(self, match), match)
+
+    def _take(self, window: Window | None, match: re.Match[str]) -> str:
+        if window is None:
+            return match.group(0)  # not a date after all ("feb 30"): the words stay
+        self.found.append(window)
+        return " "
+
+    def _holidays(self, text: str) -> str:
+        if not _HOLIDAY.search(text):
+            return text
+        for phrase, (month, day_of_month, day_part) in HOLIDAYS.items():
+            holiday = (
+                self.calendar(month, day_of_month)
+                if phrase != THANKSGIVING
+                else _thanksgiving(self.today)
+            )
+            if holiday is None:
+                continue
+            weekend = Window(*_holiday_weekend(holiday))
+            text = re.sub(rf"\b(?:{phrase}) (?:weekend|wknd)\b", partial(self._take, weekend), text)
+            day = _with_part(holiday, day_part)
+            text = re.sub(rf"\b(?:{phrase})\b", partial(self._take, day), text)
+        return text
+
+    def calendar(self, month: int, day_of_month: int) -> date | None:
+        """The next such date from yesterday on, this year or the next."""
+        for year in (self.today.year, self.today.year + 1):
+            try:
+                candidate = date(year, month, day_of_month)
+            except ValueError:
+                return None
+            if candidate >= self.today - timedelta(days=1):
+                return candidate
+        return None
+
+    def after(self, days: int, part: str | None = None) -> Window:
+        return _with_part(self.today + timedelta(days=days), part)
+
+    def next_days(self, match: re.Match[str]) -> Window:
+        return Window(_local(self.today), _day(self.today + timedelta(days=_days_ahead(match)))[1])
+
+    def weekend(self, weeks_ahead: int) -> Window:
+        start, end = _weekend(self.today, weeks_ahead)
+        return Window(max(start, self.now), end)
+
+    def week(self, weeks_ahead: int) -> Window:
+        monday = self.today - timedelta(days=self.today.weekday())
+        first = monday + timedelta(days=7 * weeks_ahead)
+        start = _local(first) if weeks_ahead else _local(self.today)
+        return Window(start, _day(first + timedelta(days=6))[1])
+
+    def month(self, months_ahead: int) -> Window:
+        first = self.today.replace(day=1)
+        for _ in range(months_ahead):
+            first = _first_of_next_month(first)
+        start = _local(first) if months_ahead else _local(self.today)
+        return Window(start, _local(_first_of_next_month(first)) - SECOND)
+
+    def weekday(self, match: re.Match[str]) -> Window:
+        skip_today = match.group(1) == "next"
+        day = _next_weekday(self.today, WEEKDAYS[match.group(2)], skip_today=skip_today)
+        return _with_part(day, match.group(3))
+
+    def month_days(self, match: re.Match[str]) -> Window | None:
+        month = MONTHS[match.group(1)]
+        first = self.calendar(month, int(match.group(2)))
+        last = self.calendar(month, int(match.group(3)))
+        if first is None or last is None or last <= first:
+            return None
+        return Window(_local(first), _day(last)[1])
+
+    def month_day(self, match: re.Match[str]) -> Window | None:
+        groups = [g for g in match.groups() if g]
+        month_name = next(g for g in groups if not g.isdigit())
+        on = self.calendar(MONTHS[month_name], int(next(g for g in groups if g.isdigit())))
+        return None if on is None else _with_part(on, None)
+
+    def numeric(self, match: re.Match[str]) -> Window | None:
+        month, day_of_month = int(match.group(1)), int(match.group(2))
+        on = self.calendar(month, day_of_month) if month <= 12 else None
+        return None if on is None else _with_part(on, None)
+
+    def nth_of_the_month(self, match: re.Match[str]) -> Window | None:
+        month_start = self.today.replace(day=1)
+        for first in (month_start, _first_of_next_month(month_start)):
+            try:
+                on = first.replace(day=int(match.group(1)))
+            except ValueError:
+                continue
+            if on >= self.today:
+                return _with_part(on, None)
+        return None
+
+
+DateRule = tuple[re.Pattern[str], WindowOf]
+
+# Read in this order: longer phrases before the words inside them.
+DATE_RULES: tuple[DateRule, ...] = (
+    (
+        re.compile(rf"\b(?:the )?day after {_TOMORROW}{_PART}\b"),
+        lambda r, m: r.after(2, m.group(1)),
+    ),
+    (re.compile(r"\bin (\d{1,2}) days?\b"), lambda r, m: r.after(int(m.group(1)))),
+    (
+        re.compile(
+            r"\b(?:(?:in|over) )?the (?:next|coming) (\d{1,2}|few|couple of|couple) days\b"
+            r"|\bnext (\d{1,2}|few|couple of|couple) days\b"
+        ),
+        DateReader.next_days,
+    ),
+    (re.compile(r"\b(?:tonight|tonite|2nite|this evening)\b"), lambda r, m: r.after(0, "tonight")),
+    (re.compile(rf"\b{_TOMORROW}{_PART}\b"), lambda r, m: r.after(1, m.group(1))),
+    (re.compile(rf"\btoday{_PART}\b"), lambda r, m: r.after(0, m.group(1))),
+    (re.compile(r"\bthis (morning|afternoon)\b"), lambda r, m: r.after(0, m.group(1))),
+    (re.compile(r"\bnext weekend\b"), lambda r, m: r.weekend(1)),
+    (re.compile(r"\b(?:(?:this )?weekend|this wknd|wknd)\b"), lambda r, m: r.weekend(0)),
+    (re.compile(r"\bnext week\b"), lambda r, m: r.week(1)),
+    (re.compile(r"\bthis week\b"), lambda r, m: r.week(0)),
+    (re.compile(r"\bthis month\b"), lambda r, m: r.month(0)),
+    (re.compile(r"\bnext month\b"), lambda r, m: r.month(1)),
+    (
+        re.compile(r"\b(?:right now|happening now|(?:on|open) now|at the moment|now)\b"),
+        lambda r, m: Window(r.now, r.now + NOW_WINDOW),
+    ),
+    (re.compile(rf"\b(?:(this|next|on)\s+)?({_WEEKDAY})s?{_PART}\b"), DateReader.weekday),
+    # "dec 24-26" (the hyphen is a space by now), "dec 24 to 26"
+    (
+        re.compile(
+            rf"\b({_MONTH})\.?\s+(\d{{1,2}}){_ORDINAL}\s+(?:to\s+|through\s+|thru\s+)?"
+            rf"(\d{{1,2}}){_ORDINAL}\b"
+        ),
+        DateReader.month_days,
+    ),
+    (
+        re.compile(
+            rf"\b(?:({_MONTH})\.?\s+(\d{{1,2}}){_ORDINAL}|(\d{{1,2}}){_ORDINAL}"
+            rf"\s+(?:of\s+)?({_MONTH}))\b"
+        ),
+        DateReader.month_day,
+    ),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})\b"), DateReader.numeric),
+    # "on the 12th": the next 12th (after "the 1st of december" is read).
+    (re.compile(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b"), DateReader.nth_of_the_month),
+)
+
+
+def _parts_of_the_day(text: str, parsed: ParsedQuery) -> str:
+    """A part of the day said outright sets the slot (brunch: the morning)."""
+    for word, slot in PARTS_OF_THE_DAY:
+        if re.search(rf"\b{word}\b", text):
+            parsed.time_slot = parsed.time_slot or slot
+            if word != "brunch":  # brunch is also food: the word stays for the lexicon
+                text = re.sub(rf"\b{word}\b", " ", text)
+    return text
+
+
 class RulesParser:
     name = "rules"
 
@@ -504,187 +693,12 @@ class RulesParser:
         return text
 
     def _days(self, text: str, today: date, now: datetime, parsed: ParsedQuery) -> str:
-        found: list[Window] = []
-
-        def take(window: Window) -> Callable[[re.Match[str]], str]:
-            def apply(match: re.Match[str]) -> str:
-                found.append(window)
-                return " "
-
-            return apply
-
-        def calendar(month: int, day_of_month: int) -> date | None:
-            for year in (today.year, today.year + 1):
-                try:
-                    candidate = date(year, month, day_of_month)
-                except ValueError:
-                    return None
-                if candidate >= today - timedelta(days=1):
-                    return candidate
-            return None
-
-        # Holidays first: "thanksgiving weekend" is not this weekend.
-        if _HOLIDAY.search(text):
-            for phrase, (month, day_of_month, day_part) in HOLIDAYS.items():
-                holiday = (
-                    calendar(month, day_of_month)
-                    if phrase != THANKSGIVING
-                    else _thanksgiving(today)
-                )
-                if holiday is None:
-                    continue
-                start, end = _holiday_weekend(holiday)
-                weekend = rf"\b(?:{phrase}) (?:weekend|wknd)\b"
-                text = re.sub(weekend, take(Window(start, end)), text)
-                text = re.sub(rf"\b(?:{phrase})\b", take(_with_part(holiday, day_part)), text)
-
-        tomorrow = today + timedelta(days=1)
-        part = r"(?:\s+(morning|afternoon|evening|night))?"
-        text = re.sub(
-            rf"\b(?:the )?day after (?:tomorrow|tmrw|tmr){part}\b",
-            lambda m: take(_with_part(today + timedelta(days=2), m.group(1)))(m),
-            text,
-        )
-        text = re.sub(
-            r"\bin (\d{1,2}) days?\b",
-            lambda m: take(_with_part(today + timedelta(days=int(m.group(1))), None))(m),
-            text,
-        )
-        text = re.sub(
-            r"\b(?:(?:in|over) )?the (?:next|coming) (\d{1,2}|few|couple of|couple) days\b"
-            r"|\bnext (\d{1,2}|few|couple of|couple) days\b",
-            lambda m: take(Window(_local(today), _day(today + timedelta(days=_days_ahead(m)))[1]))(
-                m
-            ),
-            text,
-        )
-        text = re.sub(
-            r"\b(?:tonight|tonite|2nite|this evening)\b", take(_with_part(today, "tonight")), text
-        )
-        text = re.sub(r"\bnight (tomorrow|tonight)\b", r"\1 night", text)  # "latin night tomorrow"
-        text = re.sub(
-            rf"\b(?:tomorrow|tmrw|tmrrw|tmr|tmw|tomorow|tomoz|2morrow|2moro){part}\b",
-            lambda m: take(_with_part(tomorrow, m.group(1)))(m),
-            text,
-        )
-        text = re.sub(rf"\btoday{part}\b", lambda m: take(_with_part(today, m.group(1)))(m), text)
-        text = re.sub(
-            r"\bthis (morning|afternoon)\b", lambda m: take(_with_part(today, m.group(1)))(m), text
-        )
-        for words, weeks in ((r"next weekend", 1), (r"(?:this )?weekend|this wknd|wknd", 0)):
-            start, end = _weekend(today, weeks)
-            text = re.sub(rf"\b(?:{words})\b", take(Window(max(start, now), end)), text)
-        monday = today - timedelta(days=today.weekday())
-        text = re.sub(
-            r"\bnext week\b",
-            take(Window(_local(monday + timedelta(days=7)), _day(monday + timedelta(days=13))[1])),
-            text,
-        )
-        text = re.sub(
-            r"\bthis week\b", take(Window(_local(today), _day(monday + timedelta(6))[1])), text
-        )
-        next_first = _first_of_next_month(today.replace(day=1))
-        text = re.sub(
-            r"\bthis month\b",
-            lambda m: take(Window(_local(today), _local(next_first) - SECOND))(m),
-            text,
-        )
-        text = re.sub(
-            r"\bnext month\b",
-            lambda m: take(
-                Window(_local(next_first), _local(_first_of_next_month(next_first)) - SECOND)
-            )(m),
-            text,
-        )
-        text = re.sub(
-            r"\b(?:right now|happening now|(?:on|open) now|at the moment|now)\b",
-            take(Window(now, now + NOW_WINDOW)),
-            text,
-        )
-
-        def weekday(match: re.Match[str]) -> str:
-            skip = match.group(1) == "next"
-            day = _next_weekday(today, WEEKDAYS[match.group(2)], skip_today=skip)
-            found.append(_with_part(day, match.group(3)))
-            return " "
-
-        text = re.sub(rf"\b(?:(this|next|on)\s+)?({_WEEKDAY})s?{part}\b", weekday, text)
-
-        def month_days(match: re.Match[str]) -> str:
-            month = MONTHS[match.group(1)]
-            first = calendar(month, int(match.group(2)))
-            last = calendar(month, int(match.group(3)))
-            if first is None or last is None or last <= first:
-                return match.group(0)
-            found.append(Window(_local(first), _day(last)[1]))
-            return " "
-
-        # "dec 24-26" (the hyphen is a space by now), "dec 24 to 26"
-        text = re.sub(
-            rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:to\s+|through\s+|thru\s+)?"
-            rf"(\d{{1,2}})(?:st|nd|rd|th)?\b",
-            month_days,
-            text,
-        )
-
-        def month_day(match: re.Match[str]) -> str:
-            groups = [g for g in match.groups() if g]
-            month_name = next(g for g in groups if not g.isdigit())
-            day_number = int(next(g for g in groups if g.isdigit()))
-            on = calendar(MONTHS[month_name], day_number)
-            if on is None:
-                return match.group(0)
-            found.append(_with_part(on, None))
-            return " "
-
-        text = re.sub(
-            rf"\b(?:({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?|(\d{{1,2}})(?:st|nd|rd|th)?"
-            rf"\s+(?:of\s+)?({_MONTH}))\b",
-            month_day,
-            text,
-        )
-
-        def numeric(match: re.Match[str]) -> str:
-            on = (
-                calendar(int(match.group(1)), int(match.group(2)))
-                if int(match.group(1)) <= 12
-                else None
-            )
-            if on is None:
-                return match.group(0)
-            found.append(_with_part(on, None))
-            return " "
-
-        text = re.sub(r"\b(\d{1,2})/(\d{1,2})\b", numeric, text)
-
-        def nth_of_the_month(match: re.Match[str]) -> str:
-            day_number = int(match.group(1))
-            month_start = today.replace(day=1)
-            for first in (month_start, _first_of_next_month(month_start)):
-                try:
-                    on = first.replace(day=day_number)
-                except ValueError:
-                    continue
-                if on >= today:
-                    found.append(_with_part(on, None))
-                    return " "
-            return match.group(0)
-
-        # "on the 12th": the next 12th (after "the 1st of december" is read).
-        text = re.sub(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b", nth_of_the_month, text)
-        for word, slot in (
-            ("morning", "morning"),
-            ("afternoon", "afternoon"),
-            ("evening", "evening"),
-            ("brunch", "morning"),
-        ):
-            if re.search(rf"\b{word}\b", text):
-                parsed.time_slot = parsed.time_slot or slot
-                if word != "brunch":  # brunch is also food: the word stays for the lexicon
-                    text = re.sub(rf"\b{word}\b", " ", text)
-        if found:
+        reader = DateReader(today, now)
+        text = reader.read(text)
+        text = _parts_of_the_day(text, parsed)
+        if reader.found:
             # "this week, ideally sunday": a window inside another narrows it.
-            found = [w for w in found if not any(_inside(o, w) for o in found)]
+            found = [w for w in reader.found if not any(_inside(o, w) for o in reader.found)]
             parsed.date_from = min(w.start for w in found)
             parsed.date_to = max(w.end for w in found)
             slots = [w for w in found if w.slot]
