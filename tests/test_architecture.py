@@ -107,12 +107,6 @@ STILL_LONG = {
     "cli/supervisor.py:supervise": 85,
     "domain/search/rules_parser.py:_prices": 82,
     "cli/worker.py:serve_worker": 81,
-    "domain/learning/behaviors.py:reward": 75,
-    "domain/decision/slate.py:fill_slate": 68,
-    "app.py:build": 68,
-    "domain/search/natural.py:search": 64,
-    "rest/gateway.py:_dispatch": 62,
-    "domain/search/rules_parser.py:_words": 62,
 }
 
 

@@ -75,32 +75,13 @@ class Aura:
         learning = LearningLoop(
             repo,
             bandit,
-            LearningSettings(
-                reward_window=timedelta(hours=settings.reward_window_hours),
-                reward_wait=timedelta(seconds=settings.reward_wait_seconds),
-                save_every=settings.model_save_every,
-                save_seconds=settings.model_save_seconds,
-            ),
+            _learning_settings(settings),
             last_seq=last_seq,
             impressions=impressions,
             sync_seconds=settings.model_sync_seconds,
         )
         learning.sync()  # catch up with what was learned after the snapshot
-        ranker = LearnedRanker(
-            bandit,
-            trends,
-            RankingSettings(
-                cold_start_weights=settings.cold_start_weights,
-                candidate_pool=settings.candidate_pool,
-                bandit_weight=settings.bandit_weight,
-                candidate_log_share=settings.candidate_log_share,
-                slate=SlatePolicy(
-                    epsilon=settings.exploration,
-                    max_per_category=settings.diversity_max_per_category,
-                    window=settings.diversity_window,
-                ),
-            ),
-        )
+        ranker = LearnedRanker(bandit, trends, _ranking_settings(settings))
         profiles = ProfileService(
             repo, half_life=settings.taste_half_life, remembered=settings.known_users
         )
@@ -175,3 +156,26 @@ class Aura:
             self.bandit.close()
             self.recommender.serving.close()
             self.repo.close()
+
+
+def _learning_settings(settings: Settings) -> LearningSettings:
+    return LearningSettings(
+        reward_window=timedelta(hours=settings.reward_window_hours),
+        reward_wait=timedelta(seconds=settings.reward_wait_seconds),
+        save_every=settings.model_save_every,
+        save_seconds=settings.model_save_seconds,
+    )
+
+
+def _ranking_settings(settings: Settings) -> RankingSettings:
+    return RankingSettings(
+        cold_start_weights=settings.cold_start_weights,
+        candidate_pool=settings.candidate_pool,
+        bandit_weight=settings.bandit_weight,
+        candidate_log_share=settings.candidate_log_share,
+        slate=SlatePolicy(
+            epsilon=settings.exploration,
+            max_per_category=settings.diversity_max_per_category,
+            window=settings.diversity_window,
+        ),
+    )

@@ -111,29 +111,14 @@ class GatewayHandler(Handler):
             return
         route, path_params, allowed = match(self.owner.routes, http_method, url.path)
         if route is None:
-            if allowed:
-                self._error(
-                    405,
-                    grpc.StatusCode.UNIMPLEMENTED,
-                    f"{http_method} is not allowed on {url.path}",
-                    {"Allow": ", ".join(allowed)},
-                )
-            else:
-                self._error(404, grpc.StatusCode.NOT_FOUND, f"no route for {url.path}")
+            self._no_route(http_method, url.path, allowed)
             return
         try:
             timeout = parse_timeout(self.headers)
             deadline = None if timeout is None else time.monotonic() + timeout
             request = build_request(route, path_params, url.query, body)
         except BadRequest as exc:
-            violation = {"field": exc.field, "description": exc.description}
-            details = [
-                {
-                    "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "field_violations": [violation],
-                }
-            ]
-            self._error(400, grpc.StatusCode.INVALID_ARGUMENT, str(exc), details=details)
+            self._bad_request(exc)
             return
         metadata = [
             (name, self.headers[name])
@@ -161,6 +146,21 @@ class GatewayHandler(Handler):
             status = 503
         answer = getattr(reply, route.response_body) if route.response_body else reply
         self._send(status, to_json(answer), extra=worker_header(call))
+
+    def _no_route(self, http_method: str, path: str, allowed: list[str]) -> None:
+        if allowed:
+            message = f"{http_method} is not allowed on {path}"
+            extra = {"Allow": ", ".join(allowed)}
+            self._error(405, grpc.StatusCode.UNIMPLEMENTED, message, extra)
+        else:
+            self._error(404, grpc.StatusCode.NOT_FOUND, f"no route for {path}")
+
+    def _bad_request(self, exc: BadRequest) -> None:
+        violation = {"field": exc.field, "description": exc.description}
+        details = [
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": [violation]}
+        ]
+        self._error(400, grpc.StatusCode.INVALID_ARGUMENT, str(exc), details=details)
 
     def _static(self, path: str) -> bool:
         """The OpenAPI document and Swagger UI (served from an installed package); the

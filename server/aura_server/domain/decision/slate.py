@@ -73,24 +73,16 @@ def fill_slate(
     protected: int = 0,
     more_optimism: Callable[[IntArray], FloatArray] | None = None,
 ) -> list[SlotChoice]:
-    """caps[c] overrides max_per_category for category code c; explore_weights[c] is
-    category c's weight when exploring; the first `protected` slots stay greedy. With
-    `optimistic` (per candidate, the most its score could plausibly be), exploration pays
-    for itself: a category is explorable at a slot only by what its best event could gain
-    over the greedy one, is drawn in proportion to that gain, and the slot's epsilon is
-    policy.epsilon x GAIN_EXPLORATION x gain / (gain + greedy score) for the largest gain
-    (at most MAX_SLOT_SHARE x policy.epsilon, and MAX_SLOT_EPSILON), so a user whose
-    known favourites fill the top explores below them, and one whose known tastes serve
-    them badly explores up to twice the configured share.
-
-    `more_optimism(indices)`, when given, adds to `optimistic` for those candidates; it is
-    asked only for the candidates exploration weighs at some slot (a few dozen, where the
-    learner's estimate is costly to get for hundreds): the slate is filled, the
-    candidates it weighed and lacked are asked for, and it is filled again until it
-    weighed nothing it lacked, which gives what asking for every candidate would.
-
-    The loop itself runs compiled (compiled.fill_slate) over the candidates in best-first
-    order (ties: lower index first)."""
+    """The slate's slots, filled by the compiled loop (compiled.fill_slate) over the
+    candidates in best-first order (ties: lower index first). caps[c] overrides
+    max_per_category for category code c; explore_weights[c] weighs category c when
+    exploring; the first `protected` slots stay greedy. With `optimistic` (per candidate,
+    the most its score could plausibly be), exploration pays for itself: a category is
+    explorable only by what its best event could gain over the greedy one, drawn in
+    proportion to that gain, with the slot's epsilon growing with the largest gain
+    (docs/concepts/decision.md, "The slate"). `more_optimism(indices)` adds to
+    `optimistic` and is asked only for the candidates exploration weighs: the slate is
+    filled again until it weighed nothing it lacked, as if every candidate were asked."""
     rng = random.Random(seed)
     ranked = np.argsort(-scores, kind="stable")
     slots = min(limit, len(ranked))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.clock import utcnow
-from aura_server.domain.errors import InvalidArgument, NotFound
+from aura_server.domain.errors import InvalidArgument, NotFound, StoreUnavailable
 from aura_server.domain.geo import distance_km
 from aura_server.domain.learning.actions import ACTIONS, action_reward, engagement_weight
 from aura_server.domain.learning.loop import LearningLoop
@@ -115,22 +115,25 @@ class BehaviorService:
     ) -> LogResult:
         """Store a new behavior with everything it changes (and `also`, a further change
         to the profile in the same write)."""
+        stored = self._insert(behavior, event, behavior.reward or 0.0, False, also)
+        return LogResult(behavior.behavior_id, duplicate=stored is None)
+
+    def _insert(
+        self,
+        behavior: Behavior,
+        event: Event | None,
+        reward: float,
+        submitted: bool,
+        also: Callable[[UserProfile], None] | None = None,
+    ) -> UserProfile | None:
+        """Write a new behavior and its profile change; None when it was stored before.
+
+        The behavior, its profile update, the event's popularity and the learner's example
+        commit together (on the embedded store, in the next group commit): a crash or a
+        store error between them cannot keep one without the others, and the client's
+        retry with the same behavior_id redoes all."""
         impression = self._impression(behavior, event)
-        reward = behavior.reward or 0.0
-        taught = False
-
-        # The behavior, its profile update, the event's popularity and the learner's
-        # example commit together (on the embedded store, in the next group commit): a
-        # crash or a store error between them cannot keep one without the others, and
-        # the client's retry with the same behavior_id redoes all.
-        def rows() -> bool:
-            nonlocal taught
-            if not self.repo.insert_behavior(behavior):
-                return False  # a retry of a stored behavior: nothing is written
-            self._add_popularity(behavior, event)
-            taught = self._teach(behavior, event, None, impression, reward)
-            return True
-
+        rows = _NewBehaviorRows(self, behavior, event, impression, reward)
         learned = self._change(behavior, event, reward, True, impression)
 
         def change(profile: UserProfile) -> None:
@@ -138,10 +141,10 @@ class BehaviorService:
             if also is not None:
                 also(profile)
 
-        if self.profiles.update(behavior.user_id, change, along=rows) is None:
-            return LogResult(behavior.behavior_id, duplicate=True)
-        self._stored(behavior, event, reward, submitted=False, taught=taught)
-        return LogResult(behavior.behavior_id, duplicate=False)
+        profile = self.profiles.update(behavior.user_id, change, along=rows)
+        if profile is not None:
+            self._stored(behavior, event, reward, submitted=submitted, taught=rows.taught)
+        return profile
 
     def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
         """A natural-language search, logged as a search behavior; the categories it names
@@ -174,11 +177,7 @@ class BehaviorService:
         The profile reflects each behavior's final reward once: when the behavior was
         logged before (and its action's reward applied then), only the difference
         between the two rewards is applied now."""
-        if action not in ACTIONS or action == "search":
-            allowed = ", ".join(a for a in ACTIONS if a != "search")
-            raise InvalidArgument("action", f"must be one of {allowed}")
-        value = action_reward(action) if reward is None else reward
-        assert value is not None  # every action but search carries a reward
+        value = _reward_value(action, reward)
         event = self._event(event_id)
         feed_id = feed_id.strip()
         stored = self._matching_behavior(user_id, event.event_id, action, feed_id, behavior_id)
@@ -194,46 +193,29 @@ class BehaviorService:
                 rewarded=True,
                 age_bracket=self._bracket(user_id),
             )
-            impression = self._impression(created, event)
-            taught = False
-
-            def created_rows() -> bool:
-                nonlocal taught
-                if not self.repo.insert_behavior(created):
-                    return False
-                self._add_popularity(created, event)
-                taught = self._teach(created, event, None, impression, value)
-                return True
-
-            change = self._change(created, event, value, True, impression)
-            new_profile = self.profiles.update(user_id, change, along=created_rows)
-            if new_profile is not None:
-                self._stored(created, event, value, submitted=True, taught=taught)
-                return RewardResult(created.behavior_id, value, True, False, new_profile)
+            profile = self._insert(created, event, value, submitted=True)
+            if profile is not None:
+                return RewardResult(created.behavior_id, value, True, False, profile)
             stored = self.repo.get_behavior(created.behavior_id)  # lost a race to a twin
-            assert stored is not None
+            if stored is None:
+                raise StoreUnavailable("the behavior a concurrent call stored is not readable")
         if not stored.feed_id and feed_id:
             stored.feed_id = feed_id
+        return self._reward_stored(stored, event, value)
+
+    def _reward_stored(self, stored: Behavior, event: Event, value: float) -> RewardResult:
+        """The reward on a behavior stored before, once: a repeat is a duplicate."""
         impression = self._impression(stored, event, at=utcnow())
-        target = stored
-        taught = False
-
-        def reward_rows() -> bool:
-            nonlocal taught
-            if not self.repo.record_reward(target.behavior_id, value):
-                return False  # rewarded before: a duplicate
-            key = f"reward:{target.behavior_id}:submitted"
-            taught = self._teach(target, event, key, impression, value)
-            return True
-
-        already_applied = target.reward or 0.0
-        change = self._change(target, event, value - already_applied, False, impression)
-        rewarded = self.profiles.update(user_id, change, along=reward_rows)
+        rows = _RewardRows(self, stored, event, impression, value)
+        already_applied = stored.reward or 0.0
+        change = self._change(stored, event, value - already_applied, False, impression)
+        rewarded = self.profiles.update(stored.user_id, change, along=rows)
         if rewarded is None:
             recorded = self.repo.get_behavior(stored.behavior_id)
             final = recorded.reward if recorded and recorded.reward is not None else value
-            return RewardResult(stored.behavior_id, final, False, True, self.profiles.get(user_id))
-        self._stored(stored, event, value, submitted=True, taught=taught, new_behavior=False)
+            profile = self.profiles.get(stored.user_id)
+            return RewardResult(stored.behavior_id, final, False, True, profile)
+        self._stored(stored, event, value, submitted=True, taught=rows.taught, new_behavior=False)
         return RewardResult(stored.behavior_id, value, True, False, rewarded)
 
     def _matching_behavior(
@@ -367,3 +349,55 @@ def _distance_from_asker(
     else:
         return None
     return distance_km(lat, lng, event.lat, event.lng)
+
+
+def _reward_value(action: str, explicit: float | None) -> float:
+    """The reward a SubmitReward records: the explicit one, else its action's."""
+    value = action_reward(action) if action in ACTIONS else None
+    if value is None:  # an unknown action, or a search (which carries no reward)
+        allowed = ", ".join(a for a in ACTIONS if a != "search")
+        raise InvalidArgument("action", f"must be one of {allowed}")
+    return value if explicit is None else explicit
+
+
+@dataclass
+class _NewBehaviorRows:
+    """The rows a new behavior writes inside its profile's write; `taught` tells whether
+    the learner got an example from it."""
+
+    service: BehaviorService
+    behavior: Behavior
+    event: Event | None
+    impression: Impression | None
+    reward: float
+    taught: bool = False
+
+    def __call__(self) -> bool:
+        if not self.service.repo.insert_behavior(self.behavior):
+            return False  # a retry of a stored behavior: nothing is written
+        self.service._add_popularity(self.behavior, self.event)
+        self.taught = self.service._teach(
+            self.behavior, self.event, None, self.impression, self.reward
+        )
+        return True
+
+
+@dataclass
+class _RewardRows:
+    """The rows a reward on a stored behavior writes inside its profile's write."""
+
+    service: BehaviorService
+    behavior: Behavior
+    event: Event
+    impression: Impression | None
+    reward: float
+    taught: bool = False
+
+    def __call__(self) -> bool:
+        if not self.service.repo.record_reward(self.behavior.behavior_id, self.reward):
+            return False  # rewarded before: a duplicate
+        key = f"reward:{self.behavior.behavior_id}:submitted"
+        self.taught = self.service._teach(
+            self.behavior, self.event, key, self.impression, self.reward
+        )
+        return True

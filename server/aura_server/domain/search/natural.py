@@ -116,6 +116,25 @@ class NaturalSearch:
         centre, radius = self._area(parsed, lat, lng, profile)
         start = max(now, parsed.date_from or now)
         end = min(parsed.date_to or now + FEED_WINDOW, now + MAX_WINDOW)
+        where = self._filter(parsed)
+        feed_id = uuid.uuid4().hex
+        context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id, state.tastes)
+        result, relaxed = self._rank_loosening(context, state.excluded, (start, end), where, limit)
+        items = result.items
+        logged = self.serving.record(feed_id, user_id, "natural", context, limit, result)
+        if logged:  # a store that cannot take the list now would make the search wait too
+            self._remember.submit(self._log_search, user_id, query, list(parsed.categories))
+        return NaturalResult(
+            feed_id,
+            parsed,
+            relaxed,
+            items,
+            result.cold_start,
+            result.model_version,
+            degraded=state.degraded or not logged,
+        )
+
+    def _filter(self, parsed: ParsedQuery) -> CandidateFilter:
         where = CandidateFilter(
             categories=tuple(parsed.categories),
             excluded_categories=tuple(parsed.excluded_categories),
@@ -129,36 +148,38 @@ class NaturalSearch:
         if where.neighborhood and where.neighborhood not in self.index.snapshot().neighborhoods:
             # A place with no events of its own (Kips Bay, Inwood): around its centre.
             where = dataclasses.replace(where, neighborhood="", around_km=AROUND_PLACE_KM)
-        feed_id = uuid.uuid4().hex
-        context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id, state.tastes)
+        return where
+
+    def _rank_loosening(
+        self,
+        context: RankingContext,
+        excluded: frozenset[str],
+        window: tuple[datetime, datetime],
+        where: CandidateFilter,
+        limit: int,
+    ) -> tuple[Ranking, list[str]]:
+        """Rank what the filters let through; while the list is short, loosen them in
+        RELAXATION_ORDER, each step filling only the empty slots. Returns the list and the
+        steps taken."""
         items: list[RankedItem] = []
         relaxed: list[str] = []
-        ranking: Ranking | None = None
         pending = [step for step in RELAXATION_ORDER if _active(step, where)]
         while True:
-            shown = state.excluded.union(item.event.event_id for item in items)
-            candidates = self.index.select(*centre, radius, start, end, shown, where)
-            step_context = dataclasses.replace(context, feed_id=f"{feed_id}:{len(relaxed)}")
+            shown = excluded | {item.event.event_id for item in items}
+            candidates = self.index.select(
+                context.lat, context.lng, context.radius_km, *window, shown, where
+            )
+            step_context = dataclasses.replace(context, feed_id=f"{context.feed_id}:{len(relaxed)}")
             ranking = self.ranker.rank(step_context, candidates, limit - len(items))
             items += ranking.items
             if len(items) >= limit or not pending:
-                break
+                result = Ranking(
+                    items, ranking.cold_start, ranking.model_version, ranking.shared_features
+                )
+                return result, relaxed
             step = pending.pop(0)
             relaxed.append(step)
             where = _relax(step, where)
-        result = Ranking(items, ranking.cold_start, ranking.model_version, ranking.shared_features)
-        logged = self.serving.record(feed_id, user_id, "natural", context, limit, result)
-        if logged:  # a store that cannot take the list now would make the search wait too
-            self._remember.submit(self._log_search, user_id, query, list(parsed.categories))
-        return NaturalResult(
-            feed_id,
-            parsed,
-            relaxed,
-            items,
-            ranking.cold_start,
-            ranking.model_version,
-            degraded=state.degraded or not logged,
-        )
 
     def _area(
         self,

@@ -739,36 +739,44 @@ class RulesParser:
 
         i = 0
         while i < len(words):
-            for size in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
-                entry = self.phrases.get(tuple(words[i : i + size]))
-                if entry is not None:
-                    take(entry, i, size)
-                    i += size
-                    break
-            else:
-                word = words[i]
-                if word in NEGATIONS:
-                    # "but also jazz" adds; "anything but jazz", "no jazz" rule out.
-                    softened = i + 1 < len(words) and words[i + 1] in NOT_NEGATING
-                    negated_until = -1 if softened else i + NEGATION_REACH
-                    negated_by = word
-                    i += 1
-                    continue
-                misspelled = self._misspelled_phrase(words, i)
-                if misspelled is not None:
-                    entry, size = misspelled
-                    take(entry, i, size)
-                    i += size
-                    continue
-                if word not in FILLERS and not word.isdigit():
-                    entry = self._fuzzy(word)
-                    if entry is not None:
-                        take(entry, i, 1)
-                    else:
-                        unknown.append(word)
+            word = words[i]
+            found = self._phrase_at(words, i)
+            if found is None and word in NEGATIONS:
+                # "but also jazz" adds; "anything but jazz", "no jazz" rule out.
+                softened = i + 1 < len(words) and words[i + 1] in NOT_NEGATING
+                negated_until = -1 if softened else i + NEGATION_REACH
+                negated_by = word
                 i += 1
+                continue
+            found = found or self._guess_at(words, i)
+            if found is not None:
+                take(found[0], i, found[1])
+                i += found[1]
+                continue
+            if word not in FILLERS and not word.isdigit():
+                unknown.append(word)
+            i += 1
         parsed.categories = [c for c in parsed.categories if c not in parsed.excluded_categories]
         parsed.free_text = " ".join(unknown)
+
+    def _phrase_at(self, words: list[str], i: int) -> tuple[tuple[str, str], int] | None:
+        """The longest phrase of the lexicon starting at word i, and its length."""
+        for size in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            entry = self.phrases.get(tuple(words[i : i + size]))
+            if entry is not None:
+                return entry, size
+        return None
+
+    def _guess_at(self, words: list[str], i: int) -> tuple[tuple[str, str], int] | None:
+        """A misspelled phrase starting at word i, else the word itself misspelled."""
+        misspelled = self._misspelled_phrase(words, i)
+        if misspelled is not None:
+            return misspelled
+        word = words[i]
+        if word in FILLERS or word.isdigit():
+            return None
+        entry = self._fuzzy(word)
+        return None if entry is None else (entry, 1)
 
     def _misspelled_phrase(self, words: list[str], i: int) -> tuple[tuple[str, str], int] | None:
         """A phrase of two or three words with a typo ("west vilage"), matched written solid
