@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 from types import FrameType
+from typing import NoReturn
 
 from aura_server.access.limits import RateLimiter
 from aura_server.access.tokens import TokenVerifier
@@ -51,48 +52,18 @@ def supervise(
 ) -> int:
     """Fork the workers before any gRPC object exists (grpc's multiprocessing pattern);
     they share the ports through SO_REUSEPORT. SIGTERM/SIGINT stop them all gracefully."""
-    host = args.host or settings.host
-    # The parent binds each port first and holds it (bound, never listening, so it takes
-    # no connections) while the workers run: port 0 (any free port) then means one port
-    # for all of them, and a port another server already serves is refused here, since
-    # SO_REUSEPORT would otherwise let the workers quietly share it with that server.
-    reserved = []
-    doors = (
-        ("port", host, settings.port),
-        ("http_port", host, settings.http_port),
-        ("admin_port", settings.admin_host, settings.admin_port),
-    )
-    for name, door_host, fallback in doors:
-        if getattr(args, name) is None:
-            setattr(args, name, fallback)
-        if name == "http_port" and args.no_http:
-            continue
-        try:
-            holder = _reserve_port(door_host, getattr(args, name))
-        except OSError as exc:
-            where = f"{door_host}:{getattr(args, name)}"
-            print(f"aura: cannot listen on {where} ({exc})", file=sys.stderr)
-            return 2
-        reserved.append(holder)
-        setattr(args, name, holder.getsockname()[1])
+    try:
+        reserved = _reserve_doors(args, settings)
+    except OSError as exc:
+        print(f"aura: {exc}", file=sys.stderr)
+        return 2
     parent = os.getpid()
     metrics_folder = share_between_processes()  # before any metric exists or a worker forks
 
     def fork_worker(number: int) -> int:
         pid = os.fork()
         if pid == 0:
-            code = 1
-            try:
-                for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's
-                    signal.signal(signum, signal.SIG_DFL)
-                for holder in reserved:
-                    holder.close()
-                _stop_when_orphaned(parent)
-                code = serve_worker(
-                    args, settings, verifier, limiter, worker=str(number), reuse_port=True
-                )
-            finally:
-                os._exit(code)
+            _run_worker(number, parent, reserved, args, settings, (verifier, limiter))
         return pid
 
     started = {fork_worker(number): (number, time.monotonic()) for number in range(workers)}
@@ -127,6 +98,57 @@ def supervise(
         holder.close()
     cleanup(metrics_folder)
     return worst
+
+
+def _reserve_doors(args: argparse.Namespace, settings: Settings) -> list[socket.socket]:
+    """The parent binds each port first and holds it (bound, never listening, so it takes
+    no connections) while the workers run: port 0 (any free port) then means one port for
+    all of them, and a port another server already serves is refused here, since
+    SO_REUSEPORT would otherwise let the workers quietly share it with that server. The
+    ports bound are written back into `args`."""
+    host = args.host or settings.host
+    reserved: list[socket.socket] = []
+    doors = (
+        ("port", host, settings.port),
+        ("http_port", host, settings.http_port),
+        ("admin_port", settings.admin_host, settings.admin_port),
+    )
+    for name, door_host, fallback in doors:
+        if getattr(args, name) is None:
+            setattr(args, name, fallback)
+        if name == "http_port" and args.no_http:
+            continue
+        try:
+            holder = _reserve_port(door_host, getattr(args, name))
+        except OSError as exc:
+            for held in reserved:
+                held.close()
+            where = f"{door_host}:{getattr(args, name)}"
+            raise OSError(f"cannot listen on {where} ({exc})") from exc
+        reserved.append(holder)
+        setattr(args, name, holder.getsockname()[1])
+    return reserved
+
+
+def _run_worker(
+    number: int,
+    parent: int,
+    reserved: list[socket.socket],
+    args: argparse.Namespace,
+    settings: Settings,
+    access: tuple[TokenVerifier | None, RateLimiter],
+) -> NoReturn:
+    """The forked child: serve as worker `number`, then exit with its code."""
+    code = 1
+    try:
+        for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's
+            signal.signal(signum, signal.SIG_DFL)
+        for holder in reserved:
+            holder.close()
+        _stop_when_orphaned(parent)
+        code = serve_worker(args, settings, *access, worker=str(number), reuse_port=True)
+    finally:
+        os._exit(code)
 
 
 def _stop_when_orphaned(parent: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from dataclasses import dataclass
 
 from aura_server import __version__
 from aura_server.access.limits import RateLimiter
@@ -19,6 +20,75 @@ from aura_server.rest.gateway import RestGateway
 from aura_server.telemetry.tracing import Tracer
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+@dataclass
+class Doors:
+    """A worker's three doors: gRPC, REST (unless --no-http) and the operators' pages."""
+
+    server: GrpcServer
+    gateway: RestGateway | None
+    admin: AdminDoor
+
+    def start(self) -> None:
+        self.server.start()
+        if self.gateway is not None:
+            self.gateway.start()
+        self.admin.start()
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        self.admin.stop()
+        self.server.stop(grace=5.0)
+
+    def describe(self, host: str, admin_host: str) -> str:
+        doors = f"gRPC on port {self.server.port}"
+        if self.gateway is not None:
+            address = f"http://{_display(host)}:{self.gateway.port}"
+            doors += f", REST on {address} (Swagger UI: {address}/docs)"
+        pages = f"http://{_display(admin_host)}:{self.admin.port}"
+        return doors + f", operators' pages on {pages}/dashboard"
+
+
+def open_doors(
+    args: argparse.Namespace,
+    settings: Settings,
+    aura: Aura,
+    access: tuple[TokenVerifier | None, RateLimiter],
+    worker: str,
+    reuse_port: bool,
+    tracer: Tracer | None,
+) -> Doors:
+    """Bind every door (OSError when a port is taken); nothing serves until `start`."""
+    host = args.host or settings.host
+    verifier, limiter = access
+    server = GrpcServer(
+        aura.plane,
+        host=host,
+        port=settings.port if args.port is None else args.port,
+        max_workers=settings.grpc_threads,
+        health_interval=settings.health_interval_seconds,
+        verifier=verifier,
+        limiter=limiter,
+        worker=worker,
+        reuse_port=reuse_port,
+        tracer=tracer,
+    )
+    gateway = None
+    if not args.no_http:
+        http_port = settings.http_port if args.http_port is None else args.http_port
+        # The REST door calls the gRPC server over a real channel, like any client.
+        gateway = RestGateway(
+            f"127.0.0.1:{server.port}", host=host, port=http_port, reuse_port=reuse_port
+        )
+    admin = AdminDoor(
+        host=settings.admin_host,
+        port=settings.admin_port if args.admin_port is None else args.admin_port,
+        reuse_port=reuse_port,
+        worker=worker,
+    )
+    return Doors(server, gateway, admin)
 
 
 def serve_worker(
@@ -37,47 +107,14 @@ def serve_worker(
     schedule_for_throughput()  # before any thread starts: they inherit it
     aura = Aura.from_settings(settings)
     tracer = Tracer(settings.otlp_endpoint, worker) if settings.otlp_endpoint else None
-    host = args.host or settings.host
     try:
-        server = GrpcServer(
-            aura.plane,
-            host=host,
-            port=settings.port if args.port is None else args.port,
-            max_workers=settings.grpc_threads,
-            health_interval=settings.health_interval_seconds,
-            verifier=verifier,
-            limiter=limiter,
-            worker=worker,
-            reuse_port=reuse_port,
-            tracer=tracer,
-        )
-        gateway = None
-        if not args.no_http:
-            http_port = settings.http_port if args.http_port is None else args.http_port
-            # The REST door calls the gRPC server over a real channel, like any client.
-            gateway = RestGateway(
-                f"127.0.0.1:{server.port}", host=host, port=http_port, reuse_port=reuse_port
-            )
-        admin = AdminDoor(
-            host=settings.admin_host,
-            port=settings.admin_port if args.admin_port is None else args.admin_port,
-            reuse_port=reuse_port,
-            worker=worker,
-        )
+        doors = open_doors(args, settings, aura, (verifier, limiter), worker, reuse_port, tracer)
     except OSError as exc:
         print(f"aura: {exc}", file=sys.stderr)
         aura.close()
         return 2
-    server.start()
+    doors.start()
     aura.start()
-    doors = f"gRPC on port {server.port}"
-    if gateway is not None:
-        gateway.start()
-        address = f"http://{_display(host)}:{gateway.port}"
-        doors += f", REST on {address} (Swagger UI: {address}/docs)"
-    admin.start()
-    pages = f"http://{_display(settings.admin_host)}:{admin.port}"
-    doors += f", operators' pages on {pages}/dashboard"
     auth = (
         f"auth: jwt {verifier.algorithm}"
         if verifier is not None
@@ -87,17 +124,15 @@ def serve_worker(
     # workers' lines run together.
     status = aura.plane.status()
     sys.stderr.write(
-        f"Aura {__version__} worker {worker} serving {doors} "
+        f"Aura {__version__} worker {worker} serving "
+        f"{doors.describe(args.host or settings.host, settings.admin_host)} "
         f"(store: {status.store}, {status.catalog_size} events; {auth})\n"
     )
     sys.stderr.flush()
     collect_garbage_for_serving()
 
     signal.sigwait(STOP_SIGNALS)
-    if gateway is not None:
-        gateway.stop()
-    admin.stop()
-    server.stop(grace=5.0)
+    doors.stop()
     aura.close()
     if tracer is not None:
         tracer.close()  # exports the spans still queued

@@ -296,6 +296,86 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+PriceRead = Callable[[re.Match[str], ParsedQuery], bool]  # True: the words were a price
+
+
+def _read_price(read: PriceRead, parsed: ParsedQuery, match: re.Match[str]) -> str:
+    return " " if read(match, parsed) else match.group(0)
+
+
+def _amounts(match: re.Match[str]) -> list[float]:
+    return [float(v) for v in match.groups() if v is not None]
+
+
+def _price_range(match: re.Match[str], parsed: ParsedQuery) -> bool:
+    values = _amounts(match)
+    parsed.price_min, parsed.price_max = min(values), max(values)
+    return True
+
+
+def _price_floor(match: re.Match[str], parsed: ParsedQuery) -> bool:
+    parsed.price_min = _amounts(match)[0]
+    return True
+
+
+def _price_cap(match: re.Match[str], parsed: ParsedQuery) -> bool:
+    parsed.price_max = _amounts(match)[0]
+    return True
+
+
+def _bare_range(match: re.Match[str], parsed: ParsedQuery) -> bool:
+    """ "15 to 35", "20-40": a price range when it cannot be hours (clock times were read
+    before) and is not a day range ("dec 24-26", read after)."""
+    low, high = float(match.group(1)), float(match.group(2))
+    if high <= max(low, 12.0) or re.search(_MONTH_BEFORE, match.string[: match.start()]):
+        return False
+    parsed.price_min, parsed.price_max = low, high
+    return True
+
+
+def _around(match: re.Match[str], parsed: ParsedQuery) -> bool:
+    """ "around 30": a price, unless it could be an hour."""
+    value = float(match.group(1))
+    if value <= 24:
+        return False
+    parsed.price_max = value
+    return True
+
+
+# Read in this order: ranges before single amounts, caps said with a negation before "over".
+PRICE_RULES: tuple[tuple[re.Pattern[str], PriceRead], ...] = tuple(
+    (re.compile(pattern), read)
+    for pattern, read in (
+        (rf"\b(?:between|from)\s+{_MONEY}\s*(?:and|to)\s+{_MONEY}", _price_range),
+        (r"\$\s*(\d+(?:\.\d+)?)\s*(?:to|\s)\s*\$\s*(\d+(?:\.\d+)?)", _price_range),
+        (
+            r"\b(\d+(?:\.\d+)?)\s*(?:to|\s)\s*(\d+(?:\.\d+)?)\s*(?:dollars|bucks|usd)\b",
+            _price_range,
+        ),
+        (
+            r"\b(\d{1,3})\s*(?:to|-)\s*(\d{1,3})\b(?!\s*(?:am|pm|days|weeks|th|st|nd|rd))",
+            _bare_range,
+        ),
+        (
+            r"\b(?:around|about|roughly|approximately|approx)\s+\$?\s*(\d+(?:\.\d+)?)"
+            r"\s*(?:dollars?|bucks|usd)?\b(?!\s*(?:am|pm|:))",
+            _around,
+        ),
+        (
+            r"(?:\b(?:nothing|not|none) (?:over|above|more than)|\bno (?:higher|more) than"
+            r"|\b(?:dont|not) (?:want to )?(?:spend|pay) (?:more than|over|above)"
+            r"|\bunder|\bbelow|\bless than|\bcheaper than|\bup to|\bmax(?:imum)?|\bat most"
+            r"|\bwithin|<=?)\s*" + _MONEY,
+            _price_cap,
+        ),
+        (rf"{_MONEY}\s*(?:or less|or under|or below|or cheaper|max|tops|at most)\b", _price_cap),
+        (r"(?:\bover|\babove|\bmore than|\bat least|\bmin(?:imum)?|>=?)\s*" + _MONEY, _price_floor),
+        (r"\$\s*(\d+(?:\.\d+)?)\s*(?:\+|or more|and up|plus)", _price_floor),
+        (r"\$\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*(?:dollars?|bucks|usd)\b", _price_cap),
+    )
+)
+
+
 _PART = r"(?:\s+(morning|afternoon|evening|night))?"
 _TOMORROW = r"(?:tomorrow|tmrw|tmrrw|tmr|tmw|tomorow|tomoz|2morrow|2moro)"
 _ORDINAL = r"(?:st|nd|rd|th)?"
@@ -610,78 +690,9 @@ class RulesParser:
         return text
 
     def _prices(self, text: str, parsed: ParsedQuery) -> str:
-        def setter(low: bool, high: bool) -> Callable[[re.Match[str]], str]:
-            def apply(match: re.Match[str]) -> str:
-                values = [float(v) for v in match.groups() if v is not None]
-                if low and high:
-                    parsed.price_min, parsed.price_max = min(values), max(values)
-                elif low:
-                    parsed.price_min = values[0]
-                else:
-                    parsed.price_max = values[0]
-                return " "
-
-            return apply
-
         text = re.sub(r"\b(18|21)\s?\+", lambda m: f" {m.group(1)}plus ", text)  # ages
-
-        def bare_range(match: re.Match[str]) -> str:
-            """ "15 to 35", "20-40": a price range when it cannot be hours (clock times
-            were read before) and is not a day range ("dec 24-26", read after)."""
-            low, high = float(match.group(1)), float(match.group(2))
-            if high <= max(low, 12.0) or re.search(_MONTH_BEFORE, match.string[: match.start()]):
-                return match.group(0)
-            parsed.price_min, parsed.price_max = low, high
-            return " "
-
-        def around(match: re.Match[str]) -> str:
-            """ "around 30": a price, unless it could be an hour."""
-            value = float(match.group(1))
-            if value <= 24:
-                return match.group(0)
-            parsed.price_max = value
-            return " "
-
-        rules: list[tuple[str, Callable[[re.Match[str]], str]]] = [
-            (rf"\b(?:between|from)\s+{_MONEY}\s*(?:and|to)\s+{_MONEY}", setter(True, True)),
-            (r"\$\s*(\d+(?:\.\d+)?)\s*(?:to|\s)\s*\$\s*(\d+(?:\.\d+)?)", setter(True, True)),
-            (
-                r"\b(\d+(?:\.\d+)?)\s*(?:to|\s)\s*(\d+(?:\.\d+)?)\s*(?:dollars|bucks|usd)\b",
-                setter(True, True),
-            ),
-            (
-                r"\b(\d{1,3})\s*(?:to|-)\s*(\d{1,3})\b(?!\s*(?:am|pm|days|weeks|th|st|nd|rd))",
-                bare_range,
-            ),
-            (
-                r"\b(?:around|about|roughly|approximately|approx)\s+\$?\s*(\d+(?:\.\d+)?)"
-                r"\s*(?:dollars?|bucks|usd)?\b(?!\s*(?:am|pm|:))",
-                around,
-            ),
-            (
-                # "nothing over $40" caps the price: the negated forms come before "over".
-                r"(?:\b(?:nothing|not|none) (?:over|above|more than)|\bno (?:higher|more) than"
-                r"|\b(?:dont|not) (?:want to )?(?:spend|pay) (?:more than|over|above)"
-                r"|\bunder|\bbelow|\bless than|\bcheaper than|\bup to|\bmax(?:imum)?|\bat most"
-                r"|\bwithin|<=?)\s*" + _MONEY,
-                setter(False, True),
-            ),
-            (
-                rf"{_MONEY}\s*(?:or less|or under|or below|or cheaper|max|tops|at most)\b",
-                setter(False, True),
-            ),
-            (
-                r"(?:\bover|\babove|\bmore than|\bat least|\bmin(?:imum)?|>=?)\s*" + _MONEY,
-                setter(True, False),
-            ),
-            (r"\$\s*(\d+(?:\.\d+)?)\s*(?:\+|or more|and up|plus)", setter(True, False)),
-            (
-                r"\$\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*(?:dollars?|bucks|usd)\b",
-                setter(False, True),
-            ),
-        ]
-        for pattern, apply in rules:
-            text = re.sub(pattern, apply, text)
+        for pattern, read in PRICE_RULES:
+            text = pattern.sub(partial(_read_price, read, parsed), text)
         free = r"\bfree\b|\bno cover\b|\bno charge\b|\bfree entry\b|\bfree admission\b"
         if re.search(free, text):
             parsed.price_min, parsed.price_max = None, 0.0
