@@ -61,9 +61,6 @@ def test_latest_behavior_and_exclusions(repo: Repository) -> None:
     in_feed = repo.latest_behavior("u1", "e1", "purchase", feed_id="f1")
     assert in_feed is not None and in_feed.behavior_id == "b1"
     assert repo.excluded_event_ids("u1") == {"e1", "e2"}
-    assert repo.mark_behaviors_before_reset("u1") == 4
-    marked = repo.get_behavior("b4")
-    assert marked is not None and marked.before_reset
     counts = repo.engagement_counts(NOW - timedelta(seconds=1), NOW + timedelta(hours=1))
     assert sorted((c.event_id, c.action, c.count) for c in counts) == [
         ("e1", "purchase", 2),

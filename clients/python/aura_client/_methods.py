@@ -87,8 +87,9 @@ class SyncMethods(SyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.ResetProfileResponse:
         """OnboardingService.ResetProfile: Forgets learned preferences and behavior counts so the
-        user is cold again. The behavior history stays, marked as before the reset. Over
-        REST the answer is the profile document itself.
+        user is cold again. The behavior history stays (events bought or hidden are
+        still never recommended, and the history still counts toward trends). Over REST
+        the answer is the profile document.
 
         Rules (refused with INVALID_ARGUMENT):
         user_id: required; 1 to 128 characters; matching
@@ -385,8 +386,9 @@ class AsyncMethods(AsyncCaller):
         timeout: float | None = None,
     ) -> onboarding_pb2.ResetProfileResponse:
         """OnboardingService.ResetProfile: Forgets learned preferences and behavior counts so the
-        user is cold again. The behavior history stays, marked as before the reset. Over
-        REST the answer is the profile document itself.
+        user is cold again. The behavior history stays (events bought or hidden are
+        still never recommended, and the history still counts toward trends). Over REST
+        the answer is the profile document.
 
         Rules (refused with INVALID_ARGUMENT):
         user_id: required; 1 to 128 characters; matching

@@ -92,6 +92,8 @@ class UserProfile:
     intent: str = ""  # explore | create | freelance | "" (never onboarded)
     age: int = 0
     gender: str = ""
+    # The profile document's scores; only `evidence` ranks (docs/concepts/learning.md,
+    # "Two records of a user's taste").
     categories: dict[str, float] = field(default_factory=dict)
     # Dislike the scores cannot show (they stop at 0): what negative rewards would have
     # taken below zero, given back by positive ones (the learner's shared features carry
@@ -177,8 +179,6 @@ class Behavior:
     reward: float | None = None
     # True once SubmitReward recorded a reward on it: a second one is a duplicate.
     rewarded: bool = False
-    # True for behaviors logged before the user's last ResetProfile.
-    before_reset: bool = False
     # The user's age bracket when it happened, for the brackets' trends.
     age_bracket: str = ""
 

@@ -176,9 +176,6 @@ class Repository(abc.ABC):
         yet; False when it already was."""
 
     @abc.abstractmethod
-    def mark_behaviors_before_reset(self, user_id: str) -> int: ...
-
-    @abc.abstractmethod
     def excluded_event_ids(self, user_id: str) -> set[str]:
         """Events the user hid or bought."""
 

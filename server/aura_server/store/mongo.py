@@ -84,7 +84,6 @@ def _behavior_from_doc(doc: Doc) -> Behavior:
         position=doc.get("position"),
         reward=doc.get("reward"),
         rewarded=bool(doc.get("rewarded", False)),
-        before_reset=bool(doc.get("before_reset", False)),
         age_bracket=doc.get("age_bracket", ""),
     )
 
@@ -262,13 +261,6 @@ class MongoRepository(Repository):
             {"$set": {"reward": reward, "rewarded": True}},
         )
         return result.modified_count == 1
-
-    @request_budget
-    def mark_behaviors_before_reset(self, user_id: str) -> int:
-        result = self.behaviors.update_many(
-            {"user_id": user_id, "before_reset": False}, {"$set": {"before_reset": True}}
-        )
-        return result.modified_count
 
     @request_budget
     def excluded_event_ids(self, user_id: str) -> set[str]:

@@ -75,7 +75,6 @@ CREATE TABLE IF NOT EXISTS behaviors (
     occurred_at REAL NOT NULL,
     reward REAL,
     rewarded INTEGER NOT NULL DEFAULT 0,
-    before_reset INTEGER NOT NULL DEFAULT 0,
     age_bracket TEXT NOT NULL DEFAULT '',
     occurred_hour INTEGER NOT NULL DEFAULT 0
 );
@@ -138,7 +137,7 @@ CREATE TABLE IF NOT EXISTS meta (
 
 BEHAVIOR_COLUMNS = (
     "behavior_id, user_id, action, event_id, query, feed_id, position, occurred_at, "
-    "reward, rewarded, before_reset, age_bracket, occurred_hour"
+    "reward, rewarded, age_bracket, occurred_hour"
 )
 
 
@@ -185,7 +184,6 @@ def _behavior_from_row(row: sqlite3.Row) -> Behavior:
         occurred_at=_dt(row["occurred_at"]),
         reward=row["reward"],
         rewarded=bool(row["rewarded"]),
-        before_reset=bool(row["before_reset"]),
         age_bracket=row["age_bracket"],
     )
 
@@ -469,7 +467,7 @@ class SQLiteRepository(Repository):
         with self._write() as conn:
             cur = conn.execute(
                 f"INSERT OR IGNORE INTO behaviors ({BEHAVIOR_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     behavior.behavior_id,
                     behavior.user_id,
@@ -481,7 +479,6 @@ class SQLiteRepository(Repository):
                     _ts(behavior.occurred_at),
                     behavior.reward,
                     int(behavior.rewarded),
-                    int(behavior.before_reset),
                     behavior.age_bracket,
                     int(_ts(behavior.occurred_at) // 3600),
                 ),
@@ -520,14 +517,6 @@ class SQLiteRepository(Repository):
                 (reward, behavior_id),
             )
             return cur.rowcount == 1
-
-    def mark_behaviors_before_reset(self, user_id: str) -> int:
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE behaviors SET before_reset = 1 WHERE user_id = ? AND before_reset = 0",
-                (user_id,),
-            )
-            return cur.rowcount
 
     def excluded_event_ids(self, user_id: str) -> set[str]:
         rows = self._conn().execute(

@@ -73,8 +73,8 @@ class OnboardingServiceServicer:
 
     def ResetProfile(self, request, context):
         """Forgets learned preferences and behavior counts so the user is cold again.
-        The behavior history stays, marked as before the reset. Over REST the answer is
-        the profile document itself.
+        The behavior history stays (events bought or hidden are still never recommended, and
+        the history still counts toward trends). Over REST the answer is the profile document.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -150,6 +150,87 @@ def fill_slate(
     replays another configuration on a logged slate."""
     m = len(scores)
     categories = len(caps)
+    sizes, in_category = _positions_by_category(masks, m, categories)
+    slots = min(limit, m)
+    picked = np.empty(slots, dtype=np.int64)
+    explored = np.zeros(slots, dtype=np.bool_)
+    propensities = np.empty(slots)
+    epsilons = np.empty(slots)
+    taken = np.zeros(m, dtype=np.bool_)
+    in_window = np.zeros(categories, dtype=np.int64)
+    work = _scratch(categories)
+    most_epsilon = min(MAX_SLOT_EPSILON, MAX_SLOT_SHARE * epsilon)
+    drawn = 0
+    for slot in range(slots):
+        found, greedy = _eligible(in_category, sizes, masks, taken, caps, in_window, work)
+        slot_epsilon = epsilon if slot >= protected else 0.0
+        if not use_hopes:
+            count = _weighted_alternatives(found, greedy, weights, work)
+        else:
+            count, slot_epsilon = _hopeful_alternatives(
+                found, greedy, scores, hopes, consulted, slot_epsilon, epsilon, most_epsilon, work
+            )
+        pick, propensity, slot_epsilon, drawn = _choose(
+            forced, slot, greedy, count, slot_epsilon, work, draws, drawn
+        )
+        picked[slot] = pick
+        explored[slot] = pick != greedy
+        propensities[slot] = propensity
+        epsilons[slot] = slot_epsilon
+        taken[pick] = True
+        _slide_window(masks, picked, slot, window, categories, in_window)
+    return picked, explored, propensities, epsilons
+
+
+# A slate's scratch arrays, one entry per category: where each category's search starts,
+# its best eligible code and position, and the alternatives a slot weighs with their weights.
+Scratch = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]
+
+
+@njit(cache=True)
+def _scratch(categories: int) -> Scratch:
+    return (
+        np.zeros(categories, dtype=np.int64),
+        np.empty(categories, dtype=np.int64),
+        np.empty(categories, dtype=np.int64),
+        np.empty(categories, dtype=np.int64),
+        np.empty(categories),
+    )
+
+
+@njit(cache=True)
+def _eligible(
+    in_category: IntArray,
+    sizes: IntArray,
+    masks: IntArray,
+    taken: np.ndarray,
+    caps: IntArray,
+    in_window: IntArray,
+    work: Scratch,
+) -> tuple[int, int]:
+    """Each category's best untaken position the variety rule allows (into the scratch's
+    best codes and positions), how many, and the greedy one among them."""
+    starts, best_codes, best_positions, _, _ = work
+    full = 0
+    for code in range(len(caps)):
+        if in_window[code] >= caps[code]:
+            full += 1 << code
+    found = _best_per_category(
+        in_category, sizes, masks, taken, full, starts, best_codes, best_positions
+    )
+    if found == 0:  # nothing keeps the feed varied: every remaining one is eligible
+        found = _best_per_category(
+            in_category, sizes, masks, taken, 0, starts, best_codes, best_positions
+        )
+    greedy = best_positions[0]
+    for k in range(1, found):
+        greedy = min(greedy, best_positions[k])
+    return found, greedy
+
+
+@njit(cache=True)
+def _positions_by_category(masks: IntArray, m: int, categories: int) -> tuple[IntArray, IntArray]:
+    """Per category code, how many positions carry it and which (best first)."""
     sizes = np.zeros(categories, dtype=np.int64)
     in_category = np.empty((categories, max(m, 1)), dtype=np.int64)
     for position in range(m):
@@ -157,108 +238,162 @@ def fill_slate(
             if (masks[position] >> code) & 1:
                 in_category[code, sizes[code]] = position
                 sizes[code] += 1
-    slots = min(limit, m)
-    picked = np.empty(slots, dtype=np.int64)
-    explored = np.zeros(slots, dtype=np.bool_)
-    propensities = np.empty(slots)
-    epsilons = np.empty(slots)
-    taken = np.zeros(m, dtype=np.bool_)
-    starts = np.zeros(categories, dtype=np.int64)
-    in_window = np.zeros(categories, dtype=np.int64)
-    best_codes = np.empty(categories, dtype=np.int64)
-    best_positions = np.empty(categories, dtype=np.int64)
-    alternatives = np.empty(categories, dtype=np.int64)
-    alternative_weights = np.empty(categories)
-    most_epsilon = min(MAX_SLOT_EPSILON, MAX_SLOT_SHARE * epsilon)
-    drawn = 0
-    for slot in range(slots):
-        full = 0
-        for code in range(categories):
-            if in_window[code] >= caps[code]:
-                full += 1 << code
-        found = _best_per_category(
-            in_category, sizes, masks, taken, full, starts, best_codes, best_positions
+    return sizes, in_category
+
+
+@njit(cache=True)
+def _weighted_alternatives(found: int, greedy: int, weights: FloatArray, work: Scratch) -> int:
+    """A cold start's alternatives: each category's best but the greedy one, weighed by
+    the category's weight."""
+    _, best_codes, best_positions, alternatives, alternative_weights = work
+    count = 0
+    for k in range(found):
+        weight = weights[best_codes[k]]
+        if best_positions[k] != greedy and weight > 0:
+            alternatives[count] = best_positions[k]
+            alternative_weights[count] = weight
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def _hopeful_alternatives(
+    found: int,
+    greedy: int,
+    scores: FloatArray,
+    hopes: FloatArray,
+    consulted: np.ndarray,
+    slot_epsilon: float,
+    epsilon: float,
+    most_epsilon: float,
+    work: Scratch,
+) -> tuple[int, float]:
+    """A learned ranking's alternatives: each category's best whose hope beats the greedy
+    score, weighed by that gain; the slot's epsilon grows with the largest gain."""
+    _, _, best_positions, alternatives, alternative_weights = work
+    floor = scores[greedy]
+    count = 0
+    for k in range(found):
+        position = best_positions[k]
+        if position != greedy:
+            consulted[position] = True
+        if position != greedy and hopes[position] > floor:
+            alternatives[count] = position
+            alternative_weights[count] = hopes[position] - floor
+            count += 1
+    if count > 0 and slot_epsilon > 0:
+        gain = alternative_weights[0]
+        for k in range(1, count):
+            gain = max(gain, alternative_weights[k])
+        share = gain / (gain + max(floor, 0.0))
+        slot_epsilon = min(most_epsilon, epsilon * GAIN_EXPLORATION * share)
+    return count, slot_epsilon
+
+
+@njit(cache=True)
+def _share_of(
+    pick: int, count: int, alternatives: IntArray, weights: FloatArray
+) -> tuple[float, float]:
+    """The pick's weight among the alternatives, and their total weight."""
+    total = 0.0
+    of_pick = 0.0
+    for k in range(count):
+        total += weights[k]
+        if alternatives[k] == pick:
+            of_pick += weights[k]
+    return of_pick, total
+
+
+@njit(cache=True)
+def _choose(
+    forced: IntArray,
+    slot: int,
+    greedy: int,
+    count: int,
+    slot_epsilon: float,
+    work: Scratch,
+    draws: FloatArray,
+    drawn: int,
+) -> tuple[int, float, float, int]:
+    """The slot's pick (forced, greedy or drawn), its propensity, the slot's epsilon and
+    the draws used so far."""
+    alternatives, alternative_weights = work[3], work[4]
+    if len(forced) > 0:
+        pick = forced[slot]
+        propensity, slot_epsilon = _forced_propensity(
+            pick, greedy, count, slot_epsilon, alternatives, alternative_weights
         )
-        if found == 0:  # nothing keeps the feed varied: every remaining one is eligible
-            found = _best_per_category(
-                in_category, sizes, masks, taken, 0, starts, best_codes, best_positions
-            )
-        greedy = best_positions[0]
-        for k in range(1, found):
-            greedy = min(greedy, best_positions[k])
-        slot_epsilon = epsilon if slot >= protected else 0.0
-        count = 0
-        if not use_hopes:
-            for k in range(found):
-                weight = weights[best_codes[k]]
-                if best_positions[k] != greedy and weight > 0:
-                    alternatives[count] = best_positions[k]
-                    alternative_weights[count] = weight
-                    count += 1
-        else:
-            floor = scores[greedy]
-            for k in range(found):
-                position = best_positions[k]
-                if position != greedy:
-                    consulted[position] = True
-                if position != greedy and hopes[position] > floor:
-                    alternatives[count] = position
-                    alternative_weights[count] = hopes[position] - floor
-                    count += 1
-            if count > 0 and slot_epsilon > 0:
-                gain = alternative_weights[0]
-                for k in range(1, count):
-                    gain = max(gain, alternative_weights[k])
-                share = gain / (gain + max(floor, 0.0))
-                slot_epsilon = min(most_epsilon, epsilon * GAIN_EXPLORATION * share)
-        total = 0.0
-        for k in range(count):
-            total += alternative_weights[k]
-        if len(forced) > 0:
-            pick = forced[slot]
-            if count == 0 or slot_epsilon <= 0:
-                propensity, slot_epsilon = (1.0 if pick == greedy else 0.0), 0.0
-            elif pick == greedy:
-                propensity = 1.0 - slot_epsilon
-            else:
-                weight_of_pick = 0.0
-                for k in range(count):
-                    if alternatives[k] == pick:
-                        weight_of_pick += alternative_weights[k]
-                propensity = slot_epsilon * weight_of_pick / total
-        elif count == 0 or slot_epsilon <= 0:
-            pick, propensity, slot_epsilon = greedy, 1.0, 0.0
-        else:
-            chance = draws[drawn]
-            drawn += 1
-            if chance < slot_epsilon:
-                point = draws[drawn] * total
-                drawn += 1
-                pick = alternatives[count - 1]
-                for k in range(count):
-                    point -= alternative_weights[k]
-                    if point < 0:
-                        pick = alternatives[k]
-                        break
-                weight_of_pick = 0.0
-                for k in range(count):
-                    if alternatives[k] == pick:
-                        weight_of_pick += alternative_weights[k]
-                propensity = slot_epsilon * weight_of_pick / total
-            else:
-                pick, propensity = greedy, 1.0 - slot_epsilon
-        picked[slot] = pick
-        explored[slot] = pick != greedy
-        propensities[slot] = propensity
-        epsilons[slot] = slot_epsilon
-        taken[pick] = True
-        if window > 1:
-            for code in range(categories):
-                if (masks[pick] >> code) & 1:
-                    in_window[code] += 1
-            if slot + 1 >= window:  # the oldest leaves the next slot's window
-                oldest = picked[slot + 1 - window]
-                for code in range(categories):
-                    if (masks[oldest] >> code) & 1:
-                        in_window[code] -= 1
-    return picked, explored, propensities, epsilons
+        return pick, propensity, slot_epsilon, drawn
+    if count == 0 or slot_epsilon <= 0:
+        return greedy, 1.0, 0.0, drawn
+    pick, propensity, drawn = _draw(
+        greedy, count, slot_epsilon, alternatives, alternative_weights, draws, drawn
+    )
+    return pick, propensity, slot_epsilon, drawn
+
+
+@njit(cache=True)
+def _forced_propensity(
+    pick: int,
+    greedy: int,
+    count: int,
+    slot_epsilon: float,
+    alternatives: IntArray,
+    alternative_weights: FloatArray,
+) -> tuple[float, float]:
+    """The probability this policy had of choosing `pick` here, and the slot's epsilon."""
+    if count == 0 or slot_epsilon <= 0:
+        return (1.0 if pick == greedy else 0.0), 0.0
+    if pick == greedy:
+        return 1.0 - slot_epsilon, slot_epsilon
+    of_pick, total = _share_of(pick, count, alternatives, alternative_weights)
+    return slot_epsilon * of_pick / total, slot_epsilon
+
+
+@njit(cache=True)
+def _draw(
+    greedy: int,
+    count: int,
+    slot_epsilon: float,
+    alternatives: IntArray,
+    alternative_weights: FloatArray,
+    draws: FloatArray,
+    drawn: int,
+) -> tuple[int, float, int]:
+    """Explore with probability slot_epsilon (an alternative in proportion to its weight),
+    else the greedy pick: the pick, its propensity and the draws used so far."""
+    chance = draws[drawn]
+    drawn += 1
+    if chance >= slot_epsilon:
+        return greedy, 1.0 - slot_epsilon, drawn
+    total = 0.0
+    for k in range(count):
+        total += alternative_weights[k]
+    point = draws[drawn] * total
+    drawn += 1
+    pick = alternatives[count - 1]
+    for k in range(count):
+        point -= alternative_weights[k]
+        if point < 0:
+            pick = alternatives[k]
+            break
+    of_pick, total = _share_of(pick, count, alternatives, alternative_weights)
+    return pick, slot_epsilon * of_pick / total, drawn
+
+
+@njit(cache=True)
+def _slide_window(
+    masks: IntArray, picked: IntArray, slot: int, window: int, categories: int, in_window: IntArray
+) -> None:
+    """Count the pick's categories in the variety window; the oldest leaves it."""
+    if window <= 1:
+        return
+    pick = picked[slot]
+    for code in range(categories):
+        if (masks[pick] >> code) & 1:
+            in_window[code] += 1
+    if slot + 1 >= window:  # the oldest leaves the next slot's window
+        oldest = picked[slot + 1 - window]
+        for code in range(categories):
+            if (masks[oldest] >> code) & 1:
+                in_window[code] -= 1

@@ -27,7 +27,7 @@ from aura_server.domain.arrays import FloatArray, IntArray
 from aura_server.domain.catalog_index import Candidates
 from aura_server.domain.decision import compiled
 from aura_server.domain.decision.features import ActionTexts, shared_features
-from aura_server.domain.decision.slate import SlatePolicy, fill_slate
+from aura_server.domain.decision.slate import SlatePolicy, SlotChoice, fill_slate
 from aura_server.domain.learning.bandit import ContextualBandit
 from aura_server.domain.learning.tastes import (
     BASE_TASTE,
@@ -279,6 +279,44 @@ def candidate_set(
     )
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """A ranking's scores over the candidates, and the reason a greedy pick of candidate
+    i gives. `rest`: for a learned score, what it is besides the taste (exploration's
+    optimism scales it); None for the cold-start blend."""
+
+    scores: FloatArray
+    rest: FloatArray | None
+    reason: Callable[[int, Event], str]
+
+
+@dataclass(frozen=True)
+class _Hope:
+    """What exploration weighs: the pool's optimistic scores, the bandit's addition to
+    them, and the bandit's estimates over the whole pool when this feed is logged with
+    its candidates. All None for a cold start."""
+
+    hopes: FloatArray | None = None
+    more: Callable[[IntArray], FloatArray] | None = None
+    logged: FloatArray | None = None
+
+
+def _item(
+    candidates: Candidates, i: int, choice: SlotChoice, features: str, scored: _Scored
+) -> RankedItem:
+    event = candidates.snapshot.events[candidates.rows[i]]
+    return RankedItem(
+        event=event,
+        score=round(float(scored.scores[i]), 6),
+        reason="exploration" if choice.explored else scored.reason(i, event),
+        explored=choice.explored,
+        propensity=round(choice.propensity, 6),
+        features=features,
+        epsilon=round(choice.epsilon, 6),
+        distance_km=float(candidates.distance_km[i]),
+    )
+
+
 class LearnedRanker:
     def __init__(
         self, bandit: ContextualBandit, trends: EngagementTrends, settings: RankingSettings
@@ -298,49 +336,20 @@ class LearnedRanker:
         if len(candidates) == 0:
             return Ranking([], cold, self.bandit.version, shared, slate.epsilon)
         tastes = context.tastes or user_tastes(profile, serving=True)
-        if cold:
-            trend_view = self.trends.view(candidates.snapshot, context.now)
-            signals = cold_start_signals(context, candidates, trend_view, tastes)
-            contributions = self._weights * signals
-            liked = best_of_categories(
-                liked_signal(tastes), candidates.snapshot.category_codes[candidates.rows]
-            )
-            scores = contributions.sum(axis=0) * (1 + FAVORITE_BOOST * liked)
-        else:
-            scores, rest = expected_appeal(tastes, candidates, self._price_knots(candidates))
-            tired = fatigue_weights(tastes, candidates)
-            if tired is not None:
-                scores, rest = scores * tired, rest * tired
-        pool = candidate_pool(
-            scores, candidates.snapshot.category_codes[candidates.rows], self.settings
+        scored = (
+            self._cold(context, candidates, tastes) if cold else self._learned(candidates, tastes)
         )
-        # Per pool candidate, the most its score could plausibly be: what exploration weighs,
-        # with what the bandit estimates trying it could earn (asked for only where
-        # exploration weighs it: fill_slate's more_optimism).
-        hopes: FloatArray | None = None
-        bandit_hopes: Callable[[IntArray], FloatArray] | None = None
-        logged: FloatArray | None = None  # the bandit's estimates over the whole pool
-        weight = self.settings.bandit_weight
-        if not cold:
-            hopes = optimistic_scores(scores, tastes, candidates, rest, pool)
-            if sampled(context.feed_id, self.settings.candidate_log_share):
-                lines = self._action_features(context, candidates, pool)
-                logged = np.asarray(self.bandit.predict_rewards(shared, lines), dtype=np.float64)
-            if weight and logged is not None:
-                estimated = logged
-
-                def bandit_hopes(which: IntArray) -> FloatArray:
-                    return weight * estimated[which]
-
-            elif weight:
-
-                def bandit_hopes(which: IntArray) -> FloatArray:
-                    lines = self._action_features(context, candidates, pool[which])
-                    return weight * self.bandit.predict_rewards(shared, lines)
-
+        pool = candidate_pool(
+            scored.scores, candidates.snapshot.category_codes[candidates.rows], self.settings
+        )
+        hope = (
+            _Hope()
+            if scored.rest is None
+            else self._hope(context, candidates, scored.scores, scored.rest, tastes, shared, pool)
+        )
         caps = category_caps(tastes, slate)
         choices = fill_slate(
-            scores[pool],
+            scored.scores[pool],
             candidates.snapshot.category_mask[candidates.rows[pool]],
             limit,
             slate,
@@ -349,41 +358,80 @@ class LearnedRanker:
             # A cold start explores the configured share, towards what is least known;
             # a learned ranking only where it could pay (slate.py).
             explore_weights=tastes.sd,
-            optimistic=hopes,
+            optimistic=hope.hopes,
             # A favourite someone named leads their first feeds: no exploration above it.
             protected=PROTECTED_SLOTS if cold and tastes.stated else 0,
-            more_optimism=bandit_hopes,
+            more_optimism=hope.more,
         )
         # What is shown is logged with its action features, for learning.
         actions = self._action_features(context, candidates, pool[[c.index for c in choices]])
-        items = []
-        for choice, features in zip(choices, actions, strict=True):
-            i = int(pool[choice.index])
-            event = candidates.snapshot.events[candidates.rows[i]]
-            if choice.explored:
-                reason = "exploration"
-            elif cold:
-                reason = COLD_START_SIGNALS[int(np.argmax(contributions[:, i]))]
-                if liked[i] >= 0.5 and tastes.stated.intersection(event.categories):
-                    reason = "favorite_category"
-            else:
-                reason = "personalized"
-            items.append(
-                RankedItem(
-                    event=event,
-                    score=round(float(scores[i]), 6),
-                    reason=reason,
-                    explored=choice.explored,
-                    propensity=round(choice.propensity, 6),
-                    features=features,
-                    epsilon=round(choice.epsilon, 6),
-                    distance_km=float(candidates.distance_km[i]),
-                )
-            )
+        items = [
+            _item(candidates, int(pool[choice.index]), choice, features, scored)
+            for choice, features in zip(choices, actions, strict=True)
+        ]
         kept = None
-        if logged is not None and hopes is not None:
-            kept = candidate_set(candidates, pool, scores, hopes, logged, caps, weight, slate)
+        if hope.logged is not None and hope.hopes is not None:
+            weight = self.settings.bandit_weight
+            kept = candidate_set(
+                candidates, pool, scored.scores, hope.hopes, hope.logged, caps, weight, slate
+            )
         return Ranking(items, cold, self.bandit.version, shared, slate.epsilon, kept)
+
+    def _cold(self, context: RankingContext, candidates: Candidates, tastes: TasteView) -> _Scored:
+        """The cold-start blend, its favourites boosted; an item's reason is its strongest
+        signal, or the favourite the user named."""
+        trend_view = self.trends.view(candidates.snapshot, context.now)
+        signals = cold_start_signals(context, candidates, trend_view, tastes)
+        contributions = self._weights * signals
+        codes = candidates.snapshot.category_codes[candidates.rows]
+        liked = best_of_categories(liked_signal(tastes), codes)
+        scores = contributions.sum(axis=0) * (1 + FAVORITE_BOOST * liked)
+
+        def reason(i: int, event: Event) -> str:
+            if liked[i] >= 0.5 and tastes.stated.intersection(event.categories):
+                return "favorite_category"
+            return COLD_START_SIGNALS[int(np.argmax(contributions[:, i]))]
+
+        return _Scored(scores, None, reason)
+
+    def _learned(self, candidates: Candidates, tastes: TasteView) -> _Scored:
+        """The expected appeal, shaded by item fatigue."""
+        scores, rest = expected_appeal(tastes, candidates, self._price_knots(candidates))
+        tired = fatigue_weights(tastes, candidates)
+        if tired is not None:
+            scores, rest = scores * tired, rest * tired
+        return _Scored(scores, rest, lambda i, event: "personalized")
+
+    def _hope(
+        self,
+        context: RankingContext,
+        candidates: Candidates,
+        scores: FloatArray,
+        rest: FloatArray,
+        tastes: TasteView,
+        shared: str,
+        pool: IntArray,
+    ) -> _Hope:
+        """Per pool candidate, the most its score could plausibly be: what exploration
+        weighs, with what the bandit estimates trying it could earn (asked for only where
+        exploration weighs it: fill_slate's more_optimism)."""
+        hopes = optimistic_scores(scores, tastes, candidates, rest, pool)
+        logged = None  # the bandit's estimates over the whole pool, for offline replay
+        if sampled(context.feed_id, self.settings.candidate_log_share):
+            lines = self._action_features(context, candidates, pool)
+            logged = np.asarray(self.bandit.predict_rewards(shared, lines), dtype=np.float64)
+        weight = self.settings.bandit_weight
+        if not weight:
+            return _Hope(hopes, None, logged)
+        if logged is not None:
+            estimated = logged
+            return _Hope(hopes, lambda which: weight * estimated[which], logged)
+
+        def ask(which: IntArray) -> FloatArray:
+            lines = self._action_features(context, candidates, pool[which])
+            return weight * self.bandit.predict_rewards(shared, lines)
+
+        return _Hope(hopes, ask, logged)
 
     def _price_knots(self, candidates: Candidates) -> Knots:
         """The snapshot's prices among the price-fit table's points, found once per catalog

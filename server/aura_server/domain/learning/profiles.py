@@ -417,6 +417,4 @@ class ProfileService:
             profile.total_events_attended = 0
             _seed_from_onboarding(profile)
 
-        profile = self.write(user_id, change)
-        self.repo.mark_behaviors_before_reset(user_id)
-        return profile
+        return self.write(user_id, change)
