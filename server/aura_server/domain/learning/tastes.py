@@ -57,8 +57,8 @@ RECENT_STRENGTH = 4.0
 # lately than what we knew of them, before we start over (changed_tastes).
 CHANGE_EVIDENCE = 2.0
 # What a kind the user was sure to like is worth once their tastes changed: as little as
-# a kind they never liked. (Measuring a change against an unknown user's tastes,
-# BASE_TASTE, noticed a third of the changes of the product simulator, this a half.)
+# a kind they never liked (sharper than measuring against an unknown user's BASE_TASTE,
+# which noticed fewer changes: CHANGELOG.md).
 LEFT_TASTE = 0.05
 MAX_TAKE_CHANCE = 0.95
 # Band edges (the last band is open), and the value each band stands for.
@@ -72,9 +72,8 @@ TRAVEL_GRID = tuple(sorted({*(float(v) for v in np.geomspace(0.3, 30.0, 25)), DE
 DEFAULT_BUDGET = 40.0
 BUDGET_GRID = tuple(sorted({*(float(v) for v in np.geomspace(8.0, 250.0, 25)), DEFAULT_BUDGET}))
 # The spread (in log units) of the priors around the defaults: wide, as people's budgets
-# and travel distances are (a factor of 3.3 either way is one spread). Against 0.8, on
-# the product simulator's steady users: +0.033 and +0.010 (seeds 35 and 37, same hour),
-# -0.011 and -0.011 (seeds 31 and 33, an hour apart); no worse, and less sure of $40.
+# and travel distances are (a factor of 3.3 either way is one spread), so a default of
+# $40 is not held as if it were known.
 PRIOR_LOG_SPREAD = 1.2
 UNKNOWN_PRICE_FIT = 0.5
 # Passing an item over counts against its kind by its fit under a cautious travel distance
