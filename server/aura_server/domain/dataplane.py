@@ -16,8 +16,9 @@ from aura_server.domain.catalog import CatalogService
 from aura_server.domain.catalog_index import CatalogIndex
 from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.ranking import RankingContext
-from aura_server.domain.decision.recommend import Recommender
+from aura_server.domain.decision.recommend import DEFAULT_LIMIT, Recommender
 from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.geo import CITY_RADIUS_KM
 from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.learning.profiles import ProfileService
 from aura_server.domain.learning.trends import EngagementTrends
@@ -118,9 +119,11 @@ class DataPlane:
         if snapshot.events:
             first = snapshot.events[0]
             end = now + WARM_UP_WINDOW
-            candidates = self._index.select(first.lat, first.lng, 30.0, now, end, set())
+            candidates = self._index.select(first.lat, first.lng, CITY_RADIUS_KM, now, end, set())
             self._trends.view(snapshot, now)
             for profile in (None, UserProfile(user_id="warm-up", behavior_count=3, age=30)):
-                context = RankingContext(profile, first.lat, first.lng, 30.0, now, "warm-up")
-                self._recommender.ranker.rank(context, candidates, 30)
+                context = RankingContext(
+                    profile, first.lat, first.lng, CITY_RADIUS_KM, now, "warm-up"
+                )
+                self._recommender.ranker.rank(context, candidates, DEFAULT_LIMIT)
         log.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
