@@ -6,8 +6,8 @@ title, tags, description and venue. The survivors are ranked by the learned rank
 its exploration. When fewer than `limit` survive, filters are loosened one at a time in
 this order until the page is full: vibe, time slot, neighborhood (to its borough), price
 (by 25%); each loosening fills only the slots still empty (the stricter matches stay
-first) and is reported in `relaxed`. The query is logged as a search behavior, and its
-categories count as a light preference signal.
+first) and is reported in `relaxed`. The query is remembered as a search behavior, behind
+the answer, and its categories count as a light preference signal.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
 
+log = logging.getLogger(__name__)
+
 # The farthest ahead a named window may reach ("december 31").
 MAX_WINDOW = timedelta(days=366)
 # A named place is the area: events anywhere in it count, however far from the user.
@@ -39,8 +41,6 @@ PLACE_RADIUS_KM = 60.0
 PRICE_WIDENING = 1.25
 # A named place with no events of its own is searched this far around its centre.
 AROUND_PLACE_KM = 1.5
-# Midtown: where a search with no place, no coordinates and no home is centred.
-log = logging.getLogger(__name__)
 RELAXATION_ORDER = ("vibe", "time_slot", "neighborhood", "price")
 
 
@@ -120,7 +120,6 @@ class NaturalSearch:
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id, state.tastes)
         result, relaxed = self._rank_loosening(context, state.excluded, (start, end), where, limit)
-        items = result.items
         logged = self.serving.record(feed_id, user_id, "natural", context, limit, result)
         if logged:  # a store that cannot take the list now would make the search wait too
             self._remember.submit(self._log_search, user_id, query, list(parsed.categories))
@@ -128,7 +127,7 @@ class NaturalSearch:
             feed_id,
             parsed,
             relaxed,
-            items,
+            result.items,
             result.cold_start,
             result.model_version,
             degraded=state.degraded or not logged,
