@@ -1,10 +1,11 @@
 """Natural-language search speed: the rules parse, and Natural against Feed.
 
-1. The rules parser over the labelled queries (tests/data/parser_labels.jsonl), repeated:
+1. The rules parser over the tuning and fresh labelled queries (tests/data/), repeated:
    median and p99 per parse.
-2. Server-side Natural (rules parser) and Feed on the 5,000-event demo catalog, the same
-   users and places, interleaved and then each alone: median and p99 of each, and the
-   ratio of the interleaved p99s.
+2. Natural (rules parser) and Feed on the 5,000-event demo catalog for the same onboarded
+   users and places, in pairs whose order alternates (so neither call always follows the
+   other), measured twice: server-side in this process, and as RPCs through a loopback
+   gRPC channel to a server in this process. Median and p99 of each, and the ratios.
 It prints the numbers and writes a PNG.
 
     python scripts/bench_natural.py [--calls 1000] [--parses 20000]
@@ -20,19 +21,29 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchlib import p99, pyplot, save
+import grpc
+from aura.v1 import recommend_pb2, recommend_pb2_grpc
+from benchlib import onboard_random, p99, pyplot, save
 
 from aura_server.app import Aura
 from aura_server.cli.commands.catalog import seed_demo
 from aura_server.config import Settings
 from aura_server.domain.search.rules_parser import RulesParser
 from aura_server.domain.taxonomy import NEIGHBORHOODS
+from aura_server.grpc_api.server import GrpcServer
 from aura_server.store.sqlite import SQLiteRepository
 
-LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "parser_labels.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+LABELS = (DATA / "parser_labels.jsonl", DATA / "parser_labels_fresh.jsonl")
+USERS = 50
+LIMIT = 30
+
+# One call of a kind: (user, query, lat, lng) -> None.
+Call = Callable[[str, str, float, float], object]
 
 
 def main() -> None:
@@ -43,82 +54,114 @@ def main() -> None:
     parser.add_argument("--parses", type=int, default=20000)
     parser.add_argument("--plot", type=Path, default=Path("var/bench_natural.png"))
     args = parser.parse_args()
-    queries = [json.loads(line)["query"] for line in LABELS.read_text().splitlines() if line]
+    queries = [
+        json.loads(line)["query"] for path in LABELS for line in path.read_text().splitlines()
+    ]
+    parse_ms = _parses(queries, args.parses)
 
-    rules = RulesParser()
-    now = datetime.now(UTC)
-    parse_ms = []
-    for number in range(args.parses):
-        started = time.perf_counter()
-        rules.parse(queries[number % len(queries)], now)
-        parse_ms.append((time.perf_counter() - started) * 1000)
+    folder = Path(tempfile.mkdtemp(prefix="aura-bench-natural-"))
+    repo = SQLiteRepository(folder / "aura.db")
+    print("seeding the demo catalog and onboarding the users", file=sys.stderr)
+    seed_demo(repo, out=io.StringIO())
+    aura = Aura.build(repo, Settings(llm_mode="off"))
+    rng = random.Random(5)
+    for number in range(USERS):
+        onboard_random(aura, f"bench-{number}", rng)
+    server = GrpcServer(aura.plane, host="127.0.0.1", port=0)
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    grpc.channel_ready_future(channel).result(timeout=30)
+    stub = recommend_pb2_grpc.RecommendServiceStub(channel)
+    readings = {
+        "in process": _pairs(_in_process(aura), queries, args.calls),
+        "through gRPC": _pairs(_through_grpc(stub), queries, args.calls),
+    }
+    channel.close()
+    server.stop(grace=0)
+    aura.close()
+
     print(
         f"rules parse over {args.parses} parses of {len(queries)} queries: "
         f"median {statistics.median(parse_ms):.3f} ms, p99 {p99(parse_ms):.3f} ms"
     )
-
-    folder = Path(tempfile.mkdtemp(prefix="aura-bench-natural-"))
-    repo = SQLiteRepository(folder / "aura.db")
-    print("seeding the demo catalog", file=sys.stderr)
-    seed_demo(repo, out=io.StringIO())
-    aura = Aura.build(repo, Settings(llm_mode="off"))
-    rng = random.Random(5)
-    aura.recommender.feed("warm-up", 40.71, -73.96)  # builds the catalog index
-    aura.natural.search("warm-up", queries[0], 40.71, -73.96)
-    timings: dict[str, list[float]] = {"Feed": [], "Natural": []}
-    for call in range(1, args.calls + 1):
-        user = f"bench-{rng.randrange(50)}"
-        hood = rng.choice(NEIGHBORHOODS)
-        started = time.perf_counter()
-        aura.recommender.feed(user, hood.lat, hood.lng, limit=30)
-        timings["Feed"].append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        aura.natural.search(user, rng.choice(queries), hood.lat, hood.lng, limit=30)
-        timings["Natural"].append((time.perf_counter() - started) * 1000)
-        if call % 100 == 0:
-            print(f"\r{call}/{args.calls} pairs", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    aura.natural.flush(timeout=60)
-    alone = {name: _alone(aura, name, queries, args.calls) for name in timings}
-    aura.close()
-    print("interleaved (a search's write, behind its answer, lands in the next call's time):")
-    for name, samples in timings.items():
-        print(f"{name:>8}: median {statistics.median(samples):.2f} ms, p99 {p99(samples):.2f} ms")
-    print("each alone (the searches' writes drained after the run):")
-    for name, samples in alone.items():
-        print(f"{name:>8}: median {statistics.median(samples):.2f} ms, p99 {p99(samples):.2f} ms")
-    ratio = p99(timings["Natural"]) / p99(timings["Feed"])
-    print(f"Natural p99 / Feed p99 = {ratio:.2f}")
-
-    plt = pyplot()
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.hist(parse_ms, bins=80)
-    left.axvline(p99(parse_ms), color="black", linestyle=":", label=f"p99 {p99(parse_ms):.3f} ms")
-    left.set_title("rules parse")
-    left.set_xlabel("ms")
-    left.legend()
-    right.boxplot(list(timings.values()), tick_labels=list(timings), showfliers=False)
-    right.set_title(f"server-side latency, 5,000 events (p99 ratio {ratio:.2f})")
-    right.set_ylabel("ms")
-    save(fig, args.plot)
+    for reading, timings in readings.items():
+        print(f"{reading} ({args.calls} pairs, the order alternating):")
+        for name, samples in timings.items():
+            print(
+                f"{name:>10}: median {statistics.median(samples):.2f} ms, p99 {p99(samples):.2f} ms"
+            )
+        natural, feed = timings["Natural"], timings["Feed"]
+        medians = statistics.median(natural) / statistics.median(feed)
+        print(f"{'':>10}  Natural / Feed: median {medians:.2f}, p99 {p99(natural) / p99(feed):.2f}")
+    _plot(parse_ms, readings, args.plot)
 
 
-def _alone(aura: Aura, name: str, queries: list[str], calls: int) -> list[float]:
-    """One kind of call at a time, for the same users and places."""
-    rng = random.Random(6)
+def _parses(queries: list[str], count: int) -> list[float]:
+    rules = RulesParser()
+    now = datetime.now(UTC)
     samples = []
-    for _ in range(calls):
-        user = f"bench-{rng.randrange(50)}"
-        hood = rng.choice(NEIGHBORHOODS)
+    for number in range(count):
         started = time.perf_counter()
-        if name == "Feed":
-            aura.recommender.feed(user, hood.lat, hood.lng, limit=30)
-        else:
-            aura.natural.search(user, rng.choice(queries), hood.lat, hood.lng, limit=30)
+        rules.parse(queries[number % len(queries)], now)
         samples.append((time.perf_counter() - started) * 1000)
-    aura.natural.flush(timeout=60)
     return samples
+
+
+def _in_process(aura: Aura) -> dict[str, Call]:
+    return {
+        "Feed": lambda user, _, lat, lng: aura.recommender.feed(user, lat, lng, limit=LIMIT),
+        "Natural": lambda user, query, lat, lng: aura.natural.search(
+            user, query, lat, lng, limit=LIMIT
+        ),
+    }
+
+
+def _through_grpc(stub: recommend_pb2_grpc.RecommendServiceStub) -> dict[str, Call]:
+    return {
+        "Feed": lambda user, _, lat, lng: stub.Feed(
+            recommend_pb2.FeedRequest(user_id=user, lat=lat, lng=lng, limit=LIMIT)
+        ),
+        "Natural": lambda user, query, lat, lng: stub.Natural(
+            recommend_pb2.NaturalRequest(user_id=user, query=query, lat=lat, lng=lng, limit=LIMIT)
+        ),
+    }
+
+
+def _pairs(calls: dict[str, Call], queries: list[str], pairs: int) -> dict[str, list[float]]:
+    """A Feed and a Natural for one user and place, `pairs` times; every other pair puts
+    Natural first. The first pairs warm up (connections, the catalog index) uncounted."""
+    rng = random.Random(6)
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls)
+    for pair in range(-20, pairs):
+        user, hood = f"bench-{rng.randrange(USERS)}", rng.choice(NEIGHBORHOODS)
+        query = rng.choice(queries)
+        for name in order if pair % 2 else reversed(order):
+            started = time.perf_counter()
+            calls[name](user, query, hood.lat, hood.lng)
+            if pair >= 0:
+                timings[name].append((time.perf_counter() - started) * 1000)
+        if pair % 100 == 99:
+            print(f"\r{pair + 1}/{pairs} pairs", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    return timings
+
+
+def _plot(parse_ms: list[float], readings: dict[str, dict[str, list[float]]], path: Path) -> None:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 1 + len(readings), figsize=(5 + 4.5 * len(readings), 4))
+    axes[0].hist(parse_ms, bins=80)
+    axes[0].axvline(
+        p99(parse_ms), color="black", linestyle=":", label=f"p99 {p99(parse_ms):.3f} ms"
+    )
+    axes[0].set_title("rules parse")
+    axes[0].set_xlabel("ms")
+    axes[0].legend()
+    for axis, (reading, timings) in zip(axes[1:], readings.items(), strict=True):
+        axis.boxplot(list(timings.values()), tick_labels=list(timings), showfliers=False)
+        axis.set_title(f"{reading}, 5,000 events")
+        axis.set_ylabel("ms")
+    save(fig, path)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,12 @@ def natural(served: Served) -> Served:
     return served
 
 
-def ask(stack: Served, query: str, limit: int = 20) -> recommend_pb2.NaturalResponse:
+def ask(
+    stack: Served, query: str, limit: int = 20, user_id: str = "seeker"
+) -> recommend_pb2.NaturalResponse:
     return stack.client.recommend.Natural(
         recommend_pb2.NaturalRequest(
-            user_id="seeker",
+            user_id=user_id,
             query=query,
             lat=40.7081,
             lng=-73.9571,
@@ -128,15 +130,35 @@ def test_the_page_fills_by_relaxing_in_order(natural: Served) -> None:
     assert reply.relaxed, "so narrow a query needs loosening"
 
 
-def test_the_search_is_logged_and_nudges_the_profile(natural: Served) -> None:
+def test_the_search_is_remembered_with_its_list_and_taken_in_with_it(natural: Served) -> None:
     natural.client.onboarding.Onboard(
         onboarding_pb2.OnboardRequest(user_id="seeker", intent=types_pb2.INTENT_EXPLORE, age=30)
     )
-    ask(natural, "jazz tonight")
-    natural.aura.natural.flush()  # the search is remembered behind the answer
+    reply = ask(natural, "jazz tonight")
+    assert natural.aura.recommender.impressions.flush()  # the list is written behind it
+    record = natural.aura.repo.get_impression(reply.feed_id)
+    assert record is not None and record.kind == "natural"
+    assert record.context["query"] == "jazz tonight" and record.searched == ("Jazz",)
+    assert natural.aura.profiles.get("seeker").behavior_count == 0, "not taken in yet"
+    assert natural.aura.profiles.fold_idle(0.0) == 1  # a user who only looks: the sweep
     profile = natural.aura.profiles.get("seeker")
     assert profile.behavior_count == 1
     assert profile.categories["Jazz"] == pytest.approx(0.03)
+    assert natural.aura.profiles.fold_idle(0.0) == 0, "taken in once"
+
+
+def test_a_search_is_taken_in_before_the_users_next_action(natural: Served) -> None:
+    natural.client.onboarding.Onboard(
+        onboarding_pb2.OnboardRequest(user_id="doer", intent=types_pb2.INTENT_EXPLORE, age=30)
+    )
+    ask(natural, "comedy tonight", user_id="doer")
+    ask(natural, "stand-up comedy this weekend", user_id="doer")
+    event_id = ask(natural, "jazz tonight", user_id="doer").items[0].event.event_id
+    assert natural.aura.recommender.impressions.flush()
+    natural.aura.behaviors.log("doer", "view", event_id)
+    profile = natural.aura.profiles.get("doer")
+    assert profile.behavior_count == 4  # three searches, then the view
+    assert profile.categories["Comedy"] == pytest.approx(0.06)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "x" * 501])

@@ -204,18 +204,21 @@ def test_lists_after_a_mark_come_in_the_order_they_were_shown(repo: Repository) 
     """The lists a profile has not taken in yet: after the mark, oldest first; lists shown
     at one moment (a held clock) in the order they were written."""
 
-    def shown(feed_id: str, user_id: str, minutes: int) -> None:
+    def shown(
+        feed_id: str, user_id: str, minutes: int, searched: tuple[str, ...] | None = None
+    ) -> None:
         item = ImpressionItem("e1", 0, 1.0, "personalized", False, 0.9, "", None, 2.5, 20.0)
         item.categories = ("Jazz", "Techno")
         repo.insert_impression(
             Impression(
                 feed_id=feed_id,
                 user_id=user_id,
-                kind="feed",
+                kind="feed" if searched is None else "natural",
                 created_at=NOW + timedelta(minutes=minutes),
                 context={},
                 items=[item],
                 model_version="m",
+                searched=searched,
             )
         )
 
@@ -224,8 +227,21 @@ def test_lists_after_a_mark_come_in_the_order_they_were_shown(repo: Repository) 
         shown(feed_id, "u1", 0)
     shown("later", "u1", 1)
     shown("other user", "u2", 2)
+    shown("searched", "u1", 3, searched=("Jazz",))
+    shown("searched for nothing known", "u1", 4, searched=())
     lists = repo.lists_after("u1", None)
-    assert [shown.mark.feed_id for shown in lists] == ["s9", "s10", "s11", "later"]
+    assert [shown.mark.feed_id for shown in lists] == [
+        "s9",
+        "s10",
+        "s11",
+        "later",
+        "searched",
+        "searched for nothing known",
+    ]
+    assert [shown.searched for shown in lists[-3:]] == [None, ("Jazz",), ()]
+    assert lists[-2].items == lists[0].items
+    stored = repo.get_impression("searched")
+    assert stored is not None and stored.searched == ("Jazz",)
     item = lists[0].items[0]
     assert (item.position, item.categories, item.price_min, item.distance_km) == (
         0,
@@ -234,7 +250,7 @@ def test_lists_after_a_mark_come_in_the_order_they_were_shown(repo: Repository) 
         2.5,
     )
     after_first = repo.lists_after("u1", lists[0].mark)
-    assert [shown.mark.feed_id for shown in after_first] == ["s10", "s11", "later"]
+    assert [shown.mark.feed_id for shown in after_first][:3] == ["s10", "s11", "later"]
     newest = repo.newest_list("u1")
     assert newest == lists[-1].mark
     assert repo.lists_after("u1", newest) == []

@@ -88,7 +88,7 @@ class Aura:
         behaviors = BehaviorService(repo, profiles, index, trends, learning)
         serving = Serving(repo, profiles, impressions)
         recommender = Recommender(index, ranker, trends, serving)
-        natural = NaturalSearch(serving, index, ranker, query_parser(settings), behaviors)
+        natural = NaturalSearch(serving, index, ranker, query_parser(settings))
         catalog = CatalogService(repo, index)
         plane = DataPlane(
             repo,
@@ -145,7 +145,6 @@ class Aura:
         if self._background is not None:
             self._background.join(timeout=30)
         try:
-            self.natural.close()  # searches are remembered behind their answers
             self.recommender.impressions.flush(timeout=5.0)  # written behind the answers
             self.learning.stop()
             self.learning.settle(timeout=5.0)

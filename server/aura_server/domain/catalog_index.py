@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -42,6 +42,9 @@ def _intent_match(match: IntentMatch, event: Event) -> float:
 
 
 NO_CATEGORY = len(CATEGORY_CODES)
+# How many keywords' matches a snapshot keeps (vibe words are a few hundred; a flood of
+# new words is matched each time instead of kept).
+KEYWORDS_KEPT = 4096
 
 
 def _padded_codes(events: list[Event]) -> IntArray:
@@ -88,6 +91,8 @@ class CatalogSnapshot:
     start_hour_of_week: IntArray  # 0 = Monday 00:00 in New York
     intent_match: dict[str, FloatArray]  # per intent: 1 category match, 0.5 tag match
     neighborhoods: frozenset[str] = frozenset()  # the neighbourhoods that have events
+    # Per keyword, the events whose text mentions it: worked out once per snapshot.
+    _mentions: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:
@@ -130,6 +135,19 @@ class CatalogSnapshot:
             },
         )
 
+    def mentioning(self, words: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which events mention any of `words` in their title, tags, description or venue
+        (as a substring: "rooftop" finds "rooftops")."""
+        found = np.zeros(len(self.events), dtype=bool)
+        for word in words:
+            mentions = self._mentions.get(word)
+            if mentions is None:
+                mentions = np.fromiter((word in text for text in self.text), bool, len(self.text))
+                if len(self._mentions) < KEYWORDS_KEPT:
+                    self._mentions[word] = mentions
+            found |= mentions
+        return found
+
 
 @dataclass(frozen=True)
 class CandidateFilter:
@@ -167,10 +185,9 @@ class CandidateFilter:
             keep &= snap.neighborhood == self.neighborhood
         if self.city:
             keep &= snap.city == self.city
+        if self.keywords:
+            keep &= snap.mentioning(self.keywords)
         return keep
-
-    def mentions(self, text: str) -> bool:
-        return any(word in text for word in self.keywords)
 
 
 @dataclass(frozen=True)
@@ -260,7 +277,4 @@ class CatalogIndex:
             radius_km = min(radius_km, where.around_km)
         near = distance <= radius_km
         rows, distance = rows[near], distance[near]
-        if where is not None and where.keywords:
-            matches = np.array([where.mentions(snap.text[row]) for row in rows], dtype=bool)
-            rows, distance = rows[matches], distance[matches]
         return Candidates(snap, rows.astype(np.int64), distance)

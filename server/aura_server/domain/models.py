@@ -216,11 +216,13 @@ class ShownItem:
 
 @dataclass(frozen=True)
 class ShownList:
-    """A list shown to a user, as exposure needs it: where it stands among their lists,
-    and its items."""
+    """A list shown to a user, as the profile takes it in: where it stands among their
+    lists, its items (their exposure) and, for a search, the categories it named (None
+    for a list that is not a search)."""
 
     mark: ListMark
     items: tuple[ShownItem, ...]
+    searched: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,8 @@ class Impression:
     shared_features: str = ""
     # The candidates the slots were chosen from, for a sampled share of learned feeds.
     candidates: CandidateSet | None = None
+    # For a search, the categories it named (its query is in `context`); None otherwise.
+    searched: tuple[str, ...] | None = None
 
     def shown(self) -> ShownList:
         """The list as its exposure needs it (items logged before exposure was folded from
@@ -270,6 +274,7 @@ class Impression:
                 for item in self.items
                 if item.distance_km is not None
             ),
+            self.searched,
         )
 
 

@@ -217,6 +217,7 @@ def impression_to_doc(impression: Impression) -> dict[str, Any]:
             if impression.candidates is None
             else {"candidates": dataclasses.asdict(impression.candidates)}
         ),
+        **({} if impression.searched is None else {"searched": list(impression.searched)}),
     }
 
 
@@ -262,7 +263,12 @@ def impression_from_doc(doc: dict[str, Any]) -> Impression:
         model_version=doc["model_version"],
         shared_features=doc.get("shared_features", ""),
         candidates=_candidates_from_doc(doc.get("candidates")),
+        searched=_searched(doc.get("searched")),
     )
+
+
+def _searched(categories: list[str] | None) -> tuple[str, ...] | None:
+    return None if categories is None else tuple(categories)
 
 
 def example_to_doc(example: LearnedExample) -> dict[str, Any]:
@@ -276,22 +282,29 @@ def example_to_doc(example: LearnedExample) -> dict[str, Any]:
     }
 
 
-def shown_to_doc(impression: Impression) -> list[list[Any]]:
-    """What a list's exposure needs, per item: [position, categories, price, distance,
-    event_id] (rows written before item fatigue have no event_id)."""
-    return [
+def shown_to_doc(impression: Impression) -> list[list[Any]] | dict[str, Any]:
+    """What the profile takes in from a list: per item [position, categories, price,
+    distance, event_id] (rows written before item fatigue have no event_id); for a
+    search, {"items": those rows, "searched": the categories it named}."""
+    rows = [
         [item.position, list(item.categories), item.price_min, item.distance_km, item.event_id]
         for item in impression.shown().items
     ]
+    if impression.searched is None:
+        return rows
+    return {"items": rows, "searched": list(impression.searched)}
 
 
-def shown_from_doc(mark: ListMark, doc: list[list[Any]] | None) -> ShownList:
+def shown_from_doc(mark: ListMark, doc: list[list[Any]] | dict[str, Any] | None) -> ShownList:
+    rows: list[list[Any]] = (doc["items"] if isinstance(doc, dict) else doc) or []
+    searched = tuple(doc["searched"]) if isinstance(doc, dict) else None
     return ShownList(
         mark,
         tuple(
             ShownItem(
                 int(row[0]), tuple(row[1]), row[2], row[3], str(row[4]) if len(row) > 4 else ""
             )
-            for row in doc or ()
+            for row in rows
         ),
+        searched,
     )

@@ -50,6 +50,15 @@ class UserState:
 STRANGER = UserState(None, frozenset(), user_tastes(None))
 
 
+@dataclass(frozen=True)
+class Search:
+    """The search a list answers: its query, and the categories it named (which the
+    profile takes in with the list, as a light preference: profiles.take_searches)."""
+
+    query: str
+    categories: tuple[str, ...]
+
+
 class Serving:
     def __init__(
         self,
@@ -109,11 +118,12 @@ class Serving:
         context: RankingContext,
         limit: int,
         ranking: Ranking,
+        search: Search | None = None,
     ) -> bool:
-        """Record what was shown, with the learner's features and what its exposure needs,
-        so rewards can join it and the profile can take it in later (exposure.py). The
-        write goes behind the answer (impressions.py); False while impressions cannot be
-        written: the list is still served."""
+        """Record what was shown, with the learner's features, what its exposure needs and
+        the search that asked for it, so rewards can join it and the profile can take it
+        in later (exposure.py). The write goes behind the answer (impressions.py); False
+        while impressions cannot be written: the list is still served."""
         impression = Impression(
             feed_id=feed_id,
             user_id=user_id,
@@ -127,6 +137,7 @@ class Serving:
                 "limit": limit,
                 "cold_start": ranking.cold_start,
                 "exploration": ranking.exploration,
+                **({} if search is None else {"query": search.query}),
             },
             items=[
                 ImpressionItem(
@@ -147,13 +158,14 @@ class Serving:
             model_version=ranking.model_version,
             shared_features=ranking.shared_features,
             candidates=ranking.candidates,
+            searched=None if search is None else search.categories,
         )
         try:
             logged = self.impressions.log(impression)
         except StoreUnavailable as exc:
             log.warning("impression %s not logged: %s", feed_id, exc)
             return False
-        if context.profile is not None and ranking.items:
+        if context.profile is not None and (ranking.items or search is not None):
             self.profiles.shown(user_id)
         return logged
 

@@ -15,7 +15,6 @@ from aura_server.domain.learning.actions import ACTIONS, action_reward, engageme
 from aura_server.domain.learning.loop import LearningLoop
 from aura_server.domain.learning.profiles import (
     ProfileService,
-    adjust_categories,
     count_behavior,
     learn_from,
 )
@@ -24,7 +23,6 @@ from aura_server.domain.models import Behavior, Event, Impression, UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.telemetry.metrics import metrics
 
-SEARCH_CATEGORY_REWARD = 0.2
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -105,26 +103,11 @@ class BehaviorService:
             reward=action_reward(action),
             age_bracket=self._bracket(user_id),
         )
-        return self._store(behavior, event)
-
-    def _store(
-        self,
-        behavior: Behavior,
-        event: Event | None,
-        also: Callable[[UserProfile], None] | None = None,
-    ) -> LogResult:
-        """Store a new behavior with everything it changes (and `also`, a further change
-        to the profile in the same write)."""
-        stored = self._insert(behavior, event, behavior.reward or 0.0, False, also)
+        stored = self._insert(behavior, event, behavior.reward or 0.0, submitted=False)
         return LogResult(behavior.behavior_id, duplicate=stored is None)
 
     def _insert(
-        self,
-        behavior: Behavior,
-        event: Event | None,
-        reward: float,
-        submitted: bool,
-        also: Callable[[UserProfile], None] | None = None,
+        self, behavior: Behavior, event: Event | None, reward: float, submitted: bool
     ) -> UserProfile | None:
         """Write a new behavior and its profile change; None when it was stored before.
 
@@ -134,34 +117,11 @@ class BehaviorService:
         retry with the same behavior_id redoes all."""
         impression = self._impression(behavior, event)
         rows = _NewBehaviorRows(self, behavior, event, impression, reward)
-        learned = self._change(behavior, event, reward, True, impression)
-
-        def change(profile: UserProfile) -> None:
-            learned(profile)
-            if also is not None:
-                also(profile)
-
+        change = self._change(behavior, event, reward, True, impression)
         profile = self.profiles.update(behavior.user_id, change, along=rows)
         if profile is not None:
             self._stored(behavior, event, reward, submitted=submitted, taught=rows.taught)
         return profile
-
-    def log_search(self, user_id: str, query: str, categories: list[str]) -> LogResult:
-        """A natural-language search, logged as a search behavior; the categories it names
-        are a light preference signal (SEARCH_CATEGORY_REWARD, a fifth of a purchase's)."""
-        behavior = Behavior(
-            behavior_id=uuid.uuid4().hex,
-            user_id=user_id,
-            action="search",
-            occurred_at=utcnow(),
-            query=query.strip(),
-            age_bracket=self._bracket(user_id),
-        )
-
-        def named(profile: UserProfile) -> None:
-            adjust_categories(profile, categories, SEARCH_CATEGORY_REWARD)
-
-        return self._store(behavior, None, named if categories else None)
 
     def reward(
         self,

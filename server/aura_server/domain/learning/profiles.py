@@ -21,7 +21,7 @@ from aura_server.domain.errors import InvalidArgument, NotFound
 from aura_server.domain.learning import exposure, tastes
 from aura_server.domain.learning.actions import REWARD_ACTIONS
 from aura_server.domain.learning.tastes import TasteView, user_tastes
-from aura_server.domain.models import Event, TasteEvidence, UserProfile
+from aura_server.domain.models import Event, ShownList, TasteEvidence, UserProfile
 from aura_server.domain.repository import Repository
 from aura_server.domain.taxonomy import (
     INTENTS,
@@ -39,6 +39,8 @@ HOME_LOCATION_SCORE = 0.5
 # A write based on a stale copy is retried this many times before giving up.
 MAX_WRITE_ATTEMPTS = 20
 MAX_WAITING_USERS = 100_000
+# A search's categories are a light preference: a fifth of a purchase's reward.
+SEARCH_CATEGORY_REWARD = 0.2
 
 
 def _clamp(score: float) -> float:
@@ -113,6 +115,15 @@ def learn_from(
     )
     if profile.price_range is not None:
         profile.price_range.sweet_spot_max = tastes.likeliest_budget(profile.evidence)
+
+
+def take_searches(profile: UserProfile, lists: Sequence[ShownList]) -> None:
+    """The searches among `lists` (a Natural search's list): each counts as a behavior,
+    and the categories it named move the profile by SEARCH_CATEGORY_REWARD."""
+    for shown in lists:
+        if shown.searched is not None:
+            count_behavior(profile, "search")
+            adjust_categories(profile, shown.searched, SEARCH_CATEGORY_REWARD)
 
 
 def count_behavior(profile: UserProfile, action: str) -> None:
@@ -297,6 +308,7 @@ class ProfileService:
             profile = stored
             unfolded = self.repo.lists_after(user_id, profile.exposure_folded)
             exposure.fold(profile, unfolded, self.half_life)
+            take_searches(profile, unfolded)
         change(profile)
         profile.version += 1
         profile.updated_at = utcnow()

@@ -6,8 +6,10 @@ title, tags, description and venue. The survivors are ranked by the learned rank
 its exploration. When fewer than `limit` survive, filters are loosened one at a time in
 this order until the page is full: vibe, time slot, neighborhood (to its borough), price
 (by 25%); each loosening fills only the slots still empty (the stricter matches stay
-first) and is reported in `relaxed`. The query is remembered as a search behavior, behind
-the answer, and its categories count as a light preference signal.
+first) and is reported in `relaxed`. The search is remembered with its list (the list's
+record carries the query and the categories it named): when the profile next takes in the
+lists shown (exposure.py), the search counts as a behavior and its categories as a light
+preference. So a search, like a Feed, writes one row.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,11 +24,9 @@ from aura_server.domain.catalog_index import CandidateFilter, CatalogIndex
 from aura_server.domain.clock import utcnow
 from aura_server.domain.decision.ranking import RankedItem, Ranker, Ranking, RankingContext
 from aura_server.domain.decision.recommend import DEFAULT_LIMIT, FEED_WINDOW
-from aura_server.domain.decision.serving import Serving
-from aura_server.domain.errors import StoreUnavailable
+from aura_server.domain.decision.serving import Search, Serving
 from aura_server.domain.gazetteer import city_centre, gazetteer
 from aura_server.domain.geo import CITY_RADIUS_KM
-from aura_server.domain.learning.behaviors import BehaviorService
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
@@ -69,33 +68,11 @@ class NaturalSearch:
         index: CatalogIndex,
         ranker: Ranker,
         parser: QueryParser,
-        behaviors: BehaviorService,
     ) -> None:
         self.serving = serving
         self.index = index
         self.ranker = ranker
         self.parser = parser
-        self.behaviors = behaviors
-        # The search is remembered behind the answer: writing it folds in the exposure of
-        # the lists shown since the user's last write, work the answer does not need.
-        self._remember = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aura-search-log")
-
-    def flush(self, timeout: float = 5.0) -> None:
-        """Wait until the searches answered so far are written (or failed)."""
-        self._remember.submit(lambda: None).result(timeout=timeout)
-
-    def close(self) -> None:
-        self._remember.shutdown(wait=True)
-
-    def _log_search(self, user_id: str, query: str, categories: list[str]) -> None:
-        """The search as a behavior. It was not acknowledged to anyone, so a failure costs
-        only its light nudge of the profile (logged)."""
-        try:
-            self.behaviors.log_search(user_id, query, categories)
-        except StoreUnavailable:
-            log.warning("a search was not remembered: the store is unavailable")
-        except Exception:
-            log.exception("a search was not remembered")
 
     def search(
         self,
@@ -120,9 +97,8 @@ class NaturalSearch:
         feed_id = uuid.uuid4().hex
         context = RankingContext(profile, centre[0], centre[1], radius, now, feed_id, state.tastes)
         result, relaxed = self._rank_loosening(context, state.excluded, (start, end), where, limit)
-        logged = self.serving.record(feed_id, user_id, "natural", context, limit, result)
-        if logged:  # a store that cannot take the list now would make the search wait too
-            self._remember.submit(self._log_search, user_id, query, list(parsed.categories))
+        search = Search(query.strip(), tuple(parsed.categories))
+        logged = self.serving.record(feed_id, user_id, "natural", context, limit, result, search)
         return NaturalResult(
             feed_id,
             parsed,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
 from aura_server.domain.clock import NEW_YORK
 from aura_server.domain.gazetteer import gazetteer
@@ -59,6 +59,8 @@ NEGATING_PHRASES = re.compile(
 NOT_NEGATING = frozenset(("also", "maybe", "ideally", "preferably", "mostly", "especially"))
 NEGATION_REACH = 3
 PHRASE_FUZZY_CUTOFF = 0.9
+# How many words' corrections (or lack of one) each parser keeps.
+CORRECTIONS_KEPT = 50_000
 
 WEEKDAYS = {
     "monday": 0,
@@ -597,6 +599,10 @@ class RulesParser:
             solid = "".join(key)
             if len(solid) >= 4:
                 self.fuzzy_keys.setdefault(solid[0], {})[solid] = entry
+        # A word's correction depends on the word alone: each is worked out once (people
+        # type the same words again and again), within a bound against floods of new ones.
+        self._fuzzy = lru_cache(maxsize=CORRECTIONS_KEPT)(self._closest_entry)
+        self._time_word = lru_cache(maxsize=CORRECTIONS_KEPT)(self._closest_time_word)
 
     def _add(self, phrase: str, kind: str, value: str) -> None:
         words = tuple(normalise(phrase).split())
@@ -618,14 +624,13 @@ class RulesParser:
     def _correct_time_words(self, text: str) -> str:
         """Fix misspelled day and time words ("tonite" aside, "wekend", "tomorow") before
         the date rules read them; words the lexicon knows are left alone."""
-        words = text.split(" ")
-        for i, word in enumerate(words):
-            if len(word) < 4 or word in TIME_WORDS or word in FILLERS or (word,) in self.phrases:
-                continue
-            close = difflib.get_close_matches(word, TIME_WORDS, n=1, cutoff=FUZZY_CUTOFF)
-            if close:
-                words[i] = close[0]
-        return " ".join(words)
+        return " ".join(self._time_word(word) for word in text.split(" "))
+
+    def _closest_time_word(self, word: str) -> str:
+        if len(word) < 4 or word in TIME_WORDS or word in FILLERS or (word,) in self.phrases:
+            return word
+        close = difflib.get_close_matches(word, TIME_WORDS, n=1, cutoff=FUZZY_CUTOFF)
+        return close[0] if close else word
 
     # Clock times: "at 8pm" (starting 8:00-8:59), "around 8" (7 to 9), "after 11pm" (11pm
     # to the small hours), "before 9pm" / "by 9pm" (from the morning until then), "after
@@ -802,7 +807,9 @@ class RulesParser:
                     return entry, size
         return None
 
-    def _fuzzy(self, word: str, cutoff: float | None = None) -> tuple[str, str] | None:
+    def _closest_entry(self, word: str, cutoff: float | None = None) -> tuple[str, str] | None:
+        """The lexicon's entry whose word is closest to `word` (a misspelling), if any is
+        close enough; RulesParser._fuzzy keeps the answers."""
         if len(word) < 3:
             return None
         keys = self.fuzzy_keys.get(word[0], {})
