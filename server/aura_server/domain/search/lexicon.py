@@ -20,6 +20,13 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "acid techno",
         "trance",
         "underground techno",
+        "drum and bass",
+        "drum n bass",
+        "dnb",
+        "d&b",
+        "dubstep",
+        "bass music",
+        "breakbeat",
     ),
     "House": (
         "house",
@@ -285,7 +292,6 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "beer tasting",
         "cheese tasting",
         "mixology",
-        "cocktail class",
         "wine bar",
         "beer garden",
         "dive bar",
@@ -320,7 +326,6 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "figure drawing",
         "knitting",
         "sewing",
-        "cooking class",
         "calligraphy",
         "candle making",
         "woodworking",
@@ -525,6 +530,13 @@ MULTI_CATEGORY: dict[str, tuple[str, ...]] = {
     "dinner theater": ("Theater", "Food & Drink"),
     "drag brunch": ("Theater", "Food & Drink"),
     "comedy dinner": ("Comedy", "Food & Drink"),
+    # A class in food or drink is both a class and food.
+    "cooking class": ("Workshop", "Food & Drink"),
+    "cooking classes": ("Workshop", "Food & Drink"),
+    "baking class": ("Workshop", "Food & Drink"),
+    "cocktail class": ("Workshop", "Food & Drink"),
+    "mixology class": ("Workshop", "Food & Drink"),
+    "pasta making": ("Workshop", "Food & Drink"),
     "brunch": ("Food & Drink",),
 }
 

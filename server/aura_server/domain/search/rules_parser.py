@@ -295,6 +295,8 @@ def normalise(text: str) -> str:
     text = text.replace("'", "").replace("-", " ").replace("_", " ")
     text = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), text)
     text = re.sub(r"\bnite\b", "night", text)
+    # "20ish", "$20ish", "8ish": said around a number.
+    text = re.sub(r"(?:\b(?:around|about) )?(\$?\d+) ?ish\b", r"around \1", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -336,9 +338,11 @@ def _bare_range(match: re.Match[str], parsed: ParsedQuery) -> bool:
 
 
 def _around(match: re.Match[str], parsed: ParsedQuery) -> bool:
-    """ "around 30": a price, unless it could be an hour."""
-    value = float(match.group(1))
-    if value <= 24:
+    """ "around 30", "around $20", "20ish bucks": a price, unless it could be an hour
+    (a number of 24 or less said without a dollar sign or word)."""
+    dollar, amount, currency = match.groups()
+    value = float(amount)
+    if value <= 24 and not (dollar or currency):
         return False
     parsed.price_max = value
     return True
@@ -359,8 +363,8 @@ PRICE_RULES: tuple[tuple[re.Pattern[str], PriceRead], ...] = tuple(
             _bare_range,
         ),
         (
-            r"\b(?:around|about|roughly|approximately|approx)\s+\$?\s*(\d+(?:\.\d+)?)"
-            r"\s*(?:dollars?|bucks|usd)?\b(?!\s*(?:am|pm|:))",
+            r"\b(?:around|about|roughly|approximately|approx)\s+(\$)?\s*(\d+(?:\.\d+)?)"
+            r"\s*(dollars?|bucks|usd)?\b(?!\s*(?:am|pm|:))",
             _around,
         ),
         (
