@@ -8,7 +8,8 @@ user's next write (a behavior, a reward, onboarding), inside that write's transa
 before its own change; and, for users who only look, by a background sweep once their
 newest list has waited `idle` seconds. So feedback always finds the exposure of the list
 it answers in place, as if the profile had been written when the list was shown, and a
-Feed costs one row.
+Feed costs one row. A Natural search's list also carries the categories it named, taken
+in at the same moment (profiles.take_searches), so a search costs one row too.
 
 A list the profile never took in stays in the store: `exposure_folded` marks the newest
 list folded, and a new profile starts after the lists shown before it existed.
