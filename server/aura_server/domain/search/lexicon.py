@@ -51,6 +51,10 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "cypher",
         "grime",
         "hip hop show",
+        "breakdancing",
+        "breakdance",
+        "b boy",
+        "bboy",
     ),
     "R&B": (
         "r&b",
@@ -62,6 +66,8 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "neo soul",
         "motown",
         "slow jams",
+        "funk",
+        "gospel",
     ),
     "Jazz": (
         "jazz",
@@ -90,8 +96,23 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "folk",
         "singer songwriter",
         "rock show",
+        "country",
+        "country music",
+        "bluegrass",
+        "americana",
     ),
-    "Pop": ("pop", "k pop", "kpop", "top 40", "synth pop", "pop music", "karaoke", "popstar"),
+    "Pop": (
+        "pop",
+        "k pop",
+        "kpop",
+        "j pop",
+        "jpop",
+        "top 40",
+        "synth pop",
+        "pop music",
+        "karaoke",
+        "popstar",
+    ),
     "Latin": (
         "latin",
         "salsa",
@@ -106,6 +127,9 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "bossa nova",
         "latin night",
         "latin music",
+        "samba",
+        "forro",
+        "flamenco",
     ),
     "Afrobeats": (
         "afrobeats",
@@ -118,6 +142,10 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "afro",
         "dancehall",
         "afroswing",
+        "reggae",
+        "soca",
+        "kompa",
+        "calypso",
     ),
     "Classical": (
         "classical",
@@ -304,6 +332,8 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "pop up dinner",
         "dinner party",
         "chocolate",
+        "oktoberfest",
+        "beer festival",
     ),
     "Workshop": (
         "workshop",
@@ -401,6 +431,8 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "sauna",
         "stretching",
         "barre",
+        "running club",
+        "group run",
     ),
     "Sports": (
         "sports",
@@ -512,6 +544,12 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "clothing swap",
         "fundraiser",
         "charity",
+        "picnic",
+        "picnics",
+        "record fair",
+        "comic con",
+        "gaming",
+        "video games",
     ),
 }
 
@@ -567,7 +605,15 @@ VIBES: dict[str, tuple[str, ...]] = {
     "queer": ("queer", "lgbtq", "lgbt", "gay", "lesbian", "trans"),
     "sober": ("sober", "alcohol free", "sober friendly"),
     "family": ("family", "family friendly", "kid friendly", "kids", "all ages"),
-    "party": ("party", "parties", "house party", "house parties"),  # not House music
+    "party": (  # not House music
+        "party",
+        "parties",
+        "house party",
+        "house parties",
+        "afterparty",
+        "after party",
+        "afters",
+    ),
     # A band plays any kind of music: "live band" is live, not Indie Rock.
     "live": (
         "live",
@@ -580,7 +626,7 @@ VIBES: dict[str, tuple[str, ...]] = {
         "bands",
         "live band",
     ),
-    "dj": ("dj", "djs", "dj set", "vinyl"),
+    "dj": ("dj", "djs", "dj set", "vinyl", "open decks"),
     "acoustic": ("acoustic", "unplugged"),
     "beginner": ("beginner", "beginners", "intro", "introductory"),
     "festival": ("festival", "festivals", "fest"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -289,6 +290,8 @@ _NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORDS, key=len, revers
 
 def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    # Accents go: "café", "forró" and "Nuñez" are read as typed without them.
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     # "$20-40" is a range: keep it one before hyphens become spaces.
     text = re.sub(r"\$\s*(\d+)\s*-\s*\$?\s*(\d+)", r"$\1 to $\2", text)
     text = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", text)  # "20-40", "dec 24-26"
