@@ -92,7 +92,9 @@ class CatalogSnapshot:
     intent_match: dict[str, FloatArray]  # per intent: 1 category match, 0.5 tag match
     neighborhoods: frozenset[str] = frozenset()  # the neighbourhoods that have events
     # Per keyword, the events whose text mentions it: worked out once per snapshot.
-    _mentions: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, compare=False)
+    _mentions: dict[str, npt.NDArray[np.bool_]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, version: int, events: list[Event]) -> CatalogSnapshot:

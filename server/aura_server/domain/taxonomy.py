@@ -37,7 +37,6 @@ CATEGORY_CODES: dict[str, int] = {name: code for code, name in enumerate(CATEGOR
 BOROUGHS: tuple[str, ...] = ("Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island")
 
 INTENTS: tuple[str, ...] = ("explore", "create", "freelance")
-GENDERS: tuple[str, ...] = ("male", "female", "non_binary")
 
 
 @dataclass(frozen=True)

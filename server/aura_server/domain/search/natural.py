@@ -15,7 +15,6 @@ preference. So a search, like a Feed, writes one row.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,8 +29,6 @@ from aura_server.domain.geo import CITY_RADIUS_KM
 from aura_server.domain.models import UserProfile
 from aura_server.domain.search.lexicon import VIBES
 from aura_server.domain.search.query import ParsedQuery, QueryParser, hours_between, slot_hours
-
-log = logging.getLogger(__name__)
 
 # The farthest ahead a named window may reach ("december 31").
 MAX_WINDOW = timedelta(days=366)
